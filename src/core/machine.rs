@@ -1,0 +1,402 @@
+//! The supervisor's decisions, free of I/O: events in, actions out.
+//!
+//! The shell feeds every signal, child exit, spawn result and passed deadline
+//! to [`Machine::handle`] with the current monotonic time and carries out the
+//! [`Action`]s it returns, feeding the outcome of a spawn or a reap back in as
+//! further events. Modelled on s6-supervise's state × event table.
+
+use heapless::Vec;
+
+use super::signals::{route, Route, SIGKILL, SIGTERM};
+use super::slot::{PerSlot, Slot};
+
+pub type Pid = i32;
+/// Milliseconds on the monotonic clock.
+pub type Millis = u64;
+
+/// Code of a run whose program could not be found.
+pub const NOT_FOUND: u8 = 127;
+/// Code of a run whose program was found but could not be executed.
+pub const NOT_EXECUTABLE: u8 = 126;
+
+/// How a process ended, as `waitpid` tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    Exited(i32),
+    Signaled(i32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    Signal(i32),
+    /// `waitpid` returned this child, daemon or not.
+    Reaped { pid: Pid, ended: Ended },
+    /// The init has no child left at all (`waitpid` said ECHILD).
+    NoChildren,
+    Spawned { slot: Slot, pid: Pid },
+    SpawnFailed { slot: Slot, errno: i32, code: u8 },
+    /// The wait for the next deadline ran out.
+    Deadline,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Spawn(Slot),
+    /// `kill(-pid, sig)`: the daemon's whole process group.
+    SignalGroup { pid: Pid, sig: i32 },
+    /// `kill(pid, sig)`: the daemon only.
+    SignalProcess { pid: Pid, sig: i32 },
+    /// `kill(-1, sig)`: every process in the container but the init.
+    SignalAll(i32),
+    /// `waitpid(-1, WNOHANG)` until nothing is left to reap.
+    Reap,
+    Log(Note),
+    Exit(u8),
+}
+
+/// Why a restart request did not restart anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skip {
+    ShuttingDown,
+    NotSelected,
+}
+
+/// Everything the init says on stderr, as data; `report` renders it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Note {
+    Started { slot: Slot, pid: Pid },
+    CannotStart { slot: Slot, errno: i32, code: u8 },
+    Died { slot: Slot, pid: Pid, ended: Ended },
+    ShuttingDown { sig: i32, grace_ms: u32 },
+    AlreadyShuttingDown { sig: i32 },
+    Restarting { slot: Slot, pid: Option<Pid>, sig: i32 },
+    RestartCoalesced { slot: Slot, sig: i32 },
+    RestartSkipped { slot: Slot, sig: i32, why: Skip },
+    RestartDropped { slot: Slot },
+    Forwarded { slot: Slot, pid: Pid, sig: i32 },
+    NotForwarded { slot: Slot, sig: i32 },
+    GraceExpired { slot: Slot, pid: Pid },
+    IgnoredSignal { sig: i32 },
+    AllDown,
+    Sweeping { sig: i32 },
+    Exiting { code: u8 },
+}
+
+/// Upper bound of actions one event can produce: per slot a signal, a note
+/// and a spawn, plus a few global ones. The tests check it holds.
+pub const MAX_ACTIONS: usize = 24;
+pub type Actions = Vec<Action, MAX_ACTIONS>;
+
+/// A running daemon process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Run {
+    pid: Pid,
+    /// The init sent it SIGTERM, so dying of TERM or KILL (or 0, 143) is clean.
+    terminated: bool,
+    /// When to SIGKILL its group; cleared once sent.
+    kill_at: Option<Millis>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+enum Process {
+    #[default]
+    Down,
+    /// A spawn was asked of the shell; its result has not come back yet.
+    Spawning,
+    Up(Run),
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct SlotState {
+    selected: bool,
+    process: Process,
+    /// Start again as soon as the current run is reaped.
+    restart_pending: bool,
+    /// The code of the slot's last finished run, which is what counts for the exit code.
+    last_code: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Running,
+    /// SIGTERM went to every daemon; SIGKILL follows at the deadline.
+    Stopping { deadline: Millis },
+    /// Every daemon is reaped; SIGTERM went to every process left, SIGKILL
+    /// follows at the deadline; exit when no child is left.
+    Sweeping { deadline: Millis, killed: bool },
+    Exited,
+}
+
+pub struct Machine {
+    slots: PerSlot<SlotState>,
+    phase: Phase,
+    grace_ms: u32,
+    /// PID 1 sweeps the container before exiting; a subreaper must not.
+    sweep: bool,
+    /// Bit n-1 set: signal n was already logged as ignored.
+    ignored_logged: u64,
+}
+
+impl Machine {
+    pub fn new(selected: PerSlot<bool>, grace_ms: u32, sweep: bool) -> Machine {
+        Machine {
+            slots: PerSlot::from_fn(|slot| SlotState { selected: *selected.get(slot), ..SlotState::default() }),
+            phase: Phase::Running,
+            grace_ms,
+            sweep,
+            ignored_logged: 0,
+        }
+    }
+
+    /// Spawns every selected slot, in slot order.
+    pub fn start(&mut self, out: &mut Actions) {
+        for slot in Slot::ALL {
+            let state = self.slots.get_mut(slot);
+            if state.selected {
+                state.process = Process::Spawning;
+                push(out, Action::Spawn(slot));
+            }
+        }
+    }
+
+    /// The earliest moment the machine wants a [`Event::Deadline`], if any.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        let kills = self.slots.iter().filter_map(|(_, state)| match state.process {
+            Process::Up(run) => run.kill_at,
+            _ => None,
+        });
+        let sweep = match self.phase {
+            Phase::Sweeping { deadline, killed: false } => Some(deadline),
+            _ => None,
+        };
+        kills.chain(sweep).min()
+    }
+
+    #[inline(never)]
+    pub fn handle(&mut self, event: Event, now: Millis, out: &mut Actions) {
+        if self.phase == Phase::Exited {
+            return;
+        }
+        match event {
+            Event::Signal(sig) => self.on_signal(sig, now, out),
+            Event::Reaped { pid, ended } => self.on_reaped(pid, ended, now, out),
+            Event::NoChildren => self.on_no_children(out),
+            Event::Spawned { slot, pid } => self.on_spawned(slot, pid, out),
+            Event::SpawnFailed { slot, errno, code } => {
+                push(out, Action::Log(Note::CannotStart { slot, errno, code }));
+                self.on_run_over(slot, code, now, out);
+            }
+            Event::Deadline => self.on_deadline(now, out),
+        }
+    }
+
+    fn on_signal(&mut self, sig: i32, now: Millis, out: &mut Actions) {
+        match route(sig) {
+            Route::Reap => push(out, Action::Reap),
+            Route::Shutdown => self.shut_down(sig, now, out),
+            Route::Restart(slot) => self.restart(slot, sig, now, out),
+            Route::Forward(slot) => self.forward(slot, sig, out),
+            Route::Ignore => {
+                let bit = u32::try_from(sig.saturating_sub(1)).ok().and_then(|n| 1u64.checked_shl(n)).unwrap_or(0);
+                if bit == 0 || self.ignored_logged & bit == 0 {
+                    self.ignored_logged |= bit;
+                    push(out, Action::Log(Note::IgnoredSignal { sig }));
+                }
+            }
+        }
+    }
+
+    fn shut_down(&mut self, sig: i32, now: Millis, out: &mut Actions) {
+        if self.phase != Phase::Running {
+            push(out, Action::Log(Note::AlreadyShuttingDown { sig }));
+            return;
+        }
+        let deadline = now.saturating_add(u64::from(self.grace_ms));
+        self.phase = Phase::Stopping { deadline };
+        push(out, Action::Log(Note::ShuttingDown { sig, grace_ms: self.grace_ms }));
+        for slot in Slot::ALL {
+            let state = self.slots.get_mut(slot);
+            if state.restart_pending {
+                state.restart_pending = false;
+                push(out, Action::Log(Note::RestartDropped { slot }));
+            }
+            if let Process::Up(run) = &mut state.process {
+                terminate(run, deadline, out);
+            }
+        }
+        self.after_change(now, out);
+    }
+
+    fn restart(&mut self, slot: Slot, sig: i32, now: Millis, out: &mut Actions) {
+        let grace = u64::from(self.grace_ms);
+        let running = self.phase == Phase::Running;
+        let state = self.slots.get_mut(slot);
+        if !running {
+            push(out, Action::Log(Note::RestartSkipped { slot, sig, why: Skip::ShuttingDown }));
+        } else if !state.selected {
+            push(out, Action::Log(Note::RestartSkipped { slot, sig, why: Skip::NotSelected }));
+        } else if state.restart_pending || state.process == Process::Spawning {
+            push(out, Action::Log(Note::RestartCoalesced { slot, sig }));
+        } else if let Process::Up(run) = &mut state.process {
+            state.restart_pending = true;
+            push(out, Action::Log(Note::Restarting { slot, pid: Some(run.pid), sig }));
+            terminate(run, now.saturating_add(grace), out);
+        } else {
+            state.process = Process::Spawning;
+            push(out, Action::Log(Note::Restarting { slot, pid: None, sig }));
+            push(out, Action::Spawn(slot));
+        }
+    }
+
+    fn forward(&mut self, slot: Slot, sig: i32, out: &mut Actions) {
+        match self.slots.get(slot).process {
+            Process::Up(run) => {
+                push(out, Action::SignalProcess { pid: run.pid, sig });
+                push(out, Action::Log(Note::Forwarded { slot, pid: run.pid, sig }));
+            }
+            _ => push(out, Action::Log(Note::NotForwarded { slot, sig })),
+        }
+    }
+
+    fn on_spawned(&mut self, slot: Slot, pid: Pid, out: &mut Actions) {
+        let mut run = Run { pid, terminated: false, kill_at: None };
+        push(out, Action::Log(Note::Started { slot, pid }));
+        if let Phase::Stopping { deadline } = self.phase {
+            // Started while a stop was under way: it must not outlive it.
+            terminate(&mut run, deadline, out);
+        }
+        self.slots.get_mut(slot).process = Process::Up(run);
+    }
+
+    fn on_reaped(&mut self, pid: Pid, ended: Ended, now: Millis, out: &mut Actions) {
+        let owner = self.slots.iter().find_map(|(slot, state)| match state.process {
+            Process::Up(run) if run.pid == pid => Some((slot, run)),
+            _ => None,
+        });
+        // Any other child is an orphan the container re-parented to us: reaped quietly.
+        if let Some((slot, run)) = owner {
+            push(out, Action::Log(Note::Died { slot, pid, ended }));
+            self.on_run_over(slot, run_code(ended, run.terminated), now, out);
+        }
+    }
+
+    /// A slot's run is over (reaped, or never started); record it and start
+    /// the replacement when a restart waits for it.
+    fn on_run_over(&mut self, slot: Slot, code: u8, now: Millis, out: &mut Actions) {
+        let state = self.slots.get_mut(slot);
+        state.process = Process::Down;
+        if state.restart_pending && self.phase == Phase::Running {
+            // The replaced run does not count towards the exit code.
+            state.restart_pending = false;
+            state.process = Process::Spawning;
+            push(out, Action::Spawn(slot));
+        } else {
+            state.last_code = code;
+        }
+        self.after_change(now, out);
+    }
+
+    /// Moves on to the sweep once no daemon is left.
+    fn after_change(&mut self, now: Millis, out: &mut Actions) {
+        let any_alive = self.slots.iter().any(|(_, state)| state.process != Process::Down);
+        if any_alive {
+            return;
+        }
+        let deadline = match self.phase {
+            Phase::Running => {
+                push(out, Action::Log(Note::AllDown));
+                now.saturating_add(u64::from(self.grace_ms))
+            }
+            Phase::Stopping { deadline } => deadline,
+            Phase::Sweeping { .. } | Phase::Exited => return,
+        };
+        if self.sweep {
+            self.phase = Phase::Sweeping { deadline, killed: false };
+            push(out, Action::Log(Note::Sweeping { sig: SIGTERM }));
+            push(out, Action::SignalAll(SIGTERM));
+            push(out, Action::Reap);
+        } else {
+            self.exit(out);
+        }
+    }
+
+    fn on_no_children(&mut self, out: &mut Actions) {
+        if let Phase::Sweeping { .. } = self.phase {
+            self.exit(out);
+        }
+    }
+
+    fn on_deadline(&mut self, now: Millis, out: &mut Actions) {
+        for slot in Slot::ALL {
+            if let Process::Up(run) = &mut self.slots.get_mut(slot).process {
+                if run.kill_at.is_some_and(|at| at <= now) {
+                    run.kill_at = None;
+                    push(out, Action::Log(Note::GraceExpired { slot, pid: run.pid }));
+                    push(out, Action::SignalGroup { pid: run.pid, sig: SIGKILL });
+                }
+            }
+        }
+        if let Phase::Sweeping { deadline, killed: false } = self.phase {
+            if deadline <= now {
+                self.phase = Phase::Sweeping { deadline, killed: true };
+                push(out, Action::Log(Note::Sweeping { sig: SIGKILL }));
+                push(out, Action::SignalAll(SIGKILL));
+                push(out, Action::Reap);
+            }
+        }
+    }
+
+    fn exit(&mut self, out: &mut Actions) {
+        let code = self.exit_code();
+        self.phase = Phase::Exited;
+        push(out, Action::Log(Note::Exiting { code }));
+        push(out, Action::Exit(code));
+    }
+
+    /// The highest code among the selected slots' last runs.
+    pub fn exit_code(&self) -> u8 {
+        self.slots.iter().filter(|(_, s)| s.selected).map(|(_, s)| s.last_code).max().unwrap_or(0)
+    }
+}
+
+/// SIGTERM a daemon's group, with SIGKILL due at `deadline`. A daemon already
+/// told to stop keeps its earlier deadline.
+fn terminate(run: &mut Run, deadline: Millis, out: &mut Actions) {
+    if run.terminated {
+        run.kill_at = run.kill_at.map(|at| at.min(deadline));
+        return;
+    }
+    run.terminated = true;
+    run.kill_at = Some(deadline);
+    push(out, Action::SignalGroup { pid: run.pid, sig: SIGTERM });
+}
+
+/// The code a finished run contributes to the init's exit code.
+pub fn run_code(ended: Ended, terminated_by_us: bool) -> u8 {
+    match ended {
+        Ended::Exited(status) => {
+            let code = u8::try_from(status & 0xff).unwrap_or(u8::MAX);
+            if terminated_by_us && (code == 0 || code == 143) {
+                0
+            } else {
+                code
+            }
+        }
+        Ended::Signaled(sig) => {
+            if terminated_by_us && (sig == SIGTERM || sig == SIGKILL) {
+                0
+            } else {
+                u8::try_from(sig).map_or(u8::MAX, |s| s.saturating_add(128))
+            }
+        }
+    }
+}
+
+/// `MAX_ACTIONS` bounds what one event produces, so this never drops.
+fn push(out: &mut Actions, action: Action) {
+    let _ = out.push(action);
+}
+
+#[cfg(test)]
+#[path = "machine_tests.rs"]
+mod tests;

@@ -1,0 +1,10 @@
+//! The pure core: every decision of the init, with no system call in it.
+
+pub mod config;
+pub mod line;
+pub mod lines;
+pub mod machine;
+pub mod report;
+pub mod signals;
+pub mod slot;
+pub mod words;

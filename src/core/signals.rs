@@ -1,0 +1,68 @@
+//! What each signal to the init means (SPEC's signal table) and signal names.
+
+use super::slot::Slot;
+
+pub use libc::{SIGCHLD, SIGHUP, SIGINT, SIGKILL, SIGTERM, SIGUSR1};
+
+/// What a signal to the init asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Shutdown,
+    Restart(Slot),
+    Forward(Slot),
+    Reap,
+    Ignore,
+}
+
+pub fn route(sig: i32) -> Route {
+    match sig {
+        SIGTERM | SIGINT => Route::Shutdown,
+        SIGUSR1 => Route::Restart(Slot::Pipelock),
+        SIGHUP => Route::Forward(Slot::Egress),
+        SIGCHLD => Route::Reap,
+        _ => Route::Ignore,
+    }
+}
+
+/// The kernel's first real-time signal; `docker kill --signal RTMIN+k` sends this plus k.
+pub const KERNEL_SIGRTMIN: i32 = 34;
+
+const NAMES: [&str; 32] = [
+    "0", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1",
+    "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP",
+    "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR",
+    "SIGSYS",
+];
+
+/// The name of a classic signal; `None` for real-time and unknown numbers,
+/// which `report` writes as `SIGRTMIN+k` or a number.
+pub fn name(sig: i32) -> Option<&'static str> {
+    usize::try_from(sig).ok().filter(|&n| n > 0).and_then(|n| NAMES.get(n)).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_table_routes() {
+        assert_eq!(route(SIGTERM), Route::Shutdown);
+        assert_eq!(route(SIGINT), Route::Shutdown);
+        assert_eq!(route(SIGUSR1), Route::Restart(Slot::Pipelock));
+        assert_eq!(route(SIGHUP), Route::Forward(Slot::Egress));
+        assert_eq!(route(SIGCHLD), Route::Reap);
+        for other in [libc::SIGUSR2, libc::SIGWINCH, libc::SIGQUIT, libc::SIGPIPE, KERNEL_SIGRTMIN + 3] {
+            assert_eq!(route(other), Route::Ignore);
+        }
+    }
+
+    #[test]
+    fn names_match_numbers() {
+        assert_eq!(name(libc::SIGHUP), Some("SIGHUP"));
+        assert_eq!(name(libc::SIGTERM), Some("SIGTERM"));
+        assert_eq!(name(libc::SIGSYS), Some("SIGSYS"));
+        assert_eq!(name(libc::SIGWINCH), Some("SIGWINCH"));
+        assert_eq!(name(0), None);
+        assert_eq!(name(KERNEL_SIGRTMIN), None);
+    }
+}

@@ -1,0 +1,94 @@
+//! sidecar-init: PID 1 of the sidecar bundle container.
+//!
+//! `core` holds every decision as pure code; `sys` is the thin layer of
+//! system calls; `shell` joins them around one wait point.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, clippy::unreachable, clippy::todo, clippy::unimplemented)
+)]
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
+pub mod cli;
+pub mod core;
+pub mod shell;
+pub mod sys;
+
+use ::core::ffi::{c_char, c_int};
+
+use crate::core::config;
+use crate::core::report::{self, ReportLine, PREFIX};
+use crate::shell::{Environ, Shell};
+use crate::sys::fds::{self, write_all, STDERR, STDOUT};
+use crate::sys::signals::{self, SignalFd};
+use crate::sys::{process, spawn::Envp};
+
+/// Exit code of a configuration or usage error.
+pub const USAGE_ERROR: c_int = 2;
+
+/// The whole init.
+///
+/// # Safety
+/// The arguments must be `main`'s own: `argc` strings in `argv`, and the
+/// NULL-terminated environment `envp`.
+pub unsafe fn run(argc: c_int, argv: *const *const c_char, envp: Envp) -> c_int {
+    // SAFETY: forwarded from main (caller's contract).
+    match unsafe { cli::parse(argc, argv) } {
+        cli::Request::Run => {}
+        cli::Request::Help => {
+            write_all(STDOUT, cli::HELP.as_bytes());
+            return 0;
+        }
+        cli::Request::Version => {
+            write_all(STDOUT, cli::VERSION.as_bytes());
+            return 0;
+        }
+        cli::Request::Usage(argument) => {
+            let mut line = ReportLine::new();
+            line.str(PREFIX).str("unknown argument '").escaped(argument);
+            line.str("'; accepted: --help, --version (configuration comes from the environment)\n");
+            write_all(STDERR, line.as_bytes());
+            return USAGE_ERROR;
+        }
+    }
+    // First, so no signal sent from here on can be lost or kill us.
+    signals::reset_dispositions();
+    signals::block_all();
+
+    // SAFETY: main's envp (caller's contract).
+    let environ = unsafe { Environ::new(envp) };
+    let config = match config::parse(|name| environ.get(name)) {
+        Ok(config) => config,
+        Err(error) => {
+            write_all(STDERR, report::config_error(&error).as_bytes());
+            return USAGE_ERROR;
+        }
+    };
+    if !config.any_selected() {
+        let mut line = ReportLine::new();
+        line.str(PREFIX).str("no daemon selected (").str(config::DAEMONS_VAR).str("='");
+        line.escaped(environ.get(config::DAEMONS_VAR).unwrap_or(b"")).str("'); nothing to run, exiting\n");
+        write_all(STDERR, line.as_bytes());
+        return 0;
+    }
+
+    fds::ensure_standard_fds();
+    fds::cloexec_inherited();
+    let Some(signal_fd) = SignalFd::open() else {
+        write_all(STDERR, b"sidecar-init: cannot open a signalfd; exiting\n");
+        return 1;
+    };
+    let pid1 = process::getpid() == 1;
+    if !pid1 {
+        process::become_subreaper();
+    }
+    let pump = if config.log_prefix {
+        let pump = shell::Pump::new();
+        if pump.is_none() {
+            write_all(STDERR, b"sidecar-init: no memory for log buffers; daemon lines go out unprefixed\n");
+        }
+        pump
+    } else {
+        None
+    };
+    c_int::from(Shell::new(&config, environ, signal_fd, pump, pid1).run())
+}

@@ -1,0 +1,182 @@
+//! The imperative shell: one wait point (poll on the signalfd and the log
+//! pipes, the next deadline as its timeout), events fed to the machine, its
+//! actions carried out with the `sys` layer.
+
+mod environ;
+mod pump;
+
+pub use environ::Environ;
+pub use pump::Pump;
+
+use heapless::{Deque, Vec};
+
+use crate::core::config::Config;
+use crate::core::machine::{Action, Actions, Event, Machine, NOT_EXECUTABLE, NOT_FOUND};
+use crate::core::report::{self, Context};
+use crate::core::slot::Slot;
+use crate::sys::clock::now_ms;
+use crate::sys::fds::{self, write_all, STDERR, STDOUT};
+use crate::sys::signals::SignalFd;
+use crate::sys::spawn::{self, Stdio, DEFAULT_PATH};
+use crate::sys::wait::{self, Reaped};
+use crate::sys::{error_text, process};
+use pump::MAX_STREAMS;
+
+/// Actions waiting to be carried out: one event's worth and what the
+/// outcomes of its spawns and reaps add (each of those at most four daemons).
+type Queue = Deque<Action, 128>;
+
+pub struct Shell<'a> {
+    config: &'a Config,
+    environ: Environ,
+    search_path: &'static [u8],
+    signals: SignalFd,
+    pump: Option<Pump>,
+    machine: Machine,
+}
+
+struct Programs<'a>(&'a Config);
+
+impl Context for Programs<'_> {
+    fn program(&self, slot: Slot) -> &[u8] {
+        self.0.commands.get(slot).program()
+    }
+    fn error_text(&self, errno: i32) -> &[u8] {
+        error_text(errno)
+    }
+}
+
+impl<'a> Shell<'a> {
+    pub fn new(config: &'a Config, environ: Environ, signals: SignalFd, pump: Option<Pump>, pid1: bool) -> Self {
+        let search_path = environ.get("PATH").unwrap_or(DEFAULT_PATH);
+        let machine = Machine::new(config.selected, config.grace_ms, pid1);
+        Shell { config, environ, search_path, signals, pump, machine }
+    }
+
+    /// Runs the daemons until the machine says exit; returns the exit code.
+    pub fn run(&mut self) -> u8 {
+        let mut first = Actions::new();
+        self.machine.start(&mut first);
+        let mut queue = Queue::new();
+        enqueue(&mut queue, first);
+        loop {
+            if let Some(code) = self.execute(&mut queue) {
+                if let Some(pump) = &mut self.pump {
+                    pump.finish();
+                }
+                return code;
+            }
+            self.wait(&mut queue);
+        }
+    }
+
+    /// Blocks at the one wait point, then turns what woke it into actions.
+    #[inline(never)]
+    fn wait(&mut self, queue: &mut Queue) {
+        let deadline = self.machine.next_deadline();
+        if deadline.is_some_and(|at| at <= now_ms()) {
+            self.feed(Event::Deadline, queue);
+            return;
+        }
+        let mut polled: Vec<libc::pollfd, { MAX_STREAMS + 1 }> = Vec::new();
+        let signal_entry = libc::pollfd { fd: self.signals.raw(), events: libc::POLLIN, revents: 0 };
+        let _ = polled.push(signal_entry);
+        if let Some(pump) = &self.pump {
+            for entry in pump.poll_entries() {
+                let _ = polled.push(entry);
+            }
+        }
+        wait::poll(&mut polled, deadline, now_ms());
+
+        let mut signals: Vec<i32, 64> = Vec::new();
+        self.signals.drain(|sig| {
+            let _ = signals.push(sig);
+        });
+        for sig in signals {
+            self.feed(Event::Signal(sig), queue);
+        }
+        if let Some(pump) = &mut self.pump {
+            for entry in polled.iter().skip(1).filter(|e| e.revents != 0) {
+                pump.service(entry.fd);
+            }
+        }
+    }
+
+    fn feed(&mut self, event: Event, queue: &mut Queue) {
+        let mut actions = Actions::new();
+        self.machine.handle(event, now_ms(), &mut actions);
+        enqueue(queue, actions);
+    }
+
+    /// Carries out queued actions until none is left, or the machine exits.
+    #[inline(never)]
+    fn execute(&mut self, queue: &mut Queue) -> Option<u8> {
+        while let Some(action) = queue.pop_front() {
+            match action {
+                Action::Spawn(slot) => {
+                    let event = self.spawn(slot);
+                    self.feed(event, queue);
+                }
+                Action::SignalGroup { pid, sig } => process::kill_group(pid, sig),
+                Action::SignalProcess { pid, sig } => process::kill_process(pid, sig),
+                Action::SignalAll(sig) => process::kill_all(sig),
+                Action::Reap => self.reap(queue),
+                Action::Log(note) => write_all(STDERR, report::note(&note, &Programs(self.config)).as_bytes()),
+                Action::Exit(code) => return Some(code),
+            }
+        }
+        None
+    }
+
+    #[inline(never)]
+    fn reap(&mut self, queue: &mut Queue) {
+        loop {
+            match wait::reap_one() {
+                Reaped::Child { pid, ended } => {
+                    // What the daemon wrote before dying comes before its death note.
+                    if let Some(pump) = &mut self.pump {
+                        pump.drain_owner(pid);
+                    }
+                    self.feed(Event::Reaped { pid, ended }, queue);
+                }
+                Reaped::NoneReady => return,
+                Reaped::NoChildren => {
+                    self.feed(Event::NoChildren, queue);
+                    return;
+                }
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn spawn(&mut self, slot: Slot) -> Event {
+        let command = self.config.commands.get(slot);
+        let pipes = match &self.pump {
+            Some(pump) if pump.has_room_for_run() => fds::log_pipe().zip(fds::log_pipe()),
+            _ => None,
+        };
+        let stdio = Stdio {
+            out: pipes.as_ref().map(|((_, writer), _)| writer.raw()),
+            err: pipes.as_ref().map(|(_, (_, writer))| writer.raw()),
+        };
+        match spawn::spawn(command, self.search_path, self.environ.envp(), &stdio) {
+            Ok(pid) => {
+                if let (Some(pump), Some(((out, _), (err, _)))) = (&mut self.pump, pipes) {
+                    pump.add(slot, pid, out, STDOUT);
+                    pump.add(slot, pid, err, STDERR);
+                }
+                Event::Spawned { slot, pid }
+            }
+            Err(errno) => {
+                let code = if errno == libc::ENOENT || errno == libc::ENOTDIR { NOT_FOUND } else { NOT_EXECUTABLE };
+                Event::SpawnFailed { slot, errno, code }
+            }
+        }
+    }
+}
+
+fn enqueue(queue: &mut Queue, actions: Actions) {
+    for action in actions {
+        let _ = queue.push_back(action);
+    }
+}

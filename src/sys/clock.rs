@@ -1,0 +1,14 @@
+//! The monotonic clock, in milliseconds (`Instant` would bring panic paths).
+
+use crate::core::machine::Millis;
+
+pub fn now_ms() -> Millis {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // A plain system call: musl's vDSO lookup would cost more bytes than the
+    // few calls per event cost time.
+    // SAFETY: `ts` is a valid out-pointer; CLOCK_MONOTONIC cannot fail.
+    unsafe { libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC, &raw mut ts) };
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let millis = u64::try_from(ts.tv_nsec).unwrap_or(0) / 1_000_000;
+    secs.saturating_mul(1000).saturating_add(millis)
+}
