@@ -4,7 +4,15 @@
 //! system calls; `shell` joins them around one wait point.
 #![cfg_attr(
     not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, clippy::unreachable, clippy::todo, clippy::unimplemented)
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
 )]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
@@ -16,7 +24,7 @@ pub mod sys;
 use ::core::ffi::{c_char, c_int};
 
 use crate::core::config;
-use crate::core::report::{self, ReportLine, PREFIX};
+use crate::core::report::{self, PREFIX};
 use crate::shell::{Environ, Shell};
 use crate::sys::fds::{self, write_all, STDERR, STDOUT};
 use crate::sys::signals::{self, SignalFd};
@@ -43,7 +51,7 @@ pub unsafe fn run(argc: c_int, argv: *const *const c_char, envp: Envp) -> c_int 
             return 0;
         }
         cli::Request::Usage(argument) => {
-            let mut line = ReportLine::new();
+            let mut line = report::ErrorLine::new();
             line.str(PREFIX).str("unknown argument '").escaped(argument);
             line.str("'; accepted: --help, --version (configuration comes from the environment)\n");
             write_all(STDERR, line.as_bytes());
@@ -56,15 +64,13 @@ pub unsafe fn run(argc: c_int, argv: *const *const c_char, envp: Envp) -> c_int 
 
     // SAFETY: main's envp (caller's contract).
     let environ = unsafe { Environ::new(envp) };
-    let config = match config::parse(|name| environ.get(name)) {
-        Ok(config) => config,
-        Err(error) => {
-            write_all(STDERR, report::config_error(&error).as_bytes());
-            return USAGE_ERROR;
-        }
-    };
+    let mut config = config::Config::default();
+    if let Err(error) = config::parse_into(|name| environ.get(name), &mut config) {
+        write_all(STDERR, report::config_error(&error).as_bytes());
+        return USAGE_ERROR;
+    }
     if !config.any_selected() {
-        let mut line = ReportLine::new();
+        let mut line = report::ErrorLine::new();
         line.str(PREFIX).str("no daemon selected (").str(config::DAEMONS_VAR).str("='");
         line.escaped(environ.get(config::DAEMONS_VAR).unwrap_or(b"")).str("'); nothing to run, exiting\n");
         write_all(STDERR, line.as_bytes());

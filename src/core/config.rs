@@ -11,7 +11,7 @@ pub const LOG_PREFIX_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_LOG_PREFIX";
 pub const DEFAULT_GRACE_MS: u32 = 8000;
 pub const MAX_GRACE_MS: u32 = 3_600_000;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Config {
     pub selected: PerSlot<bool>,
     pub commands: PerSlot<Command>,
@@ -61,8 +61,16 @@ pub struct ConfigError<'a> {
 }
 
 /// Parses every variable, selected slot or not; the first bad one is the error.
-#[inline(never)]
 pub fn parse<'a>(env: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, ConfigError<'a>> {
+    let mut config = Config::default();
+    parse_into(env, &mut config)?;
+    Ok(config)
+}
+
+/// [`parse`] into the caller's `Config`: PID 1 keeps one copy on its stack
+/// instead of moving kilobytes of commands around (each move touches pages).
+#[inline(never)]
+pub fn parse_into<'a>(env: impl Fn(&str) -> Option<&'a [u8]>, config: &mut Config) -> Result<(), ConfigError<'a>> {
     let selected = match env(DAEMONS_VAR) {
         None => PerSlot::from_fn(|_| true),
         Some(value) => parse_daemons(value).map_err(|name| ConfigError {
@@ -71,11 +79,11 @@ pub fn parse<'a>(env: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, Confi
             problem: Problem::UnknownSlot(name),
         })?,
     };
-    let mut commands = PerSlot::<Command>::default();
     for slot in Slot::ALL {
         let text = env(slot.command_variable());
-        let parsed = Command::parse(text.unwrap_or(slot.default_command().as_bytes()));
-        *commands.get_mut(slot) = parsed.map_err(|why| ConfigError {
+        let parsed =
+            Command::parse_into(text.unwrap_or(slot.default_command().as_bytes()), config.commands.get_mut(slot));
+        parsed.map_err(|why| ConfigError {
             variable: Variable::Command(slot),
             value: text.unwrap_or(b""),
             problem: Problem::Command(why),
@@ -83,7 +91,9 @@ pub fn parse<'a>(env: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, Confi
     }
     let grace_ms = match env(GRACE_VAR) {
         None | Some(b"") => DEFAULT_GRACE_MS,
-        Some(value) => parse_grace(value).ok_or(ConfigError { variable: Variable::Grace, value, problem: Problem::Grace })?,
+        Some(value) => {
+            parse_grace(value).ok_or(ConfigError { variable: Variable::Grace, value, problem: Problem::Grace })?
+        }
     };
     let log_prefix = match env(LOG_PREFIX_VAR) {
         None | Some(b"" | b"1") => true,
@@ -92,7 +102,10 @@ pub fn parse<'a>(env: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, Confi
             return Err(ConfigError { variable: Variable::LogPrefix, value, problem: Problem::LogPrefix });
         }
     };
-    Ok(Config { selected, commands, grace_ms, log_prefix })
+    config.selected = selected;
+    config.grace_ms = grace_ms;
+    config.log_prefix = log_prefix;
+    Ok(())
 }
 
 /// Returns the selection, or the first name that is no slot.
@@ -118,7 +131,7 @@ fn parse_grace(value: &[u8]) -> Option<u32> {
         if !byte.is_ascii_digit() {
             return None;
         }
-        total = total.checked_mul(10)?.checked_add(u32::from(byte - b'0'))?;
+        total = total.checked_mul(10)?.checked_add(u32::from(byte.wrapping_sub(b'0')))?;
     }
     (total <= MAX_GRACE_MS).then_some(total)
 }
@@ -167,7 +180,12 @@ mod tests {
 
     #[test]
     fn unknown_or_miscased_names_are_errors() {
-        for (value, bad) in [("egress,proxy", "proxy"), ("Egress", "Egress"), ("git_gate", "git_gate"), ("egress pipelock", "egress pipelock")] {
+        for (value, bad) in [
+            ("egress,proxy", "proxy"),
+            ("Egress", "Egress"),
+            ("git_gate", "git_gate"),
+            ("egress pipelock", "egress pipelock"),
+        ] {
             let err = config(&[(DAEMONS_VAR, value)]).unwrap_err();
             assert_eq!(err.variable, Variable::Daemons);
             assert_eq!(err.value, value.as_bytes());

@@ -35,7 +35,7 @@ impl<const N: usize> Line<N> {
         loop {
             at = at.saturating_sub(1);
             if let Some(d) = digits.get_mut(at) {
-                *d = b'0' + (rest % 10) as u8;
+                *d = b'0'.wrapping_add((rest % 10) as u8);
             }
             rest /= 10;
             if rest == 0 || at == 0 {

@@ -30,11 +30,21 @@ pub enum Ended {
 pub enum Event {
     Signal(i32),
     /// `waitpid` returned this child, daemon or not.
-    Reaped { pid: Pid, ended: Ended },
+    Reaped {
+        pid: Pid,
+        ended: Ended,
+    },
     /// The init has no child left at all (`waitpid` said ECHILD).
     NoChildren,
-    Spawned { slot: Slot, pid: Pid },
-    SpawnFailed { slot: Slot, errno: i32, code: u8 },
+    Spawned {
+        slot: Slot,
+        pid: Pid,
+    },
+    SpawnFailed {
+        slot: Slot,
+        errno: i32,
+        code: u8,
+    },
     /// The wait for the next deadline ran out.
     Deadline,
 }
@@ -43,9 +53,15 @@ pub enum Event {
 pub enum Action {
     Spawn(Slot),
     /// `kill(-pid, sig)`: the daemon's whole process group.
-    SignalGroup { pid: Pid, sig: i32 },
+    SignalGroup {
+        pid: Pid,
+        sig: i32,
+    },
     /// `kill(pid, sig)`: the daemon only.
-    SignalProcess { pid: Pid, sig: i32 },
+    SignalProcess {
+        pid: Pid,
+        sig: i32,
+    },
     /// `kill(-1, sig)`: every process in the container but the init.
     SignalAll(i32),
     /// `waitpid(-1, WNOHANG)` until nothing is left to reap.
@@ -120,10 +136,15 @@ struct SlotState {
 enum Phase {
     Running,
     /// SIGTERM went to every daemon; SIGKILL follows at the deadline.
-    Stopping { deadline: Millis },
+    Stopping {
+        deadline: Millis,
+    },
     /// Every daemon is reaped; SIGTERM went to every process left, SIGKILL
     /// follows at the deadline; exit when no child is left.
-    Sweeping { deadline: Millis, killed: bool },
+    Sweeping {
+        deadline: Millis,
+        killed: bool,
+    },
     Exited,
 }
 

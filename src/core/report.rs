@@ -7,9 +7,10 @@ use super::signals::{self, KERNEL_SIGRTMIN};
 use super::slot::Slot;
 use super::words::{WordsError, MAX_COMMAND_BYTES, MAX_WORDS};
 
-/// Long enough for any note, or a configuration error quoting a whole command.
-pub const LINE_BYTES: usize = 2 * MAX_COMMAND_BYTES + 512;
-pub type ReportLine = Line<LINE_BYTES>;
+/// A note: a program path in it is cut to fit.
+pub type ReportLine = Line<512>;
+/// A configuration error quotes the whole value, escaped (up to 4 bytes a byte).
+pub type ErrorLine = Line<{ 4 * MAX_COMMAND_BYTES + 512 }>;
 
 pub const PREFIX: &str = "sidecar-init: ";
 
@@ -24,8 +25,8 @@ pub trait Context {
 pub fn signal_name<const N: usize>(line: &mut Line<N>, sig: i32) {
     match signals::name(sig) {
         Some(name) => line.str(name),
-        None if sig >= KERNEL_SIGRTMIN && sig <= 64 => {
-            line.str("SIGRTMIN+").signed(i64::from(sig - KERNEL_SIGRTMIN))
+        None if (KERNEL_SIGRTMIN..=64).contains(&sig) => {
+            line.str("SIGRTMIN+").signed(i64::from(sig.wrapping_sub(KERNEL_SIGRTMIN)))
         }
         None => line.str("signal ").signed(i64::from(sig)),
     };
@@ -124,8 +125,8 @@ pub fn note(note: &Note, context: &impl Context) -> ReportLine {
 }
 
 #[inline(never)]
-pub fn config_error(error: &ConfigError) -> ReportLine {
-    let mut line = ReportLine::new();
+pub fn config_error(error: &ConfigError) -> ErrorLine {
+    let mut line = ErrorLine::new();
     line.str(PREFIX).str(error.variable.name()).str("='").escaped(error.value).str("' ");
     match error.problem {
         Problem::UnknownSlot(name) => {
@@ -170,13 +171,16 @@ mod tests {
         }
     }
 
-    fn text(line: ReportLine) -> String {
+    fn text<const N: usize>(line: Line<N>) -> String {
         String::from_utf8(line.as_bytes().to_vec()).unwrap()
     }
 
     #[test]
     fn notes_read_as_the_spec_examples() {
-        assert_eq!(text(note(&Note::Started { slot: Slot::Egress, pid: 7 }, &Fake)), "sidecar-init: egress started pid=7\n");
+        assert_eq!(
+            text(note(&Note::Started { slot: Slot::Egress, pid: 7 }, &Fake)),
+            "sidecar-init: egress started pid=7\n"
+        );
         assert_eq!(
             text(note(&Note::Died { slot: Slot::Pipelock, pid: 9, ended: Ended::Exited(1) }, &Fake)),
             "sidecar-init: pipelock exited pid=9 code=1\n"
@@ -208,7 +212,12 @@ mod tests {
     fn config_errors_name_variable_value_and_what_is_accepted() {
         let error = ConfigError { variable: Variable::Grace, value: b"8s\n", problem: Problem::Grace };
         let line = text(config_error(&error));
-        assert!(line.starts_with("sidecar-init: CLAUDE_BOTTLE_SIDECAR_GRACE_MS='8s\\n' is not accepted: ASCII digits only, 0 to 3600000"), "{line}");
+        assert!(
+            line.starts_with(
+                "sidecar-init: CLAUDE_BOTTLE_SIDECAR_GRACE_MS='8s\\n' is not accepted: ASCII digits only, 0 to 3600000"
+            ),
+            "{line}"
+        );
         assert!(line.contains(GRACE_VAR));
         assert_eq!(line.matches('\n').count(), 1);
     }

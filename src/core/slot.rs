@@ -38,9 +38,7 @@ impl Slot {
     pub const fn default_command(self) -> &'static str {
         match self {
             Slot::Egress => "/app/egress-entrypoint.sh",
-            Slot::Pipelock => {
-                "/usr/local/bin/pipelock run --config /etc/pipelock.yaml --listen 0.0.0.0:8888"
-            }
+            Slot::Pipelock => "/usr/local/bin/pipelock run --config /etc/pipelock.yaml --listen 0.0.0.0:8888",
             Slot::GitGate => "/git-gate-entrypoint.sh",
             Slot::Supervise => "python3 /app/supervise_server.py",
         }

@@ -4,7 +4,7 @@
 use heapless::Vec;
 
 /// Bytes of all words together, each followed by its NUL.
-pub const MAX_COMMAND_BYTES: usize = 4096;
+pub const MAX_COMMAND_BYTES: usize = 2048;
 /// Words in one command.
 pub const MAX_WORDS: usize = 64;
 
@@ -19,13 +19,24 @@ pub enum WordsError {
 /// A parsed command: NUL-terminated words packed in one buffer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Command {
-    bytes: Vec<u8, MAX_COMMAND_BYTES>,
+    // Offsets first: a short command then touches one stack page, not two.
     starts: Vec<u16, MAX_WORDS>,
+    bytes: Vec<u8, MAX_COMMAND_BYTES>,
 }
 
 impl Command {
     pub fn parse(text: &[u8]) -> Result<Command, WordsError> {
-        let mut splitter = Splitter::default();
+        let mut command = Command::default();
+        Command::parse_into(text, &mut command)?;
+        Ok(command)
+    }
+
+    /// [`Command::parse`] into existing storage (no move of the buffer).
+    #[inline(never)]
+    pub fn parse_into(text: &[u8], command: &mut Command) -> Result<(), WordsError> {
+        command.starts.clear();
+        command.bytes.clear();
+        let mut splitter = Splitter { command, quote: None, escaped: false, in_word: false };
         for &byte in text {
             splitter.feed(byte)?;
         }
@@ -60,16 +71,15 @@ enum Quote {
     Double,
 }
 
-#[derive(Default)]
-struct Splitter {
-    command: Command,
+struct Splitter<'a> {
+    command: &'a mut Command,
     quote: Option<Quote>,
     /// A backslash was just read (outside quotes, or inside double quotes).
     escaped: bool,
     in_word: bool,
 }
 
-impl Splitter {
+impl Splitter<'_> {
     fn push(&mut self, byte: u8) -> Result<(), WordsError> {
         if !self.in_word {
             let start = u16::try_from(self.command.bytes.len()).map_err(|_| WordsError::TooLong)?;
@@ -149,7 +159,7 @@ impl Splitter {
         }
     }
 
-    fn finish(mut self) -> Result<Command, WordsError> {
+    fn finish(mut self) -> Result<(), WordsError> {
         if self.quote.is_some() {
             return Err(WordsError::UnbalancedQuote);
         }
@@ -161,7 +171,7 @@ impl Splitter {
         if self.command.starts.is_empty() {
             return Err(WordsError::NoWords);
         }
-        Ok(self.command)
+        Ok(())
     }
 }
 
@@ -170,8 +180,7 @@ mod tests {
     use super::*;
 
     fn split(text: &str) -> Result<std::vec::Vec<String>, WordsError> {
-        Command::parse(text.as_bytes())
-            .map(|c| c.words().map(|w| String::from_utf8(w.to_vec()).unwrap()).collect())
+        Command::parse(text.as_bytes()).map(|c| c.words().map(|w| String::from_utf8(w.to_vec()).unwrap()).collect())
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub fn kill(target: Pid, sig: i32) {
 
 pub fn kill_group(leader: Pid, sig: i32) {
     if leader > 0 {
-        kill(-leader, sig);
+        kill(leader.wrapping_neg(), sig);
     }
 }
 

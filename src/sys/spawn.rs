@@ -9,7 +9,7 @@ use core::ffi::{c_char, c_int, c_void};
 use core::mem::MaybeUninit;
 
 use crate::core::machine::Pid;
-use crate::core::words::{Command, MAX_COMMAND_BYTES, MAX_WORDS};
+use crate::core::words::{Command, MAX_WORDS};
 
 /// Where a PATH lookup goes when PATH is unset.
 pub const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin";
@@ -22,11 +22,11 @@ pub struct Stdio {
     pub err: Option<i32>,
 }
 
-/// A path with its NUL, long enough for any PATH entry plus a program name.
-type PathBuf = heapless::Vec<u8, { 2 * MAX_COMMAND_BYTES }>;
+/// A path with its NUL: PATH_MAX.
+type PathBuf = heapless::Vec<u8, 4096>;
 
 /// Stack for the child until it execs: it only makes system calls.
-const CHILD_STACK: usize = 16 * 1024;
+const CHILD_STACK: usize = 8 * 1024;
 
 /// Everything the child needs, prepared by the parent; `error` comes back.
 struct Plan {
@@ -115,32 +115,32 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
 /// Finds `name` on the PATH entries: the first executable file wins;
 /// failing that the first file found (its spawn then fails with EACCES).
 fn resolve(name: &[u8], search_path: &[u8], out: &mut PathBuf) -> Result<(), i32> {
-    let mut fallback: Option<PathBuf> = None;
+    let mut first_found: Option<&[u8]> = None;
     for dir in search_path.split(|&b| b == b':') {
-        // An empty entry means the current directory, as in POSIX.
-        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
-        let mut candidate = PathBuf::new();
-        let fits = candidate.extend_from_slice(dir).is_ok()
-            && candidate.push(b'/').is_ok()
-            && candidate.extend_from_slice(name).is_ok()
-            && candidate.push(0).is_ok();
-        if !fits || !exists(&candidate) {
+        if !join(dir, name, out) || !exists(out) {
             continue;
         }
         // SAFETY: NUL-terminated path.
-        if unsafe { libc::access(candidate.as_ptr().cast(), libc::X_OK) } == 0 {
-            *out = candidate;
+        if unsafe { libc::access(out.as_ptr().cast(), libc::X_OK) } == 0 {
             return Ok(());
         }
-        fallback.get_or_insert(candidate);
+        first_found.get_or_insert(dir);
     }
-    match fallback {
-        Some(found) => {
-            *out = found;
-            Ok(())
-        }
-        None => Err(libc::ENOENT),
+    match first_found {
+        Some(dir) if join(dir, name, out) => Ok(()),
+        _ => Err(libc::ENOENT),
     }
+}
+
+/// `dir/name` with its NUL into `out`; false when it does not fit.
+fn join(dir: &[u8], name: &[u8], out: &mut PathBuf) -> bool {
+    // An empty entry means the current directory, as in POSIX.
+    let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+    out.clear();
+    out.extend_from_slice(dir).is_ok()
+        && out.push(b'/').is_ok()
+        && out.extend_from_slice(name).is_ok()
+        && out.push(0).is_ok()
 }
 
 fn exists(path_with_nul: &[u8]) -> bool {

@@ -5,7 +5,10 @@ use crate::core::machine::{Ended, Millis, Pid};
 use super::errno;
 
 pub enum Reaped {
-    Child { pid: Pid, ended: Ended },
+    Child {
+        pid: Pid,
+        ended: Ended,
+    },
     /// Children exist, none has exited.
     NoneReady,
     /// No child exists at all.

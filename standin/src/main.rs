@@ -26,18 +26,13 @@ use std::time::{Duration, Instant};
 
 /// Payload byte j of flood line k; copy this into tests to check a line.
 pub fn payload_byte(name_hash: u32, k: u64, j: usize) -> u8 {
-    let v = k
-        .wrapping_mul(31)
-        .wrapping_add((j as u64).wrapping_mul(7))
-        .wrapping_add(name_hash as u64);
+    let v = k.wrapping_mul(31).wrapping_add((j as u64).wrapping_mul(7)).wrapping_add(name_hash as u64);
     b'a' + (v % 26) as u8
 }
 
 /// 32-bit FNV-1a of the daemon name: the per-name offset in `payload_byte`.
 pub fn name_hash(name: &str) -> u32 {
-    name.bytes().fold(0x811c_9dc5u32, |h, b| {
-        (h ^ b as u32).wrapping_mul(0x0100_0193)
-    })
+    name.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
 }
 
 /// splitmix64 step: deterministic line lengths and chunk sizes, no deps.
@@ -93,13 +88,7 @@ fn caught_mask() -> u64 {
 
 fn set_mask(how: c_int, mask: u64) {
     unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            how,
-            &mask as *const u64,
-            0usize,
-            8usize,
-        );
+        libc::syscall(libc::SYS_rt_sigprocmask, how, &mask as *const u64, 0usize, 8usize);
     }
 }
 
@@ -136,11 +125,7 @@ fn write_all(fd: c_int, mut buf: &[u8]) -> Result<(), i32> {
         match errno() {
             libc::EINTR => {}
             libc::EAGAIN => {
-                let mut p = libc::pollfd {
-                    fd,
-                    events: libc::POLLOUT,
-                    revents: 0,
-                };
+                let mut p = libc::pollfd { fd, events: libc::POLLOUT, revents: 0 };
                 unsafe { libc::poll(&mut p, 1, -1) };
             }
             e => return Err(e),
@@ -216,25 +201,14 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         Some(n) if !n.is_empty() && !n.starts_with('-') => n.clone(),
         _ => return Err("usage: standin NAME [OPTIONS...]".into()),
     };
-    let mut o = Opts {
-        name,
-        max_len: 200,
-        chunk: 1000,
-        ..Opts::default()
-    };
+    let mut o = Opts { name, max_len: 200, chunk: 1000, ..Opts::default() };
     let mut it = args[1..].iter();
     while let Some(opt) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .ok_or(format!("option {opt} needs a value"))
-        };
+        let mut value = || it.next().cloned().ok_or(format!("option {opt} needs a value"));
         match opt.as_str() {
             "--ignore-term" => o.ignore_term = true,
             "--term-exit" => o.term_exit = Some(num(opt, value()?, |c| (0..=255).contains(c))?),
-            "--exit" => {
-                o.ending = Some(Ending::Exit(num(opt, value()?, |c| (0..=255).contains(c))?))
-            }
+            "--exit" => o.ending = Some(Ending::Exit(num(opt, value()?, |c| (0..=255).contains(c))?)),
             "--die" => o.ending = Some(Ending::Die(num(opt, value()?, |s| (1..=64).contains(s))?)),
             "--after" => o.after_ms = num(opt, value()?, |_| true)?,
             "--orphans" => o.orphans = num(opt, value()?, |_| true)?,
@@ -276,21 +250,14 @@ fn list_fds() -> String {
         libc::closedir(dir);
     }
     fds.sort_unstable();
-    fds.iter()
-        .map(|f| f.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+    fds.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(",")
 }
 
 /// (SigBlk, SigIgn) hex strings from /proc/self/status.
 fn sig_masks() -> (String, String) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |key: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .map(|v| v.trim().to_string())
-            .unwrap_or_else(|| "?".into())
+        status.lines().find_map(|l| l.strip_prefix(key)).map(|v| v.trim().to_string()).unwrap_or_else(|| "?".into())
     };
     (field("SigBlk:"), field("SigIgn:"))
 }
@@ -298,14 +265,7 @@ fn sig_masks() -> (String, String) {
 fn start_line() -> String {
     let fds = list_fds(); // first: nothing of ours is open yet
     let (blk, ign) = sig_masks();
-    let (pid, ppid, pgid, sid) = unsafe {
-        (
-            libc::getpid(),
-            libc::getppid(),
-            libc::getpgrp(),
-            libc::getsid(0),
-        )
-    };
+    let (pid, ppid, pgid, sid) = unsafe { (libc::getpid(), libc::getppid(), libc::getpgrp(), libc::getsid(0)) };
     format!("start pid={pid} ppid={ppid} pgid={pgid} sid={sid} sigblk={blk} sigign={ign} fds={fds}")
 }
 
@@ -330,11 +290,7 @@ fn exit_code(r: &Reporter, code: i32) -> ! {
 
 fn listen_tcp(r: &Reporter, port: u16) -> c_int {
     unsafe {
-        let fd = libc::socket(
-            libc::AF_INET,
-            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            0,
-        );
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0);
         let one: c_int = 1;
         let mut addr: libc::sockaddr_in = std::mem::zeroed();
         addr.sin_family = libc::AF_INET as libc::sa_family_t;
@@ -401,10 +357,7 @@ fn make_orphans(r: &Reporter, n: u64) {
             // Fork limit reached: let earlier orphans finish, then retry.
             idle_rounds += 1;
             if idle_rounds > 200 {
-                r.line(&format!(
-                    "orphans failed after {done} of {n}: {}",
-                    err_text(last_err)
-                ));
+                r.line(&format!("orphans failed after {done} of {n}: {}", err_text(last_err)));
                 return;
             }
             sleep_ms(5);
@@ -451,10 +404,7 @@ fn spawn_stray(r: &Reporter, caught: u64) {
 }
 
 fn stray_main(parent: &Reporter, caught: u64, middle_pid: libc::pid_t, sync_w: c_int) -> ! {
-    let r = Reporter {
-        prefix: format!("{}-stray", parent.prefix),
-        ..parent.clone()
-    };
+    let r = Reporter { prefix: format!("{}-stray", parent.prefix), ..parent.clone() };
     unsafe {
         libc::setsid();
         // Keep stdio (it may break later: writes are then dropped) and the
@@ -466,11 +416,7 @@ fn stray_main(parent: &Reporter, caught: u64, middle_pid: libc::pid_t, sync_w: c
         while libc::getppid() == middle_pid {
             sleep_ms(1);
         }
-        r.line(&format!(
-            "start pid={} ppid={}",
-            libc::getpid(),
-            libc::getppid()
-        ));
+        r.line(&format!("start pid={} ppid={}", libc::getpid(), libc::getppid()));
         libc::close(sync_w);
         loop {
             let mut info: libc::siginfo_t = std::mem::zeroed();
@@ -507,10 +453,8 @@ impl Flood {
         while self.pending.len() < size && self.next_k < self.lines {
             let k = self.next_k;
             let len = (mix(((hash as u64) << 32) ^ k) % (max_len as u64 + 1)) as usize;
-            self.pending
-                .extend_from_slice(format!("{name}:{}{k}:{len}:", self.tag).as_bytes());
-            self.pending
-                .extend((0..len).map(|j| payload_byte(hash, k, j)));
+            self.pending.extend_from_slice(format!("{name}:{}{k}:{len}:", self.tag).as_bytes());
+            self.pending.extend((0..len).map(|j| payload_byte(hash, k, j)));
             self.pending.push(b'\n');
             self.next_k += 1;
         }
@@ -530,16 +474,15 @@ impl Flood {
 /// keep two pipes apart while lines are split across writes.
 fn flood(r: &Reporter, o: &Opts) {
     let hash = name_hash(&o.name);
-    let mut streams =
-        [(1, "", o.flood), (2, "err:", o.flood_stderr)].map(|(fd, tag, lines)| Flood {
-            fd,
-            tag,
-            lines,
-            next_k: 0,
-            pending: Vec::new(),
-            rng: hash as u64 ^ ((fd as u64) << 40),
-            live: lines > 0 && !(fd == 1 && STDOUT_BROKEN.load(Ordering::Relaxed)),
-        });
+    let mut streams = [(1, "", o.flood), (2, "err:", o.flood_stderr)].map(|(fd, tag, lines)| Flood {
+        fd,
+        tag,
+        lines,
+        next_k: 0,
+        pending: Vec::new(),
+        rng: hash as u64 ^ ((fd as u64) << 40),
+        live: lines > 0 && !(fd == 1 && STDOUT_BROKEN.load(Ordering::Relaxed)),
+    });
     while streams.iter().any(|s| s.live) {
         for s in streams.iter_mut().filter(|s| s.live) {
             s.live = s.step(&o.name, hash, o.max_len, o.chunk);
@@ -622,16 +565,8 @@ fn event_loop(r: &Reporter, o: &Opts, sfd: c_int, listener: c_int, deadline: Opt
         };
         // poll skips negative fds, so a missing listener costs nothing.
         let mut pfds = [
-            libc::pollfd {
-                fd: sfd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: listener,
-                events: libc::POLLIN,
-                revents: 0,
-            },
+            libc::pollfd { fd: sfd, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: listener, events: libc::POLLIN, revents: 0 },
         ];
         if unsafe { libc::poll(pfds.as_mut_ptr(), 2, timeout) } < 0 {
             continue; // EINTR; nothing else can fail with these arguments
@@ -652,14 +587,8 @@ fn event_loop(r: &Reporter, o: &Opts, sfd: c_int, listener: c_int, deadline: Opt
         if pfds[1].revents != 0 {
             // Accept and close at once: tests only need the port to answer.
             loop {
-                let c = unsafe {
-                    libc::accept4(
-                        listener,
-                        std::ptr::null_mut(),
-                        std::ptr::null_mut(),
-                        libc::SOCK_CLOEXEC,
-                    )
-                };
+                let c =
+                    unsafe { libc::accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) };
                 if c >= 0 {
                     unsafe { libc::close(c) };
                 } else if errno() != libc::EINTR && errno() != libc::ECONNABORTED {
@@ -671,23 +600,14 @@ fn event_loop(r: &Reporter, o: &Opts, sfd: c_int, listener: c_int, deadline: Opt
 }
 
 fn run(o: Opts, log_dir: Option<PathBuf>) -> c_int {
-    let r = Reporter {
-        prefix: o.name.clone(),
-        log_path: log_dir.map(|d| d.join(format!("{}.log", o.name))),
-    };
+    let r = Reporter { prefix: o.name.clone(), log_path: log_dir.map(|d| d.join(format!("{}.log", o.name))) };
     // Built before any fd of ours is opened and before the mask changes.
     r.line(&start_line());
 
     let caught = caught_mask();
     set_mask(libc::SIG_BLOCK, caught);
     let sfd = unsafe {
-        libc::syscall(
-            libc::SYS_signalfd4,
-            -1,
-            &caught as *const u64,
-            8usize,
-            libc::SFD_CLOEXEC | libc::SFD_NONBLOCK,
-        )
+        libc::syscall(libc::SYS_signalfd4, -1, &caught as *const u64, 8usize, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
     } as c_int;
     if sfd < 0 {
         r.line(&format!("signalfd failed: {}", err_text(errno())));
@@ -712,9 +632,7 @@ fn run(o: Opts, log_dir: Option<PathBuf>) -> c_int {
     if let (Some(t), None) = (&o.no_newline, o.ending) {
         write_stdout(t.as_bytes());
     }
-    let deadline = o
-        .ending
-        .map(|_| Instant::now() + Duration::from_millis(o.after_ms));
+    let deadline = o.ending.map(|_| Instant::now() + Duration::from_millis(o.after_ms));
     event_loop(&r, &o, sfd, listener, deadline)
 }
 
@@ -723,19 +641,10 @@ fn run(o: Opts, log_dir: Option<PathBuf>) -> c_int {
 #[no_mangle]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let args: Vec<String> = (1..argc.max(1) as usize)
-        .map(|i| {
-            unsafe { CStr::from_ptr(*argv.add(i)) }
-                .to_string_lossy()
-                .into_owned()
-        })
+        .map(|i| unsafe { CStr::from_ptr(*argv.add(i)) }.to_string_lossy().into_owned())
         .collect();
     match parse(&args) {
-        Ok(o) => run(
-            o,
-            std::env::var_os("STANDIN_REPORT")
-                .filter(|d| !d.is_empty())
-                .map(PathBuf::from),
-        ),
+        Ok(o) => run(o, std::env::var_os("STANDIN_REPORT").filter(|d| !d.is_empty()).map(PathBuf::from)),
         Err(msg) => {
             let _ = write_all(2, format!("standin: {msg}\n").as_bytes());
             2

@@ -1,0 +1,51 @@
+# sidecar-init — build, test, check and demo. `make help` lists the targets.
+SHELL := /bin/bash
+CARGO ?= cargo
+TARGET := x86_64-unknown-linux-musl
+OUT := target/$(TARGET)
+BIN := $(OUT)/release/sidecar-init
+SYMBOLS_BIN := $(OUT)/symbols/sidecar-init
+STANDIN := $(OUT)/release/standin
+export SIDECAR_INIT := $(abspath $(BIN))
+export STANDIN_BIN := $(abspath $(STANDIN))
+
+.PHONY: help build fixtures test unit integration check run clean
+
+help:
+	@echo "make build        static, stripped sidecar-init at $(BIN)"
+	@echo "make test         unit tests + integration tests (real PID 1 in a new PID namespace; needs root)"
+	@echo "make check        fmt, clippy, panic-symbol check, 32 KiB size budget, static check"
+	@echo "make run          a one-command tour: the init as PID 1 with four stand-in daemons"
+	@echo "make demo-image   offline FROM-scratch image with stand-ins (claude-bottle-sidecars-demo)"
+	@echo "make docker-test  tests against a real Docker engine"
+	@echo "make build-image  production image claude-bottle-sidecars:latest (needs registry access)"
+	@echo "make bench        benchmarks against tini, dumb-init, catatonit, supervisord, s6 -> BENCHMARKS.md"
+
+build:
+	$(CARGO) build --release -p sidecar-init
+
+fixtures:
+	$(CARGO) build --release -p standin
+
+test: build fixtures unit integration
+
+unit:
+	$(CARGO) test --release --lib -p sidecar-init
+
+integration: build fixtures
+	$(CARGO) test --release -p sidecar-init --test pid1 -- --test-threads=2
+
+check: build
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release -p sidecar-init --all-targets -- -D warnings
+	$(CARGO) clippy --release -p standin -- -D warnings
+	$(CARGO) build --profile symbols -p sidecar-init
+	tools/check-binary $(BIN) $(SYMBOLS_BIN)
+
+run: build fixtures
+	tools/demo
+
+clean:
+	$(CARGO) clean
+
+-include mk/*.mk
