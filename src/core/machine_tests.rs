@@ -1,1 +1,432 @@
+//! Every row of SPEC's signal table and exit rules, on the pure machine.
 
+use super::*;
+use crate::core::signals::{SIGCHLD, SIGHUP, SIGINT, SIGUSR1};
+
+const GRACE: u32 = 8000;
+const USR2: i32 = libc::SIGUSR2;
+
+struct Bench {
+    machine: Machine,
+    now: Millis,
+}
+
+fn pid_of(slot: Slot) -> Pid {
+    match slot {
+        Slot::Egress => 10,
+        Slot::Pipelock => 11,
+        Slot::GitGate => 12,
+        Slot::Supervise => 13,
+    }
+}
+
+impl Bench {
+    /// All four selected, spawned and running with pids 10..13, as PID 1.
+    fn all_up() -> Bench {
+        Bench::up(PerSlot::from_fn(|_| true), true)
+    }
+
+    fn up(selected: PerSlot<bool>, pid1: bool) -> Bench {
+        let mut bench = Bench { machine: Machine::new(selected, GRACE, pid1), now: 0 };
+        let mut out = Actions::new();
+        bench.machine.start(&mut out);
+        for action in out {
+            let Action::Spawn(slot) = action else { panic!("start gave {action:?}") };
+            bench.feed(Event::Spawned { slot, pid: pid_of(slot) });
+        }
+        bench
+    }
+
+    fn feed(&mut self, event: Event) -> Vec<Action, MAX_ACTIONS> {
+        let mut out = Actions::new();
+        self.machine.handle(event, self.now, &mut out);
+        out
+    }
+
+    fn signal(&mut self, sig: i32) -> Vec<Action, MAX_ACTIONS> {
+        self.feed(Event::Signal(sig))
+    }
+
+    fn reap(&mut self, pid: Pid, ended: Ended) -> Vec<Action, MAX_ACTIONS> {
+        self.feed(Event::Reaped { pid, ended })
+    }
+
+    fn at(&mut self, now: Millis) -> &mut Self {
+        self.now = now;
+        self
+    }
+}
+
+fn notes(actions: &[Action]) -> std::vec::Vec<Note> {
+    actions.iter().filter_map(|a| if let Action::Log(n) = a { Some(*n) } else { None }).collect()
+}
+
+fn effects(actions: &[Action]) -> std::vec::Vec<Action> {
+    actions.iter().filter(|a| !matches!(a, Action::Log(_))).copied().collect()
+}
+
+fn term(pid: Pid) -> Action {
+    Action::SignalGroup { pid, sig: SIGTERM }
+}
+
+fn kill(pid: Pid) -> Action {
+    Action::SignalGroup { pid, sig: SIGKILL }
+}
+
+const BY_TERM: Ended = Ended::Signaled(SIGTERM);
+
+#[test]
+fn start_spawns_selected_slots_in_slot_order() {
+    let selected = PerSlot { egress: false, pipelock: true, git_gate: false, supervise: true };
+    let mut machine = Machine::new(selected, GRACE, true);
+    let mut out = Actions::new();
+    machine.start(&mut out);
+    assert_eq!(out.as_slice(), [Action::Spawn(Slot::Pipelock), Action::Spawn(Slot::Supervise)]);
+}
+
+#[test]
+fn spawned_daemons_are_logged_with_their_pid() {
+    let mut machine = Machine::new(PerSlot::from_fn(|_| true), GRACE, true);
+    let mut out = Actions::new();
+    machine.handle(Event::Spawned { slot: Slot::Egress, pid: 7 }, 0, &mut out);
+    assert_eq!(notes(&out), [Note::Started { slot: Slot::Egress, pid: 7 }]);
+}
+
+#[test]
+fn sigterm_terms_every_group_and_sigkills_at_the_grace_deadline() {
+    let mut b = Bench::all_up();
+    let out = b.at(100).signal(SIGTERM);
+    assert_eq!(notes(&out)[0], Note::ShuttingDown { sig: SIGTERM, grace_ms: GRACE });
+    assert_eq!(effects(&out), [term(10), term(11), term(12), term(13)]);
+    assert_eq!(b.machine.next_deadline(), Some(100 + 8000));
+
+    // Two exit on TERM; two ignore it.
+    b.reap(10, BY_TERM);
+    b.reap(12, Ended::Exited(143));
+    assert!(effects(&b.at(8099).feed(Event::Deadline)).is_empty(), "nothing before the deadline");
+    let out = b.at(8100).feed(Event::Deadline);
+    assert_eq!(effects(&out), [kill(11), kill(13)]);
+    assert_eq!(
+        notes(&out),
+        [Note::GraceExpired { slot: Slot::Pipelock, pid: 11 }, Note::GraceExpired { slot: Slot::Supervise, pid: 13 }]
+    );
+    assert_eq!(b.machine.next_deadline(), None, "SIGKILL is sent once");
+
+    b.reap(11, Ended::Signaled(SIGKILL));
+    let out = b.at(8150).reap(13, Ended::Signaled(SIGKILL));
+    // The sweep shares the stop's deadline, which has passed: SIGKILL follows at once.
+    assert_eq!(effects(&out), [Action::SignalAll(SIGTERM), Action::Reap]);
+    assert_eq!(b.machine.next_deadline(), Some(8100));
+    let out = b.feed(Event::Deadline);
+    assert_eq!(effects(&out), [Action::SignalAll(SIGKILL), Action::Reap]);
+    let out = b.feed(Event::NoChildren);
+    assert_eq!(effects(&out), [Action::Exit(0)], "deaths by our TERM/KILL and 143 are clean");
+}
+
+#[test]
+fn sigint_shuts_down_like_sigterm() {
+    let mut b = Bench::all_up();
+    let out = b.signal(SIGINT);
+    assert_eq!(notes(&out)[0], Note::ShuttingDown { sig: SIGINT, grace_ms: GRACE });
+    assert_eq!(effects(&out).len(), 4);
+}
+
+#[test]
+fn a_second_shutdown_request_changes_nothing() {
+    let mut b = Bench::all_up();
+    b.at(0).signal(SIGTERM);
+    let out = b.at(5000).signal(SIGINT);
+    assert_eq!(out.as_slice(), [Action::Log(Note::AlreadyShuttingDown { sig: SIGINT })]);
+    assert_eq!(b.machine.next_deadline(), Some(8000), "the deadline does not move");
+}
+
+#[test]
+fn sweep_waits_until_the_stop_deadline_then_kills_and_exits_when_no_child_is_left() {
+    let mut b = Bench::all_up();
+    b.at(0).signal(SIGTERM);
+    for pid in 10..=12 {
+        b.reap(pid, BY_TERM);
+    }
+    let out = b.at(50).reap(13, BY_TERM);
+    assert_eq!(effects(&out), [Action::SignalAll(SIGTERM), Action::Reap]);
+    assert_eq!(b.machine.next_deadline(), Some(8000), "one stop, one deadline");
+    // Strays reaped quietly while the sweep waits.
+    assert!(b.at(60).reap(99, Ended::Exited(0)).is_empty());
+    let out = b.at(70).feed(Event::NoChildren);
+    assert_eq!(effects(&out), [Action::Exit(0)]);
+}
+
+#[test]
+fn sigusr1_restarts_pipelock_in_place_and_leaves_siblings_alone() {
+    let mut b = Bench::all_up();
+    let out = b.at(10).signal(SIGUSR1);
+    assert_eq!(effects(&out), [term(11)]);
+    assert_eq!(notes(&out), [Note::Restarting { slot: Slot::Pipelock, pid: Some(11), sig: SIGUSR1 }]);
+    assert_eq!(b.machine.next_deadline(), Some(8010));
+    let out = b.reap(11, BY_TERM);
+    assert_eq!(effects(&out), [Action::Spawn(Slot::Pipelock)]);
+    let out = b.feed(Event::Spawned { slot: Slot::Pipelock, pid: 21 });
+    assert_eq!(notes(&out), [Note::Started { slot: Slot::Pipelock, pid: 21 }]);
+    assert_eq!(b.machine.next_deadline(), None);
+    // The new pipelock is the one HUP-independent shutdown now stops.
+    let out = b.signal(SIGTERM);
+    assert_eq!(effects(&out), [term(10), term(21), term(12), term(13)]);
+}
+
+#[test]
+fn restart_of_a_daemon_ignoring_term_escalates_to_sigkill() {
+    let mut b = Bench::all_up();
+    b.at(0).signal(SIGUSR1);
+    let out = b.at(8000).feed(Event::Deadline);
+    assert_eq!(effects(&out), [kill(11)]);
+    let out = b.reap(11, Ended::Signaled(SIGKILL));
+    assert_eq!(effects(&out), [Action::Spawn(Slot::Pipelock)]);
+}
+
+#[test]
+fn several_sigusr1_before_the_restart_completes_make_one_restart() {
+    let mut b = Bench::all_up();
+    b.signal(SIGUSR1);
+    for _ in 0..3 {
+        let out = b.signal(SIGUSR1);
+        assert_eq!(out.as_slice(), [Action::Log(Note::RestartCoalesced { slot: Slot::Pipelock, sig: SIGUSR1 })]);
+    }
+    assert_eq!(effects(&b.reap(11, BY_TERM)), [Action::Spawn(Slot::Pipelock)]);
+    // While the spawn is under way, another request still coalesces.
+    let out = b.signal(SIGUSR1);
+    assert_eq!(effects(&out), []);
+    b.feed(Event::Spawned { slot: Slot::Pipelock, pid: 21 });
+    assert_eq!(effects(&b.signal(SIGUSR1)), [term(21)], "a request after the restart is a new restart");
+}
+
+#[test]
+fn a_dead_pipelock_is_simply_started_again_and_its_crash_no_longer_counts() {
+    let mut b = Bench::all_up();
+    b.reap(11, Ended::Exited(1));
+    let out = b.signal(SIGUSR1);
+    assert_eq!(effects(&out), [Action::Spawn(Slot::Pipelock)]);
+    assert_eq!(notes(&out), [Note::Restarting { slot: Slot::Pipelock, pid: None, sig: SIGUSR1 }]);
+    b.feed(Event::Spawned { slot: Slot::Pipelock, pid: 21 });
+    b.signal(SIGTERM);
+    for pid in [10, 21, 12, 13] {
+        b.reap(pid, BY_TERM);
+    }
+    assert_eq!(effects(&b.feed(Event::NoChildren)), [Action::Exit(0)]);
+}
+
+#[test]
+fn restart_is_skipped_during_shutdown() {
+    let mut b = Bench::all_up();
+    b.signal(SIGTERM);
+    let out = b.signal(SIGUSR1);
+    assert_eq!(
+        out.as_slice(),
+        [Action::Log(Note::RestartSkipped { slot: Slot::Pipelock, sig: SIGUSR1, why: Skip::ShuttingDown })]
+    );
+    assert_eq!(effects(&b.reap(11, BY_TERM)), [], "no respawn after the reap");
+}
+
+#[test]
+fn restart_is_skipped_when_pipelock_is_not_selected() {
+    let selected = PerSlot { egress: true, pipelock: false, git_gate: false, supervise: false };
+    let mut b = Bench::up(selected, true);
+    let out = b.signal(SIGUSR1);
+    assert_eq!(
+        out.as_slice(),
+        [Action::Log(Note::RestartSkipped { slot: Slot::Pipelock, sig: SIGUSR1, why: Skip::NotSelected })]
+    );
+}
+
+#[test]
+fn a_pending_restart_is_dropped_by_shutdown() {
+    let mut b = Bench::all_up();
+    b.at(0).signal(SIGUSR1);
+    let out = b.at(1000).signal(SIGTERM);
+    assert!(notes(&out).contains(&Note::RestartDropped { slot: Slot::Pipelock }));
+    assert_eq!(effects(&out), [term(10), term(12), term(13)], "pipelock already has its SIGTERM");
+    assert_eq!(b.machine.next_deadline(), Some(8000), "the restart's deadline came first");
+    assert_eq!(effects(&b.reap(11, BY_TERM)), [], "dropped: not started again");
+}
+
+#[test]
+fn hup_goes_to_the_egress_process_only() {
+    let mut b = Bench::all_up();
+    let out = b.signal(SIGHUP);
+    assert_eq!(effects(&out), [Action::SignalProcess { pid: 10, sig: SIGHUP }]);
+    assert_eq!(notes(&out), [Note::Forwarded { slot: Slot::Egress, pid: 10, sig: SIGHUP }]);
+}
+
+#[test]
+fn hup_with_egress_down_is_a_logged_no_op() {
+    let mut b = Bench::all_up();
+    b.reap(10, Ended::Exited(0));
+    let out = b.signal(SIGHUP);
+    assert_eq!(out.as_slice(), [Action::Log(Note::NotForwarded { slot: Slot::Egress, sig: SIGHUP })]);
+    let selected = PerSlot { egress: false, pipelock: true, git_gate: false, supervise: false };
+    let out = Bench::up(selected, true).signal(SIGHUP);
+    assert_eq!(out.as_slice(), [Action::Log(Note::NotForwarded { slot: Slot::Egress, sig: SIGHUP })]);
+}
+
+#[test]
+fn sigchld_asks_for_a_reap() {
+    assert_eq!(Bench::all_up().signal(SIGCHLD).as_slice(), [Action::Reap]);
+}
+
+#[test]
+fn other_signals_are_logged_once_per_number() {
+    let mut b = Bench::all_up();
+    assert_eq!(b.signal(USR2).as_slice(), [Action::Log(Note::IgnoredSignal { sig: USR2 })]);
+    assert!(b.signal(USR2).is_empty());
+    assert_eq!(b.signal(libc::SIGWINCH).as_slice(), [Action::Log(Note::IgnoredSignal { sig: libc::SIGWINCH })]);
+    assert_eq!(b.signal(64).as_slice(), [Action::Log(Note::IgnoredSignal { sig: 64 })]);
+    assert!(b.signal(64).is_empty());
+}
+
+#[test]
+fn a_crash_leaves_the_survivors_running() {
+    let mut b = Bench::all_up();
+    let out = b.reap(12, Ended::Exited(1));
+    assert_eq!(out.as_slice(), [Action::Log(Note::Died { slot: Slot::GitGate, pid: 12, ended: Ended::Exited(1) })]);
+    assert_eq!(b.machine.next_deadline(), None);
+}
+
+#[test]
+fn crash_then_sigterm_exits_with_the_crash_code() {
+    let mut b = Bench::all_up();
+    b.reap(12, Ended::Exited(3));
+    let out = b.signal(SIGTERM);
+    assert_eq!(effects(&out), [term(10), term(11), term(13)]);
+    for pid in [10, 11, 13] {
+        b.reap(pid, BY_TERM);
+    }
+    assert_eq!(effects(&b.feed(Event::NoChildren)), [Action::Exit(3)]);
+}
+
+#[test]
+fn all_dying_unattended_sweeps_and_exits_with_the_highest_code() {
+    let mut b = Bench::all_up();
+    b.at(0).reap(10, Ended::Exited(2));
+    b.reap(11, Ended::Signaled(libc::SIGSEGV));
+    b.reap(12, Ended::Exited(0));
+    let out = b.at(500).reap(13, Ended::Exited(5));
+    assert!(notes(&out).contains(&Note::AllDown));
+    assert_eq!(effects(&out), [Action::SignalAll(SIGTERM), Action::Reap]);
+    assert_eq!(b.machine.next_deadline(), Some(500 + 8000), "the sweep's start plus the grace");
+    assert_eq!(effects(&b.feed(Event::NoChildren)), [Action::Exit(128 + 11)]);
+}
+
+#[test]
+fn without_pid_1_there_is_no_sweep() {
+    let mut b = Bench::up(PerSlot::from_fn(|_| true), false);
+    for pid in 10..=12 {
+        b.reap(pid, Ended::Exited(0));
+    }
+    let out = b.reap(13, Ended::Exited(4));
+    assert_eq!(effects(&out), [Action::Exit(4)]);
+    let mut b = Bench::up(PerSlot::from_fn(|_| true), false);
+    b.signal(SIGTERM);
+    for pid in 10..=12 {
+        b.reap(pid, BY_TERM);
+    }
+    assert_eq!(effects(&b.reap(13, BY_TERM)), [Action::Exit(0)]);
+}
+
+#[test]
+fn a_death_caused_by_our_signal_is_clean_and_others_still_count() {
+    assert_eq!(run_code(Ended::Signaled(SIGTERM), true), 0);
+    assert_eq!(run_code(Ended::Signaled(SIGKILL), true), 0);
+    assert_eq!(run_code(Ended::Exited(0), true), 0);
+    assert_eq!(run_code(Ended::Exited(143), true), 0);
+    assert_eq!(run_code(Ended::Exited(1), true), 1);
+    assert_eq!(run_code(Ended::Signaled(libc::SIGSEGV), true), 139);
+    // Unprovoked, the same endings count.
+    assert_eq!(run_code(Ended::Signaled(SIGTERM), false), 143);
+    assert_eq!(run_code(Ended::Signaled(SIGKILL), false), 137);
+    assert_eq!(run_code(Ended::Exited(143), false), 143);
+    assert_eq!(run_code(Ended::Exited(0), false), 0);
+}
+
+#[test]
+fn exit_code_after_shutdown_counts_unclean_answers_to_sigterm() {
+    let mut b = Bench::all_up();
+    b.signal(SIGTERM);
+    b.reap(10, Ended::Exited(1));
+    b.reap(11, BY_TERM);
+    b.reap(12, Ended::Exited(143));
+    b.reap(13, Ended::Signaled(SIGKILL));
+    assert_eq!(effects(&b.feed(Event::NoChildren)), [Action::Exit(1)]);
+}
+
+#[test]
+fn a_program_that_cannot_start_is_down_with_127_and_siblings_still_start() {
+    let mut machine = Machine::new(PerSlot::from_fn(|_| true), GRACE, true);
+    let mut out = Actions::new();
+    machine.start(&mut out);
+    let mut after = Actions::new();
+    machine.handle(Event::SpawnFailed { slot: Slot::Egress, errno: libc::ENOENT, code: NOT_FOUND }, 0, &mut after);
+    assert_eq!(
+        after.as_slice(),
+        [Action::Log(Note::CannotStart { slot: Slot::Egress, errno: libc::ENOENT, code: 127 })]
+    );
+    for slot in [Slot::Pipelock, Slot::GitGate, Slot::Supervise] {
+        machine.handle(Event::Spawned { slot, pid: pid_of(slot) }, 0, &mut after);
+    }
+    let mut stop = Actions::new();
+    machine.handle(Event::Signal(SIGTERM), 0, &mut stop);
+    assert_eq!(effects(&stop), [term(11), term(12), term(13)]);
+    assert_eq!(machine.exit_code(), 127);
+}
+
+#[test]
+fn when_nothing_can_start_the_init_exits_with_126_or_127() {
+    let selected = PerSlot { egress: true, pipelock: true, git_gate: false, supervise: false };
+    let mut machine = Machine::new(selected, GRACE, false);
+    let mut out = Actions::new();
+    machine.start(&mut out);
+    let mut after = Actions::new();
+    machine.handle(Event::SpawnFailed { slot: Slot::Egress, errno: libc::EACCES, code: NOT_EXECUTABLE }, 0, &mut after);
+    assert!(effects(&after).is_empty(), "pipelock is still to start");
+    machine.handle(Event::SpawnFailed { slot: Slot::Pipelock, errno: libc::ENOENT, code: NOT_FOUND }, 0, &mut after);
+    assert_eq!(effects(&after), [Action::Exit(127)]);
+}
+
+#[test]
+fn orphans_are_reaped_quietly() {
+    let mut b = Bench::all_up();
+    assert!(b.reap(4242, Ended::Exited(9)).is_empty());
+    assert!(b.feed(Event::NoChildren).is_empty(), "no children while running means nothing");
+}
+
+#[test]
+fn a_daemon_started_during_a_stop_is_stopped_with_the_rest() {
+    let selected = PerSlot { egress: true, pipelock: false, git_gate: false, supervise: false };
+    let mut machine = Machine::new(selected, GRACE, true);
+    let mut out = Actions::new();
+    machine.start(&mut out);
+    machine.handle(Event::Signal(SIGTERM), 0, &mut out);
+    let mut after = Actions::new();
+    machine.handle(Event::Spawned { slot: Slot::Egress, pid: 10 }, 5, &mut after);
+    assert_eq!(effects(&after), [term(10)]);
+    assert_eq!(machine.next_deadline(), Some(8000));
+}
+
+#[test]
+fn the_busiest_events_fit_the_action_bound() {
+    let mut b = Bench::all_up();
+    b.signal(SIGUSR1);
+    let out = b.signal(SIGTERM);
+    assert!(out.len() < MAX_ACTIONS, "{} actions", out.len());
+    let mut b = Bench::all_up();
+    for pid in 10..=12 {
+        b.reap(pid, Ended::Exited(1));
+    }
+    assert!(b.reap(13, Ended::Exited(1)).len() < MAX_ACTIONS);
+}
+
+#[test]
+fn nothing_happens_after_exit() {
+    let mut b = Bench::up(PerSlot { egress: true, pipelock: false, git_gate: false, supervise: false }, false);
+    b.reap(10, Ended::Exited(0));
+    assert!(b.signal(SIGTERM).is_empty());
+    assert!(b.feed(Event::Deadline).is_empty());
+}
