@@ -180,6 +180,14 @@ impl Machine {
         }
     }
 
+    /// The slot whose current run is `pid`, if any.
+    pub fn slot_of(&self, pid: Pid) -> Option<Slot> {
+        self.slots.iter().find_map(|(slot, state)| match state.process {
+            Process::Up(run) if run.pid == pid => Some(slot),
+            _ => None,
+        })
+    }
+
     /// The earliest moment the machine wants a [`Event::Deadline`], if any.
     pub fn next_deadline(&self) -> Option<Millis> {
         let kills = self.slots.iter().filter_map(|(_, state)| match state.process {

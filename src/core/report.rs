@@ -25,6 +25,7 @@ pub trait Context {
 pub fn signal_name<const N: usize>(line: &mut Line<N>, sig: i32) {
     match signals::name(sig) {
         Some(name) => line.str(name),
+        None if sig == KERNEL_SIGRTMIN => line.str("SIGRTMIN"),
         None if (KERNEL_SIGRTMIN..=64).contains(&sig) => {
             line.str("SIGRTMIN+").signed(i64::from(sig.wrapping_sub(KERNEL_SIGRTMIN)))
         }
@@ -206,6 +207,8 @@ mod tests {
     #[test]
     fn real_time_signals_use_dockers_names() {
         assert_eq!(text(note(&Note::IgnoredSignal { sig: 36 }, &Fake)), "sidecar-init: ignoring SIGRTMIN+2\n");
+        assert_eq!(text(note(&Note::IgnoredSignal { sig: 34 }, &Fake)), "sidecar-init: ignoring SIGRTMIN\n");
+        assert_eq!(text(note(&Note::IgnoredSignal { sig: 32 }, &Fake)), "sidecar-init: ignoring signal 32\n");
     }
 
     #[test]

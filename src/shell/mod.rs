@@ -15,7 +15,7 @@ use crate::core::machine::{Action, Actions, Event, Machine, NOT_EXECUTABLE, NOT_
 use crate::core::report::{self, Context};
 use crate::core::slot::Slot;
 use crate::sys::clock::now_ms;
-use crate::sys::fds::{self, write_all, STDERR, STDOUT};
+use crate::sys::fds::{write_all, STDERR};
 use crate::sys::signals::SignalFd;
 use crate::sys::spawn::{self, Stdio, DEFAULT_PATH};
 use crate::sys::wait::{self, Reaped};
@@ -134,8 +134,8 @@ impl<'a> Shell<'a> {
             match wait::reap_one() {
                 Reaped::Child { pid, ended } => {
                     // What the daemon wrote before dying comes before its death note.
-                    if let Some(pump) = &mut self.pump {
-                        pump.drain_owner(pid);
+                    if let (Some(pump), Some(slot)) = (&mut self.pump, self.machine.slot_of(pid)) {
+                        pump.drain_slot(slot);
                     }
                     self.feed(Event::Reaped { pid, ended }, queue);
                 }
@@ -151,22 +151,10 @@ impl<'a> Shell<'a> {
     #[inline(never)]
     fn spawn(&mut self, slot: Slot) -> Event {
         let command = self.config.commands.get(slot);
-        let pipes = match &self.pump {
-            Some(pump) if pump.has_room_for_run() => fds::log_pipe().zip(fds::log_pipe()),
-            _ => None,
-        };
-        let stdio = Stdio {
-            out: pipes.as_ref().map(|((_, writer), _)| writer.raw()),
-            err: pipes.as_ref().map(|(_, (_, writer))| writer.raw()),
-        };
+        let writers = self.pump.as_mut().and_then(|pump| pump.writers(slot));
+        let stdio = Stdio { out: writers.map(|(out, _)| out), err: writers.map(|(_, err)| err) };
         match spawn::spawn(command, self.search_path, self.environ.envp(), &stdio) {
-            Ok(pid) => {
-                if let (Some(pump), Some(((out, _), (err, _)))) = (&mut self.pump, pipes) {
-                    pump.add(slot, pid, out, STDOUT);
-                    pump.add(slot, pid, err, STDERR);
-                }
-                Event::Spawned { slot, pid }
-            }
+            Ok(pid) => Event::Spawned { slot, pid },
             Err(errno) => {
                 let code = if errno == libc::ENOENT || errno == libc::ENOTDIR { NOT_FOUND } else { NOT_EXECUTABLE };
                 Event::SpawnFailed { slot, errno, code }

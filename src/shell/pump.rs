@@ -1,30 +1,33 @@
 //! The log pump: reads the daemons' stdout and stderr pipes and writes each
 //! line to the init's own stdout or stderr as `[slot] line`, one whole line
 //! at a time, so no line is ever interleaved with another daemon's.
+//!
+//! Each slot has one stdout and one stderr pipe for the init's lifetime,
+//! made at its first start and handed to every later run. The init keeps the
+//! write ends (close-on-exec), so the pipes never close under it: a restart
+//! or a grandchild holding an old run's pipe cannot use up descriptors, and
+//! a dead run's unfinished last line is delivered when the run is reaped.
 
 use heapless::Vec;
 
 use crate::core::lines::{Assembler, MAX_LINE};
-use crate::core::machine::Pid;
 use crate::core::slot::Slot;
-use crate::sys::fds::{read, write_all, Fd, Read};
+use crate::sys::fds::{log_pipe, read, write_all, Fd, Read, STDERR, STDOUT};
 use crate::sys::memory;
 
-/// Two streams a slot, a first run and a restart each, with one restart's
-/// pipes still draining (a grandchild may hold them open).
-pub const MAX_STREAMS: usize = 16;
+/// A stdout and a stderr pipe for each of the four slots.
+pub const MAX_STREAMS: usize = 2 * Slot::ALL.len();
 /// One read takes what a full default pipe holds.
 const CHUNK: usize = 64 * 1024;
 /// Batched output; always room for one more whole line with its prefix.
 const OUT: usize = 32 * 1024;
 
 struct Stream {
-    fd: Fd,
+    reader: Fd,
+    writer: Fd,
     slot: Slot,
-    /// The init's descriptor the lines go to.
+    /// The init's descriptor the lines go to: 1 or 2, as the daemon's.
     dest: i32,
-    /// The daemon run writing into it.
-    owner: Pid,
     lines: Assembler<'static>,
 }
 
@@ -48,90 +51,76 @@ impl Pump {
         Some(Pump { streams: Vec::new(), spare_carries, chunk, out })
     }
 
-    /// Whether two more streams fit: one run's stdout and stderr.
-    pub fn has_room_for_run(&self) -> bool {
-        self.spare_carries.len() >= 2
+    /// The write ends a run of `slot` takes as stdout and stderr; the pipes
+    /// are made at the slot's first start. `None` when they cannot be made.
+    pub fn writers(&mut self, slot: Slot) -> Option<(i32, i32)> {
+        if !self.streams.iter().any(|s| s.slot == slot) {
+            self.open(slot, STDOUT)?;
+            self.open(slot, STDERR)?;
+        }
+        let writer = |dest| self.streams.iter().find(|s| s.slot == slot && s.dest == dest).map(|s| s.writer.raw());
+        Some((writer(STDOUT)?, writer(STDERR)?))
     }
 
-    pub fn add(&mut self, slot: Slot, owner: Pid, fd: Fd, dest: i32) {
-        if let Some(carry) = self.spare_carries.pop() {
-            let stream = Stream { fd, slot, dest, owner, lines: Assembler::new(carry) };
-            if let Err(stream) = self.streams.push(stream) {
-                let _ = self.spare_carries.push(stream.lines.into_buffer());
-            }
+    fn open(&mut self, slot: Slot, dest: i32) -> Option<()> {
+        let (reader, writer) = log_pipe()?;
+        let carry = self.spare_carries.pop()?;
+        let stream = Stream { reader, writer, slot, dest, lines: Assembler::new(carry) };
+        if let Err(stream) = self.streams.push(stream) {
+            let _ = self.spare_carries.push(stream.lines.into_buffer());
+            return None;
         }
+        Some(())
     }
 
     /// The pipes to watch, as poll entries.
     pub fn poll_entries(&self) -> impl Iterator<Item = libc::pollfd> + '_ {
-        self.streams.iter().map(|s| libc::pollfd { fd: s.fd.raw(), events: libc::POLLIN, revents: 0 })
+        self.streams.iter().map(|s| libc::pollfd { fd: s.reader.raw(), events: libc::POLLIN, revents: 0 })
     }
 
-    /// One read from the stream on `fd`, which poll reported ready.
+    /// One read from the pipe `fd`, which poll reported ready.
     pub fn service(&mut self, fd: i32) {
-        if let Some(at) = self.streams.iter().position(|s| s.fd.raw() == fd) {
-            self.pump(at, false);
+        if let Some(stream) = self.streams.iter_mut().find(|s| s.reader.raw() == fd) {
+            pump(stream, self.chunk, self.out, Drain::Once);
         }
     }
 
-    /// Everything a run wrote before it died, read before its death is logged.
-    pub fn drain_owner(&mut self, owner: Pid) {
-        let mut at = 0;
-        while let Some(stream) = self.streams.get(at) {
-            if stream.owner == owner && self.pump(at, true) {
-                continue; // removed: the next stream moved into `at`
-            }
-            at = at.saturating_add(1);
+    /// A run of `slot` was reaped: everything it wrote, its unfinished last
+    /// line included, goes out before its death is logged.
+    pub fn drain_slot(&mut self, slot: Slot) {
+        for stream in self.streams.iter_mut().filter(|s| s.slot == slot) {
+            pump(stream, self.chunk, self.out, Drain::AndFinish);
         }
     }
 
-    /// Drains every pipe and delivers unfinished last lines: the init exits.
+    /// The init exits: every pipe is drained and every last line delivered.
     pub fn finish(&mut self) {
-        while !self.streams.is_empty() {
-            self.pump(0, true);
-            if let Some(stream) = take(&mut self.streams, 0) {
-                self.close(stream);
-            }
+        for stream in self.streams.iter_mut() {
+            pump(stream, self.chunk, self.out, Drain::AndFinish);
         }
     }
+}
 
-    /// Reads stream `at` once (or until empty with `drain`); returns whether it closed.
-    fn pump(&mut self, at: usize, drain: bool) -> bool {
-        let Some(stream) = self.streams.get_mut(at) else { return false };
-        let mut out = Out::new(&mut *self.out, stream.slot, stream.dest);
-        let mut closed = false;
-        loop {
-            match read(stream.fd.raw(), &mut *self.chunk) {
-                Read::Data(n) => {
-                    let data = self.chunk.get(..n).unwrap_or(&[]);
-                    stream.lines.feed(data, &mut |line| out.line(line));
-                    if !drain {
-                        break;
-                    }
-                }
-                Read::Empty => break,
-                Read::Closed => {
-                    closed = true;
-                    break;
-                }
-            }
+#[derive(PartialEq, Eq)]
+enum Drain {
+    /// One read: poll said there is data; others get their turn next.
+    Once,
+    /// Read until the pipe is empty, then deliver the unfinished line.
+    AndFinish,
+}
+
+fn pump(stream: &mut Stream, chunk: &mut [u8], out: &mut [u8], drain: Drain) {
+    let mut out = Out::new(out, stream.slot, stream.dest);
+    while let Read::Data(n) = read(stream.reader.raw(), chunk) {
+        stream.lines.feed(chunk.get(..n).unwrap_or(&[]), &mut |line| out.line(line));
+        if drain == Drain::Once {
+            break;
         }
-        out.flush();
-        if closed {
-            if let Some(stream) = take(&mut self.streams, at) {
-                self.close(stream);
-            }
-        }
-        closed
     }
-
-    /// The stream ended: deliver its last unfinished line, recycle its buffer.
-    fn close(&mut self, mut stream: Stream) {
-        let mut out = Out::new(&mut *self.out, stream.slot, stream.dest);
+    if drain == Drain::AndFinish {
         stream.lines.finish(&mut |line| out.line(line));
-        out.flush();
-        let _ = self.spare_carries.push(stream.lines.into_buffer());
     }
+    out.flush();
 }
 
 /// Prefixed lines batched into one buffer and written whole.
@@ -170,10 +159,4 @@ impl<'a> Out<'a> {
         write_all(self.dest, self.buf.get(..self.used).unwrap_or(&[]));
         self.used = 0;
     }
-}
-
-/// Removes entry `at`, the last one taking its place.
-fn take(streams: &mut Vec<Stream, MAX_STREAMS>, at: usize) -> Option<Stream> {
-    // SAFETY: `at` is checked to be in bounds first.
-    (at < streams.len()).then(|| unsafe { streams.swap_remove_unchecked(at) })
 }

@@ -7,24 +7,26 @@ use super::fds::{read, Fd, Read};
 const FAULTS: [i32; 7] =
     [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGABRT, libc::SIGTRAP, libc::SIGSYS];
 
-fn all_but_faults() -> libc::sigset_t {
-    // SAFETY: sigset_t is plain data; sigfillset initialises it.
-    let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
-    // SAFETY: valid pointer to a sigset_t.
-    unsafe { libc::sigfillset(&mut set) };
-    for sig in FAULTS {
-        // SAFETY: valid pointer, valid signal number.
-        unsafe { libc::sigdelset(&mut set, sig) };
-    }
-    set
+/// The kernel's signal mask (bit n-1 for signal n) with every signal but the
+/// faults. Built by hand: musl's sigfillset leaves out 32–34, which it keeps
+/// for itself, and those would then kill the init (34 is Docker's RTMIN).
+fn all_but_faults() -> u64 {
+    FAULTS.iter().fold(u64::MAX, |mask, &sig| mask & !bit(sig))
 }
+
+fn bit(sig: i32) -> u64 {
+    u32::try_from(sig.wrapping_sub(1)).ok().and_then(|n| 1u64.checked_shl(n)).unwrap_or(0)
+}
+
+/// Bytes of the kernel's sigset_t.
+const KERNEL_SIGSET: usize = 8;
 
 /// Blocks every signal but the faults, so signals queue for the signalfd
 /// (a blocked signal is queued even for PID 1, which drops default-action ones).
 pub fn block_all() {
-    let set = all_but_faults();
-    // SAFETY: valid set pointer; the old mask is not wanted.
-    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set, core::ptr::null_mut()) };
+    let mask = all_but_faults();
+    // SAFETY: a valid kernel sigset; the old mask is not wanted.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &raw const mask, 0, KERNEL_SIGSET) };
 }
 
 /// Puts every catchable signal back to its default action: an inherited
@@ -52,7 +54,7 @@ pub fn set_default(sig: i32) {
     }
     let default = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
     // SAFETY: a valid kernel sigaction; invalid numbers fail harmlessly.
-    unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, &raw const default, 0, 8) };
+    unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, &raw const default, 0, KERNEL_SIGSET) };
 }
 
 pub struct SignalFd {
@@ -62,10 +64,11 @@ pub struct SignalFd {
 impl SignalFd {
     /// A non-blocking signalfd for every signal but the faults.
     pub fn open() -> Option<SignalFd> {
-        let set = all_but_faults();
-        // SAFETY: valid set; -1 asks for a new descriptor.
-        let raw = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
-        Fd::adopt(raw).map(|fd| SignalFd { fd })
+        let mask = all_but_faults();
+        let flags = libc::SFD_CLOEXEC | libc::SFD_NONBLOCK;
+        // SAFETY: a valid kernel sigset; -1 asks for a new descriptor.
+        let raw = unsafe { libc::syscall(libc::SYS_signalfd4, -1, &raw const mask, KERNEL_SIGSET, flags) };
+        Fd::adopt(i32::try_from(raw).unwrap_or(-1)).map(|fd| SignalFd { fd })
     }
 
     pub fn raw(&self) -> i32 {
