@@ -1003,3 +1003,27 @@ fn help_and_version_print_to_stdout_and_other_arguments_exit_2() -> Outcome {
     }
     Ok(())
 }
+
+/// With nothing to do the init sleeps in one poll with no timeout: over an
+/// idle second its context-switch counters do not move at all.
+#[test]
+fn an_idle_init_never_wakes_up() -> Outcome {
+    let init = Setup::new("idle")?.all_standins().start()?;
+    init.wait_started(&["egress", "pipelock", "git-gate", "supervise"])?;
+    let switches = || {
+        ["voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"]
+            .map(|key| proc_status_field(init.host_pid, key).unwrap_or_default())
+    };
+    // Let the start-up lines drain, then watch a quiet second.
+    let settled = init.wait_for("start-up output to settle", |_| {
+        let before = switches();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        (switches() == before).then_some(before)
+    })?;
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let after = switches();
+    init.signal(SIGTERM)?;
+    init.wait_exit()?;
+    ensure_eq!(after, settled, "context switches of the idle init over one second");
+    Ok(())
+}
