@@ -5,18 +5,11 @@ use core::ffi::{c_char, c_int, CStr};
 
 pub const HELP: &str = "\
 usage: sidecar-init [--help | --version]
-
-PID 1 of the sidecar bundle: starts egress, pipelock, git-gate and supervise,
-routes signals to them, reaps every zombie and stops everything in bounded time.
-
-Configuration (environment):
-  CLAUDE_BOTTLE_SIDECAR_DAEMONS        comma-separated slots to run (unset: all four)
-  CLAUDE_BOTTLE_SIDECAR_CMD_EGRESS     replaces a slot's command (also _PIPELOCK,
-                                       _GIT_GATE, _SUPERVISE); POSIX shell quoting
-  CLAUDE_BOTTLE_SIDECAR_GRACE_MS       stop grace before SIGKILL, 0..3600000 (8000)
-  CLAUDE_BOTTLE_SIDECAR_LOG_PREFIX     1: daemon lines as '[slot] line' (default); 0: raw
-
-Signals: TERM/INT stop all; USR1 restarts pipelock; HUP goes to egress.
+PID 1 of the sidecar bundle: runs egress, pipelock, git-gate, supervise.
+Environment: CLAUDE_BOTTLE_SIDECAR_DAEMONS (slots, default all),
+CLAUDE_BOTTLE_SIDECAR_CMD_<SLOT> (command), CLAUDE_BOTTLE_SIDECAR_GRACE_MS
+(stop grace, 8000), CLAUDE_BOTTLE_SIDECAR_LOG_PREFIX (1: [slot] lines, 0: raw).
+Signals: TERM/INT stop, USR1 restarts pipelock, HUP goes to egress.
 ";
 
 pub const VERSION: &str = concat!("sidecar-init ", env!("CARGO_PKG_VERSION"), "\n");
@@ -38,9 +31,9 @@ pub unsafe fn parse<'a>(argc: c_int, argv: *const *const c_char) -> Request<'a> 
     // SAFETY: argc >= 2, so argv[1] is a valid string (caller's contract).
     let first = unsafe { CStr::from_ptr(*argv.add(1)) }.to_bytes();
     match first {
-        b"--help" | b"-h" if argc == 2 => Request::Help,
-        b"--version" | b"-V" if argc == 2 => Request::Version,
-        b"--help" | b"-h" | b"--version" | b"-V" => {
+        b"--help" if argc == 2 => Request::Help,
+        b"--version" if argc == 2 => Request::Version,
+        b"--help" | b"--version" => {
             // SAFETY: argc >= 3 here.
             Request::Usage(unsafe { CStr::from_ptr(*argv.add(2)) }.to_bytes())
         }

@@ -24,6 +24,7 @@ pub mod sys;
 use ::core::ffi::{c_char, c_int};
 
 use crate::core::config;
+use crate::core::line::Line;
 use crate::core::report::{self, PREFIX};
 use crate::shell::{Environ, Shell};
 use crate::sys::fds::{self, write_all, STDERR, STDOUT};
@@ -51,16 +52,17 @@ pub unsafe fn run(argc: c_int, argv: *const *const c_char, envp: Envp) -> c_int 
             return 0;
         }
         cli::Request::Usage(argument) => {
-            let mut line = report::ErrorLine::new();
-            line.str(PREFIX).str("unknown argument '").escaped(argument);
+            let mut line = Line::new();
+            line.str(PREFIX).str("unknown argument '").quoted(argument);
             line.str("'; accepted: --help, --version (configuration comes from the environment)\n");
             write_all(STDERR, line.as_bytes());
             return USAGE_ERROR;
         }
     }
-    // First, so no signal sent from here on can be lost or kill us.
-    signals::reset_dispositions();
+    // First, so no signal sent from here on can be lost or kill us (a
+    // blocked signal stays queued whatever its disposition).
     signals::block_all();
+    signals::reset_dispositions();
 
     // SAFETY: main's envp (caller's contract).
     let environ = unsafe { Environ::new(envp) };
@@ -70,9 +72,9 @@ pub unsafe fn run(argc: c_int, argv: *const *const c_char, envp: Envp) -> c_int 
         return USAGE_ERROR;
     }
     if !config.any_selected() {
-        let mut line = report::ErrorLine::new();
+        let mut line = Line::new();
         line.str(PREFIX).str("no daemon selected (").str(config::DAEMONS_VAR).str("='");
-        line.escaped(environ.get(config::DAEMONS_VAR).unwrap_or(b"")).str("'); nothing to run, exiting\n");
+        line.quoted(environ.get(config::DAEMONS_VAR).unwrap_or(b"")).str("'); nothing to run, exiting\n");
         write_all(STDERR, line.as_bytes());
         return 0;
     }
@@ -96,5 +98,9 @@ pub unsafe fn run(argc: c_int, argv: *const *const c_char, envp: Envp) -> c_int 
     } else {
         None
     };
-    c_int::from(Shell::new(&config, environ, signal_fd, pump, pid1).run())
+    let Some(output) = shell::Output::open() else {
+        write_all(STDERR, b"sidecar-init: no memory for output buffers; exiting\n");
+        return 1;
+    };
+    c_int::from(Shell::new(&config, environ, signal_fd, output, pump, pid1).run())
 }

@@ -3,12 +3,19 @@
 
 use heapless::Vec;
 
+/// Bytes in a line, its newline included: room for any note, and for a
+/// configuration error quoting a value cut to [`QUOTE_BYTES`].
+pub const LINE_BYTES: usize = 512;
+/// Bytes of an outside value (a program, a variable's value) quoted in a line.
+pub const QUOTE_BYTES: usize = 160;
+
+/// One size for every line, so its code exists once in the binary.
 #[derive(Clone, Debug, Default)]
-pub struct Line<const N: usize> {
-    bytes: Vec<u8, N>,
+pub struct Line {
+    bytes: Vec<u8, LINE_BYTES>,
 }
 
-impl<const N: usize> Line<N> {
+impl Line {
     pub fn new() -> Self {
         Line { bytes: Vec::new() }
     }
@@ -16,7 +23,7 @@ impl<const N: usize> Line<N> {
     /// Appends as much of `text` as fits; a full line is cut, never an error.
     #[inline(never)] // called from every note: one copy keeps the binary small
     pub fn text(&mut self, text: &[u8]) -> &mut Self {
-        let room = N.saturating_sub(self.bytes.len());
+        let room = LINE_BYTES.saturating_sub(self.bytes.len());
         let fitting = text.get(..room).unwrap_or(text);
         let _ = self.bytes.extend_from_slice(fitting);
         self
@@ -53,10 +60,20 @@ impl<const N: usize> Line<N> {
         self.num(value.unsigned_abs())
     }
 
-    /// Appends `text` with every byte outside printable ASCII escaped, so a
-    /// value with newlines still makes one line.
+    /// Appends an outside value: its first [`QUOTE_BYTES`] bytes (then `...`)
+    /// with every byte outside printable ASCII escaped, so a value with
+    /// newlines still makes one line and a long one leaves room for the rest.
     #[inline(never)]
-    pub fn escaped(&mut self, text: &[u8]) -> &mut Self {
+    pub fn quoted(&mut self, text: &[u8]) -> &mut Self {
+        let shown = text.get(..QUOTE_BYTES).unwrap_or(text);
+        self.escaped(shown);
+        if shown.len() < text.len() {
+            self.str("...");
+        }
+        self
+    }
+
+    fn escaped(&mut self, text: &[u8]) -> &mut Self {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         for &byte in text {
             match byte {
@@ -74,6 +91,15 @@ impl<const N: usize> Line<N> {
         self
     }
 
+    /// Ends the line with its newline, in the last byte if the line is full.
+    pub fn end(&mut self) -> &mut Self {
+        if self.bytes.is_full() {
+            self.bytes.pop();
+        }
+        let _ = self.bytes.push(b'\n');
+        self
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
     }
@@ -83,28 +109,37 @@ impl<const N: usize> Line<N> {
 mod tests {
     use super::*;
 
-    fn show<const N: usize>(line: &Line<N>) -> String {
+    fn show(line: &Line) -> String {
         String::from_utf8(line.as_bytes().to_vec()).unwrap()
     }
 
     #[test]
     fn numbers_render_in_decimal() {
-        let mut line = Line::<64>::new();
+        let mut line = Line::new();
         line.num(0).str(" ").num(7).str(" ").num(u64::MAX).str(" ").signed(-42);
         assert_eq!(show(&line), "0 7 18446744073709551615 -42");
     }
 
     #[test]
-    fn full_lines_are_cut() {
-        let mut line = Line::<5>::new();
-        line.str("abc").str("defg").num(12345);
-        assert_eq!(show(&line), "abcde");
+    fn full_lines_are_cut_but_keep_their_newline() {
+        let mut line = Line::new();
+        line.str(&"x".repeat(LINE_BYTES - 2)).str("abc").end();
+        let text = show(&line);
+        assert_eq!(text.len(), LINE_BYTES);
+        assert!(text.ends_with("xa\n"), "{text:?}");
+    }
+
+    #[test]
+    fn long_quoted_values_are_cut_with_a_marker() {
+        let mut line = Line::new();
+        line.quoted(&[b'v'; QUOTE_BYTES + 1]).str(" rest").end();
+        assert_eq!(show(&line), format!("{}... rest\n", "v".repeat(QUOTE_BYTES)));
     }
 
     #[test]
     fn escapes_keep_one_line() {
-        let mut line = Line::<64>::new();
-        line.escaped(b"a b\n\t\\\x01\xff");
+        let mut line = Line::new();
+        line.quoted(b"a b\n\t\\\x01\xff");
         assert_eq!(show(&line), r"a b\n\t\\\x01\xff");
     }
 }

@@ -7,7 +7,7 @@
 
 use heapless::Vec;
 
-use super::signals::{route, Route, SIGKILL, SIGTERM};
+use super::signals::{bit, route, Route, SIGKILL, SIGTERM};
 use super::slot::{PerSlot, Slot};
 
 pub type Pid = i32;
@@ -34,8 +34,12 @@ pub enum Event {
         pid: Pid,
         ended: Ended,
     },
-    /// The init has no child left at all (`waitpid` said ECHILD).
-    NoChildren,
+    /// The init has no child left at all (`waitpid` said ECHILD);
+    /// `others_left`: processes that are not its children still live
+    /// (as PID 1: started by `docker exec`).
+    NoChildren {
+        others_left: bool,
+    },
     Spawned {
         slot: Slot,
         pid: Pid,
@@ -98,6 +102,10 @@ pub enum Note {
     Exiting { code: u8 },
 }
 
+/// How often a sweep looks again for processes that are not the init's
+/// children. Only during a stop: an idle init never wakes.
+pub const SWEEP_RECHECK_MS: Millis = 20;
+
 /// Upper bound of actions one event can produce: per slot a signal, a note
 /// and a spawn, plus a few global ones. The tests check it holds.
 pub const MAX_ACTIONS: usize = 24;
@@ -140,10 +148,13 @@ enum Phase {
         deadline: Millis,
     },
     /// Every daemon is reaped; SIGTERM went to every process left, SIGKILL
-    /// follows at the deadline; exit when no child is left.
+    /// follows at the deadline; exit when no process is left. Processes that
+    /// are not our children send no SIGCHLD, so while they live the machine
+    /// looks again at `recheck`.
     Sweeping {
         deadline: Millis,
         killed: bool,
+        recheck: Option<Millis>,
     },
     Exited,
 }
@@ -182,8 +193,12 @@ impl Machine {
 
     /// The slot whose current run is `pid`, if any.
     pub fn slot_of(&self, pid: Pid) -> Option<Slot> {
+        self.run_of(pid).map(|(slot, _)| slot)
+    }
+
+    fn run_of(&self, pid: Pid) -> Option<(Slot, Run)> {
         self.slots.iter().find_map(|(slot, state)| match state.process {
-            Process::Up(run) if run.pid == pid => Some(slot),
+            Process::Up(run) if run.pid == pid => Some((slot, run)),
             _ => None,
         })
     }
@@ -195,7 +210,9 @@ impl Machine {
             _ => None,
         });
         let sweep = match self.phase {
-            Phase::Sweeping { deadline, killed: false } => Some(deadline),
+            Phase::Sweeping { deadline, killed: false, recheck } => {
+                Some(recheck.map_or(deadline, |at| at.min(deadline)))
+            }
             _ => None,
         };
         kills.chain(sweep).min()
@@ -209,7 +226,7 @@ impl Machine {
         match event {
             Event::Signal(sig) => self.on_signal(sig, now, out),
             Event::Reaped { pid, ended } => self.on_reaped(pid, ended, now, out),
-            Event::NoChildren => self.on_no_children(out),
+            Event::NoChildren { others_left } => self.on_no_children(others_left, now, out),
             Event::Spawned { slot, pid } => self.on_spawned(slot, pid, out),
             Event::SpawnFailed { slot, errno, code } => {
                 push(out, Action::Log(Note::CannotStart { slot, errno, code }));
@@ -226,7 +243,7 @@ impl Machine {
             Route::Restart(slot) => self.restart(slot, sig, now, out),
             Route::Forward(slot) => self.forward(slot, sig, out),
             Route::Ignore => {
-                let bit = u32::try_from(sig.saturating_sub(1)).ok().and_then(|n| 1u64.checked_shl(n)).unwrap_or(0);
+                let bit = bit(sig);
                 if bit == 0 || self.ignored_logged & bit == 0 {
                     self.ignored_logged |= bit;
                     push(out, Action::Log(Note::IgnoredSignal { sig }));
@@ -298,12 +315,8 @@ impl Machine {
     }
 
     fn on_reaped(&mut self, pid: Pid, ended: Ended, now: Millis, out: &mut Actions) {
-        let owner = self.slots.iter().find_map(|(slot, state)| match state.process {
-            Process::Up(run) if run.pid == pid => Some((slot, run)),
-            _ => None,
-        });
         // Any other child is an orphan the container re-parented to us: reaped quietly.
-        if let Some((slot, run)) = owner {
+        if let Some((slot, run)) = self.run_of(pid) {
             push(out, Action::Log(Note::Died { slot, pid, ended }));
             self.on_run_over(slot, run_code(ended, run.terminated), now, out);
         }
@@ -340,7 +353,7 @@ impl Machine {
             Phase::Sweeping { .. } | Phase::Exited => return,
         };
         if self.sweep {
-            self.phase = Phase::Sweeping { deadline, killed: false };
+            self.phase = Phase::Sweeping { deadline, killed: false, recheck: None };
             push(out, Action::Log(Note::Sweeping { sig: SIGTERM }));
             push(out, Action::SignalAll(SIGTERM));
             push(out, Action::Reap);
@@ -349,9 +362,15 @@ impl Machine {
         }
     }
 
-    fn on_no_children(&mut self, out: &mut Actions) {
-        if let Phase::Sweeping { .. } = self.phase {
-            self.exit(out);
+    fn on_no_children(&mut self, others_left: bool, now: Millis, out: &mut Actions) {
+        match self.phase {
+            Phase::Sweeping { deadline, killed: false, .. } if others_left => {
+                let recheck = Some(now.saturating_add(SWEEP_RECHECK_MS));
+                self.phase = Phase::Sweeping { deadline, killed: false, recheck };
+            }
+            // After the SIGKILL nothing outlives the init's exit anyway.
+            Phase::Sweeping { .. } => self.exit(out),
+            _ => {}
         }
     }
 
@@ -365,11 +384,14 @@ impl Machine {
                 }
             }
         }
-        if let Phase::Sweeping { deadline, killed: false } = self.phase {
+        if let Phase::Sweeping { deadline, killed: false, recheck } = self.phase {
             if deadline <= now {
-                self.phase = Phase::Sweeping { deadline, killed: true };
+                self.phase = Phase::Sweeping { deadline, killed: true, recheck: None };
                 push(out, Action::Log(Note::Sweeping { sig: SIGKILL }));
                 push(out, Action::SignalAll(SIGKILL));
+                push(out, Action::Reap);
+            } else if recheck.is_some_and(|at| at <= now) {
+                self.phase = Phase::Sweeping { deadline, killed: false, recheck: None };
                 push(out, Action::Reap);
             }
         }

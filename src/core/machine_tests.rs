@@ -119,7 +119,7 @@ fn sigterm_terms_every_group_and_sigkills_at_the_grace_deadline() {
     assert_eq!(b.machine.next_deadline(), Some(8100));
     let out = b.feed(Event::Deadline);
     assert_eq!(effects(&out), [Action::SignalAll(SIGKILL), Action::Reap]);
-    let out = b.feed(Event::NoChildren);
+    let out = b.feed(Event::NoChildren { others_left: false });
     assert_eq!(effects(&out), [Action::Exit(0)], "deaths by our TERM/KILL and 143 are clean");
 }
 
@@ -152,7 +152,7 @@ fn sweep_waits_until_the_stop_deadline_then_kills_and_exits_when_no_child_is_lef
     assert_eq!(b.machine.next_deadline(), Some(8000), "one stop, one deadline");
     // Strays reaped quietly while the sweep waits.
     assert!(b.at(60).reap(99, Ended::Exited(0)).is_empty());
-    let out = b.at(70).feed(Event::NoChildren);
+    let out = b.at(70).feed(Event::NoChildren { others_left: false });
     assert_eq!(effects(&out), [Action::Exit(0)]);
 }
 
@@ -211,7 +211,7 @@ fn a_dead_pipelock_is_simply_started_again_and_its_crash_no_longer_counts() {
     for pid in [10, 21, 12, 13] {
         b.reap(pid, BY_TERM);
     }
-    assert_eq!(effects(&b.feed(Event::NoChildren)), [Action::Exit(0)]);
+    assert_eq!(effects(&b.feed(Event::NoChildren { others_left: false })), [Action::Exit(0)]);
 }
 
 #[test]
@@ -299,7 +299,7 @@ fn crash_then_sigterm_exits_with_the_crash_code() {
     for pid in [10, 11, 13] {
         b.reap(pid, BY_TERM);
     }
-    assert_eq!(effects(&b.feed(Event::NoChildren)), [Action::Exit(3)]);
+    assert_eq!(effects(&b.feed(Event::NoChildren { others_left: false })), [Action::Exit(3)]);
 }
 
 #[test]
@@ -312,7 +312,7 @@ fn all_dying_unattended_sweeps_and_exits_with_the_highest_code() {
     assert!(notes(&out).contains(&Note::AllDown));
     assert_eq!(effects(&out), [Action::SignalAll(SIGTERM), Action::Reap]);
     assert_eq!(b.machine.next_deadline(), Some(500 + 8000), "the sweep's start plus the grace");
-    assert_eq!(effects(&b.feed(Event::NoChildren)), [Action::Exit(128 + 11)]);
+    assert_eq!(effects(&b.feed(Event::NoChildren { others_left: false })), [Action::Exit(128 + 11)]);
 }
 
 #[test]
@@ -354,7 +354,7 @@ fn exit_code_after_shutdown_counts_unclean_answers_to_sigterm() {
     b.reap(11, BY_TERM);
     b.reap(12, Ended::Exited(143));
     b.reap(13, Ended::Signaled(SIGKILL));
-    assert_eq!(effects(&b.feed(Event::NoChildren)), [Action::Exit(1)]);
+    assert_eq!(effects(&b.feed(Event::NoChildren { others_left: false })), [Action::Exit(1)]);
 }
 
 #[test]
@@ -394,7 +394,7 @@ fn when_nothing_can_start_the_init_exits_with_126_or_127() {
 fn orphans_are_reaped_quietly() {
     let mut b = Bench::all_up();
     assert!(b.reap(4242, Ended::Exited(9)).is_empty());
-    assert!(b.feed(Event::NoChildren).is_empty(), "no children while running means nothing");
+    assert!(b.feed(Event::NoChildren { others_left: false }).is_empty(), "no children while running means nothing");
 }
 
 #[test]
@@ -429,4 +429,35 @@ fn nothing_happens_after_exit() {
     b.reap(10, Ended::Exited(0));
     assert!(b.signal(SIGTERM).is_empty());
     assert!(b.feed(Event::Deadline).is_empty());
+}
+
+#[test]
+fn a_sweep_waits_for_processes_that_are_not_its_children() {
+    let mut b = Bench::all_up();
+    b.at(0).signal(SIGTERM);
+    for pid in 10..=12 {
+        b.reap(pid, BY_TERM);
+    }
+    b.at(100).reap(13, BY_TERM);
+    // `docker exec` processes: not our children, still alive.
+    let out = b.at(110).feed(Event::NoChildren { others_left: true });
+    assert!(out.is_empty(), "no exit while others live: {out:?}");
+    assert_eq!(b.machine.next_deadline(), Some(110 + SWEEP_RECHECK_MS));
+    assert_eq!(effects(&b.at(130).feed(Event::Deadline)), [Action::Reap]);
+    b.feed(Event::NoChildren { others_left: true });
+    // The stop's deadline still comes: SIGKILL, then exit once none is left.
+    assert_eq!(effects(&b.at(8000).feed(Event::Deadline)), [Action::SignalAll(SIGKILL), Action::Reap]);
+    assert_eq!(effects(&b.feed(Event::NoChildren { others_left: true })), [Action::Exit(0)]);
+}
+
+#[test]
+fn a_sweep_ends_as_soon_as_the_others_are_gone() {
+    let mut b = Bench::all_up();
+    b.at(0).signal(SIGTERM);
+    for pid in 10..=13 {
+        b.reap(pid, BY_TERM);
+    }
+    b.at(10).feed(Event::NoChildren { others_left: true });
+    b.at(30).feed(Event::Deadline);
+    assert_eq!(effects(&b.feed(Event::NoChildren { others_left: false })), [Action::Exit(0)]);
 }

@@ -7,11 +7,6 @@ use super::signals::{self, KERNEL_SIGRTMIN};
 use super::slot::Slot;
 use super::words::{WordsError, MAX_COMMAND_BYTES, MAX_WORDS};
 
-/// A note: a program path in it is cut to fit.
-pub type ReportLine = Line<512>;
-/// A configuration error quotes the whole value, escaped (up to 4 bytes a byte).
-pub type ErrorLine = Line<{ 4 * MAX_COMMAND_BYTES + 512 }>;
-
 pub const PREFIX: &str = "sidecar-init: ";
 
 /// What rendering needs from outside the note.
@@ -22,7 +17,7 @@ pub trait Context {
     fn error_text(&self, errno: i32) -> &[u8];
 }
 
-pub fn signal_name<const N: usize>(line: &mut Line<N>, sig: i32) {
+pub fn signal_name(line: &mut Line, sig: i32) {
     match signals::name(sig) {
         Some(name) => line.str(name),
         None if sig == KERNEL_SIGRTMIN => line.str("SIGRTMIN"),
@@ -35,8 +30,8 @@ pub fn signal_name<const N: usize>(line: &mut Line<N>, sig: i32) {
 
 /// One note as a whole line, newline included.
 #[inline(never)]
-pub fn note(note: &Note, context: &impl Context) -> ReportLine {
-    let mut line = ReportLine::new();
+pub fn note(note: &Note, context: &impl Context) -> Line {
+    let mut line = Line::new();
     line.str(PREFIX);
     let l = &mut line;
     match *note {
@@ -44,7 +39,7 @@ pub fn note(note: &Note, context: &impl Context) -> ReportLine {
             l.str(slot.name()).str(" started pid=").signed(pid.into());
         }
         Note::CannotStart { slot, errno, code } => {
-            l.str(slot.name()).str(" cannot start ").escaped(context.program(slot)).str(": ");
+            l.str(slot.name()).str(" cannot start ").quoted(context.program(slot)).str(": ");
             l.text(context.error_text(errno)).str(" (errno ").signed(errno.into()).str("); code=").num(code.into());
         }
         Note::Died { slot, pid, ended } => {
@@ -121,17 +116,17 @@ pub fn note(note: &Note, context: &impl Context) -> ReportLine {
             l.str("exiting code=").num(code.into());
         }
     }
-    line.str("\n");
+    line.end();
     line
 }
 
 #[inline(never)]
-pub fn config_error(error: &ConfigError) -> ErrorLine {
-    let mut line = ErrorLine::new();
-    line.str(PREFIX).str(error.variable.name()).str("='").escaped(error.value).str("' ");
+pub fn config_error(error: &ConfigError) -> Line {
+    let mut line = Line::new();
+    line.str(PREFIX).str(error.variable.name()).str("='").quoted(error.value).str("' ");
     match error.problem {
         Problem::UnknownSlot(name) => {
-            line.str("names no slot '").escaped(name).str("'; accepted: comma-separated names among ");
+            line.str("names no slot '").quoted(name).str("'; accepted: comma-separated names among ");
             line.str("egress, pipelock, git-gate, supervise");
         }
         Problem::Command(why) => {
@@ -153,7 +148,7 @@ pub fn config_error(error: &ConfigError) -> ErrorLine {
             line.str("is not accepted: 1 (prefix daemon lines with [slot]), 0 (no prefix); empty means 1");
         }
     }
-    line.str("\n");
+    line.end();
     line
 }
 
@@ -172,7 +167,7 @@ mod tests {
         }
     }
 
-    fn text<const N: usize>(line: Line<N>) -> String {
+    fn text(line: Line) -> String {
         String::from_utf8(line.as_bytes().to_vec()).unwrap()
     }
 

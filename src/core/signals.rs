@@ -24,6 +24,11 @@ pub fn route(sig: i32) -> Route {
     }
 }
 
+/// Signal `sig`'s bit in a kernel signal mask (0 for numbers outside 1..=64).
+pub fn bit(sig: i32) -> u64 {
+    u32::try_from(sig.wrapping_sub(1)).ok().and_then(|n| 1u64.checked_shl(n)).unwrap_or(0)
+}
+
 /// The kernel's first real-time signal; `docker kill --signal RTMIN+k` sends this plus k.
 pub const KERNEL_SIGRTMIN: i32 = 34;
 

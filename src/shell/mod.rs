@@ -3,9 +3,11 @@
 //! actions carried out with the `sys` layer.
 
 mod environ;
+mod output;
 mod pump;
 
 pub use environ::Environ;
+pub use output::Output;
 pub use pump::Pump;
 
 use heapless::{Deque, Vec};
@@ -15,9 +17,8 @@ use crate::core::machine::{Action, Actions, Event, Machine, NOT_EXECUTABLE, NOT_
 use crate::core::report::{self, Context};
 use crate::core::slot::Slot;
 use crate::sys::clock::now_ms;
-use crate::sys::fds::{write_all, STDERR};
 use crate::sys::signals::SignalFd;
-use crate::sys::spawn::{self, Stdio, DEFAULT_PATH};
+use crate::sys::spawn::{self, DEFAULT_PATH};
 use crate::sys::wait::{self, Reaped};
 use crate::sys::{error_text, process};
 use pump::MAX_STREAMS;
@@ -31,13 +32,15 @@ pub struct Shell<'a> {
     environ: Environ,
     search_path: &'static [u8],
     signals: SignalFd,
+    output: Output,
     pump: Option<Pump>,
     machine: Machine,
 }
 
-struct Programs<'a>(&'a Config);
+/// What rendering a note needs from outside the machine.
+struct ReportContext<'a>(&'a Config);
 
-impl Context for Programs<'_> {
+impl Context for ReportContext<'_> {
     fn program(&self, slot: Slot) -> &[u8] {
         self.0.commands.get(slot).program()
     }
@@ -47,10 +50,17 @@ impl Context for Programs<'_> {
 }
 
 impl<'a> Shell<'a> {
-    pub fn new(config: &'a Config, environ: Environ, signals: SignalFd, pump: Option<Pump>, pid1: bool) -> Self {
+    pub fn new(
+        config: &'a Config,
+        environ: Environ,
+        signals: SignalFd,
+        output: Output,
+        pump: Option<Pump>,
+        pid1: bool,
+    ) -> Self {
         let search_path = environ.get("PATH").unwrap_or(DEFAULT_PATH);
         let machine = Machine::new(config.selected, config.grace_ms, pid1);
-        Shell { config, environ, search_path, signals, pump, machine }
+        Shell { config, environ, search_path, signals, output, pump, machine }
     }
 
     /// Runs the daemons until the machine says exit; returns the exit code.
@@ -61,9 +71,13 @@ impl<'a> Shell<'a> {
         enqueue(&mut queue, first);
         loop {
             if let Some(code) = self.execute(&mut queue) {
+                // A reader that takes nothing cannot hold the exit for long.
+                let patience = u64::from(self.config.grace_ms.max(1000));
+                let deadline = now_ms().saturating_add(patience);
                 if let Some(pump) = &mut self.pump {
-                    pump.finish();
+                    pump.finish(&mut self.output, deadline);
                 }
+                self.output.err.flush_until(deadline);
                 return code;
             }
             self.wait(&mut queue);
@@ -78,26 +92,34 @@ impl<'a> Shell<'a> {
             self.feed(Event::Deadline, queue);
             return;
         }
-        let mut polled: Vec<libc::pollfd, { MAX_STREAMS + 1 }> = Vec::new();
+        // [signalfd, stdout, stderr, pipes…]
+        let mut polled: Vec<libc::pollfd, { MAX_STREAMS + 3 }> = Vec::new();
         let signal_entry = libc::pollfd { fd: self.signals.raw(), events: libc::POLLIN, revents: 0 };
-        let _ = polled.push(signal_entry);
+        let sinks = [self.output.out.poll_entry(), self.output.err.poll_entry()];
+        for entry in core::iter::once(signal_entry).chain(sinks) {
+            let _ = polled.push(entry);
+        }
         if let Some(pump) = &self.pump {
-            for entry in pump.poll_entries() {
+            for entry in pump.poll_entries(&self.output) {
                 let _ = polled.push(entry);
             }
         }
         wait::poll(&mut polled, deadline, now_ms());
 
-        let mut signals: Vec<i32, 64> = Vec::new();
-        self.signals.drain(|sig| {
+        // One batch of signals a wake, each fed as it is read; the poll is
+        // level-triggered, so a flood cannot push any signal out.
+        let mut signals: Vec<i32, { SignalFd::BATCH }> = Vec::new();
+        self.signals.read_batch(|sig| {
             let _ = signals.push(sig);
         });
         for sig in signals {
             self.feed(Event::Signal(sig), queue);
         }
+        self.output.out.flush();
+        self.output.err.flush();
         if let Some(pump) = &mut self.pump {
-            for entry in polled.iter().skip(1).filter(|e| e.revents != 0) {
-                pump.service(entry.fd);
+            for entry in polled.iter().skip(3).filter(|e| e.revents != 0) {
+                pump.service(entry.fd, &mut self.output);
             }
         }
     }
@@ -121,7 +143,7 @@ impl<'a> Shell<'a> {
                 Action::SignalProcess { pid, sig } => process::kill_process(pid, sig),
                 Action::SignalAll(sig) => process::kill_all(sig),
                 Action::Reap => self.reap(queue),
-                Action::Log(note) => write_all(STDERR, report::note(&note, &Programs(self.config)).as_bytes()),
+                Action::Log(note) => self.output.note(report::note(&note, &ReportContext(self.config)).as_bytes()),
                 Action::Exit(code) => return Some(code),
             }
         }
@@ -135,13 +157,14 @@ impl<'a> Shell<'a> {
                 Reaped::Child { pid, ended } => {
                     // What the daemon wrote before dying comes before its death note.
                     if let (Some(pump), Some(slot)) = (&mut self.pump, self.machine.slot_of(pid)) {
-                        pump.drain_slot(slot);
+                        pump.drain_slot(slot, &mut self.output);
                     }
                     self.feed(Event::Reaped { pid, ended }, queue);
                 }
                 Reaped::NoneReady => return,
                 Reaped::NoChildren => {
-                    self.feed(Event::NoChildren, queue);
+                    let others_left = process::others_alive();
+                    self.feed(Event::NoChildren { others_left }, queue);
                     return;
                 }
             }
@@ -151,9 +174,8 @@ impl<'a> Shell<'a> {
     #[inline(never)]
     fn spawn(&mut self, slot: Slot) -> Event {
         let command = self.config.commands.get(slot);
-        let writers = self.pump.as_mut().and_then(|pump| pump.writers(slot));
-        let stdio = Stdio { out: writers.map(|(out, _)| out), err: writers.map(|(_, err)| err) };
-        match spawn::spawn(command, self.search_path, self.environ.envp(), &stdio) {
+        let pipes = self.pump.as_mut().and_then(|pump| pump.pipes_for(slot));
+        match spawn::spawn(command, self.search_path, self.environ.envp(), pipes) {
             Ok(pid) => Event::Spawned { slot, pid },
             Err(errno) => {
                 let code = if errno == libc::ENOENT || errno == libc::ENOTDIR { NOT_FOUND } else { NOT_EXECUTABLE };

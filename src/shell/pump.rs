@@ -10,17 +10,21 @@
 
 use heapless::Vec;
 
+use super::output::Output;
 use crate::core::lines::{Assembler, MAX_LINE};
+use crate::core::machine::Millis;
 use crate::core::slot::Slot;
-use crate::sys::fds::{log_pipe, read, write_all, Fd, Read, STDERR, STDOUT};
+use crate::sys::fds::{log_pipe, read, Fd, Read, STDERR, STDOUT};
 use crate::sys::memory;
 
 /// A stdout and a stderr pipe for each of the four slots.
 pub const MAX_STREAMS: usize = 2 * Slot::ALL.len();
-/// One read takes what a full default pipe holds.
-const CHUNK: usize = 64 * 1024;
-/// Batched output; always room for one more whole line with its prefix.
-const OUT: usize = 32 * 1024;
+/// One read. Its lines can grow by a 12-byte prefix each (13× for empty
+/// lines), and `output::BACKLOG` must hold all of one read's output.
+const CHUNK: usize = 16 * 1024;
+/// Reads per drain at a daemon's death: bounded, so a grandchild that keeps
+/// writing cannot hold the init there.
+const DRAIN_READS: usize = 8;
 
 struct Stream {
     reader: Fd,
@@ -35,128 +39,116 @@ pub struct Pump {
     streams: Vec<Stream, MAX_STREAMS>,
     spare_carries: Vec<&'static mut [u8], MAX_STREAMS>,
     chunk: &'static mut [u8],
-    out: &'static mut [u8],
 }
 
 impl Pump {
     pub fn new() -> Option<Pump> {
-        let pages = memory::pages(CHUNK + OUT + MAX_STREAMS * MAX_LINE)?;
-        let (chunk, rest) = pages.split_at_mut_checked(CHUNK)?;
-        let (out, mut carries) = rest.split_at_mut_checked(OUT)?;
+        let pages = memory::pages(CHUNK + MAX_STREAMS * MAX_LINE)?;
+        let (chunk, mut carries) = pages.split_at_mut_checked(CHUNK)?;
         let mut spare_carries = Vec::new();
         while let Some((carry, rest)) = carries.split_at_mut_checked(MAX_LINE) {
             let _ = spare_carries.push(carry);
             carries = rest;
         }
-        Some(Pump { streams: Vec::new(), spare_carries, chunk, out })
+        Some(Pump { streams: Vec::new(), spare_carries, chunk })
     }
 
-    /// The write ends a run of `slot` takes as stdout and stderr; the pipes
-    /// are made at the slot's first start. `None` when they cannot be made.
-    pub fn writers(&mut self, slot: Slot) -> Option<(i32, i32)> {
-        if !self.streams.iter().any(|s| s.slot == slot) {
-            self.open(slot, STDOUT)?;
-            self.open(slot, STDERR)?;
+    /// The write ends a run of `slot` takes as stdout and stderr, made at
+    /// the slot's first start. `None` when they cannot be made: the run then
+    /// writes to the init's own stdout and stderr, unprefixed.
+    pub fn pipes_for(&mut self, slot: Slot) -> Option<(i32, i32)> {
+        let writer = |streams: &Vec<Stream, MAX_STREAMS>, dest| {
+            streams.iter().find(|s| s.slot == slot && s.dest == dest).map(|s| s.writer.raw())
+        };
+        if let (Some(out), Some(err)) = (writer(&self.streams, STDOUT), writer(&self.streams, STDERR)) {
+            return Some((out, err));
         }
-        let writer = |dest| self.streams.iter().find(|s| s.slot == slot && s.dest == dest).map(|s| s.writer.raw());
-        Some((writer(STDOUT)?, writer(STDERR)?))
-    }
-
-    fn open(&mut self, slot: Slot, dest: i32) -> Option<()> {
-        let (reader, writer) = log_pipe()?;
-        let carry = self.spare_carries.pop()?;
-        let stream = Stream { reader, writer, slot, dest, lines: Assembler::new(carry) };
-        if let Err(stream) = self.streams.push(stream) {
-            let _ = self.spare_carries.push(stream.lines.into_buffer());
-            return None;
+        let (out, err) = (log_pipe()?, log_pipe()?);
+        let carries = (self.spare_carries.pop(), self.spare_carries.pop());
+        let (Some(out_carry), Some(err_carry)) = carries else { return None };
+        for ((reader, writer), dest, carry) in [(out, STDOUT, out_carry), (err, STDERR, err_carry)] {
+            let _ = self.streams.push(Stream { reader, writer, slot, dest, lines: Assembler::new(carry) });
         }
-        Some(())
+        Some((writer(&self.streams, STDOUT)?, writer(&self.streams, STDERR)?))
     }
 
-    /// The pipes to watch, as poll entries.
-    pub fn poll_entries(&self) -> impl Iterator<Item = libc::pollfd> + '_ {
-        self.streams.iter().map(|s| libc::pollfd { fd: s.reader.raw(), events: libc::POLLIN, revents: 0 })
+    /// The pipes to watch: those whose destination has no backlog.
+    pub fn poll_entries<'a>(&'a self, output: &'a Output) -> impl Iterator<Item = libc::pollfd> + 'a {
+        self.streams.iter().map(move |s| {
+            let idle = if s.dest == STDOUT { output.out.is_idle() } else { output.err.is_idle() };
+            let events = if idle { libc::POLLIN } else { 0 };
+            libc::pollfd { fd: s.reader.raw(), events, revents: 0 }
+        })
     }
 
     /// One read from the pipe `fd`, which poll reported ready.
-    pub fn service(&mut self, fd: i32) {
+    pub fn service(&mut self, fd: i32, output: &mut Output) {
         if let Some(stream) = self.streams.iter_mut().find(|s| s.reader.raw() == fd) {
-            pump(stream, self.chunk, self.out, Drain::Once);
+            pump(stream, self.chunk, output, 1);
         }
     }
 
-    /// A run of `slot` was reaped: everything it wrote, its unfinished last
-    /// line included, goes out before its death is logged.
-    pub fn drain_slot(&mut self, slot: Slot) {
+    /// A run of `slot` was reaped: what it wrote, its unfinished last line
+    /// included, goes out before its death is logged (as far as the init's
+    /// own output takes it now).
+    pub fn drain_slot(&mut self, slot: Slot, output: &mut Output) {
         for stream in self.streams.iter_mut().filter(|s| s.slot == slot) {
-            pump(stream, self.chunk, self.out, Drain::AndFinish);
+            pump(stream, self.chunk, output, DRAIN_READS);
+            finish_line(stream, output);
         }
     }
 
-    /// The init exits: every pipe is drained and every last line delivered.
-    pub fn finish(&mut self) {
+    /// The init exits: every pipe is drained and every last line delivered,
+    /// waiting for a slow reader until `deadline` at most.
+    pub fn finish(&mut self, output: &mut Output, deadline: Millis) {
         for stream in self.streams.iter_mut() {
-            pump(stream, self.chunk, self.out, Drain::AndFinish);
+            loop {
+                output.sink(stream.dest).flush_until(deadline);
+                if !output.sink(stream.dest).is_idle() || pump(stream, self.chunk, output, 1) == 0 {
+                    break;
+                }
+            }
+            finish_line(stream, output);
         }
+        output.out.flush_until(deadline);
+        output.err.flush_until(deadline);
     }
 }
 
-#[derive(PartialEq, Eq)]
-enum Drain {
-    /// One read: poll said there is data; others get their turn next.
-    Once,
-    /// Read until the pipe is empty, then deliver the unfinished line.
-    AndFinish,
-}
-
-fn pump(stream: &mut Stream, chunk: &mut [u8], out: &mut [u8], drain: Drain) {
-    let mut out = Out::new(out, stream.slot, stream.dest);
-    while let Read::Data(n) = read(stream.reader.raw(), chunk) {
-        stream.lines.feed(chunk.get(..n).unwrap_or(&[]), &mut |line| out.line(line));
-        if drain == Drain::Once {
+/// Reads up to `reads` chunks while the destination takes them; returns the bytes read.
+fn pump(stream: &mut Stream, chunk: &mut [u8], output: &mut Output, reads: usize) -> usize {
+    let sink = output.sink(stream.dest);
+    let prefix = prefix(stream.slot);
+    let mut total = 0usize;
+    for _ in 0..reads {
+        if !sink.is_idle() {
             break;
         }
+        let Read::Data(n) = read(stream.reader.raw(), chunk) else { break };
+        total = total.saturating_add(n);
+        stream.lines.feed(chunk.get(..n).unwrap_or(&[]), &mut |line| {
+            sink.push(&[&prefix, line, b"\n"]);
+        });
+        sink.flush();
     }
-    if drain == Drain::AndFinish {
-        stream.lines.finish(&mut |line| out.line(line));
-    }
-    out.flush();
+    total
 }
 
-/// Prefixed lines batched into one buffer and written whole.
-struct Out<'a> {
-    buf: &'a mut [u8],
-    used: usize,
-    dest: i32,
-    prefix: Vec<u8, 16>,
+/// Delivers a stream's unfinished last line.
+fn finish_line(stream: &mut Stream, output: &mut Output) {
+    let sink = output.sink(stream.dest);
+    let prefix = prefix(stream.slot);
+    stream.lines.finish(&mut |line| {
+        sink.push(&[&prefix, line, b"\n"]);
+    });
+    sink.flush();
 }
 
-impl<'a> Out<'a> {
-    fn new(buf: &'a mut [u8], slot: Slot, dest: i32) -> Self {
-        let mut prefix = Vec::new();
-        for &byte in b"[".iter().chain(slot.name().as_bytes()).chain(b"] ") {
-            let _ = prefix.push(byte);
-        }
-        Out { buf, used: 0, dest, prefix }
+/// `[slot] `
+fn prefix(slot: Slot) -> Vec<u8, 16> {
+    let mut prefix = Vec::new();
+    for &byte in b"[".iter().chain(slot.name().as_bytes()).chain(b"] ") {
+        let _ = prefix.push(byte);
     }
-
-    fn line(&mut self, line: &[u8]) {
-        let needed = self.prefix.len().saturating_add(line.len()).saturating_add(1);
-        if self.used.saturating_add(needed) > self.buf.len() {
-            self.flush();
-        }
-        let Some(room) = self.buf.get_mut(self.used..) else { return };
-        let pieces = self.prefix.iter().chain(line).chain(b"\n");
-        let mut written = 0usize;
-        for (to, &from) in room.iter_mut().zip(pieces) {
-            *to = from;
-            written = written.saturating_add(1);
-        }
-        self.used = self.used.saturating_add(written);
-    }
-
-    fn flush(&mut self) {
-        write_all(self.dest, self.buf.get(..self.used).unwrap_or(&[]));
-        self.used = 0;
-    }
+    prefix
 }

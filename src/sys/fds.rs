@@ -96,25 +96,56 @@ pub fn read(fd: i32, buf: &mut [u8]) -> Read {
     }
 }
 
-/// Writes all of `bytes` to `fd` (1 or 2), waiting out a full non-blocking
-/// pipe. Output to a closed reader is dropped: the init must go on.
-pub fn write_all(fd: i32, mut bytes: &[u8]) {
-    while !bytes.is_empty() {
+pub enum Written {
+    Bytes(usize),
+    WouldBlock,
+    /// The reader is gone (EPIPE) or the descriptor is unusable.
+    Gone,
+}
+
+/// One `write`, retried on EINTR.
+pub fn write_some(fd: i32, bytes: &[u8]) -> Written {
+    loop {
         // SAFETY: a valid buffer of `bytes.len()` bytes; a bad fd only fails.
         let written = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        match usize::try_from(written) {
-            Ok(n) => bytes = bytes.get(n..).unwrap_or(&[]),
+        return match usize::try_from(written) {
+            Ok(0) => Written::Gone,
+            Ok(n) => Written::Bytes(n),
             Err(_) => match errno() {
-                libc::EINTR => {}
-                libc::EAGAIN => wait_writable(fd),
-                _ => return,
+                libc::EINTR => continue,
+                libc::EAGAIN => Written::WouldBlock,
+                _ => Written::Gone,
             },
+        };
+    }
+}
+
+/// Writes all of `bytes` to `fd`, blocking: for the few lines before the
+/// wait point exists (usage, configuration errors). A gone reader drops them.
+pub fn write_all(fd: i32, mut bytes: &[u8]) {
+    while let Written::Bytes(n) = write_some(fd, bytes) {
+        bytes = bytes.get(n..).unwrap_or(&[]);
+        if bytes.is_empty() {
+            return;
         }
     }
 }
 
-fn wait_writable(fd: i32) {
-    let mut pollfd = libc::pollfd { fd, events: libc::POLLOUT, revents: 0 };
-    // SAFETY: one valid pollfd.
-    unsafe { libc::poll(&mut pollfd, 1, -1) };
+/// A non-blocking open file description of the pipe on `fd`, made through
+/// /proc so the flag does not reach the daemons sharing `fd`. Anything but a
+/// pipe (a file: reopening would lose O_APPEND and the offset; a tty; no
+/// /proc) stays on `fd` itself, blocking.
+pub fn reopen_nonblocking(fd: i32) -> i32 {
+    // SAFETY: stat is plain data, filled by the kernel.
+    let mut info: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: valid out-pointer.
+    let known = unsafe { libc::syscall(libc::SYS_fstat, fd, &raw mut info) } == 0;
+    if !known || info.st_mode & libc::S_IFMT != libc::S_IFIFO {
+        return fd;
+    }
+    let path: &[u8] = if fd == STDOUT { b"/proc/self/fd/1\0" } else { b"/proc/self/fd/2\0" };
+    let flags = libc::O_WRONLY | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    // SAFETY: a NUL-terminated path.
+    let own = unsafe { libc::syscall(libc::SYS_open, path.as_ptr(), flags) };
+    i32::try_from(own).ok().filter(|&own| own >= 0).unwrap_or(fd)
 }

@@ -35,3 +35,10 @@ pub fn kill_process(pid: Pid, sig: i32) {
 pub fn kill_all(sig: i32) {
     kill(-1, sig);
 }
+
+/// Whether any process besides us is left to signal: as PID 1, whether the
+/// container holds processes that are not our children (`docker exec`).
+pub fn others_alive() -> bool {
+    // SAFETY: signal 0 only checks for existence and permission.
+    unsafe { libc::kill(-1, 0) == 0 }
+}

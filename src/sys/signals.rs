@@ -1,6 +1,7 @@
 //! The init's signal set-up and its signalfd.
 
 use super::fds::{read, Fd, Read};
+use crate::core::signals::bit;
 
 /// Signals the kernel raises for a fault of the init's own: left unblocked
 /// so a fault kills it instead of looping.
@@ -14,17 +15,18 @@ fn all_but_faults() -> u64 {
     FAULTS.iter().fold(u64::MAX, |mask, &sig| mask & !bit(sig))
 }
 
-fn bit(sig: i32) -> u64 {
-    u32::try_from(sig.wrapping_sub(1)).ok().and_then(|n| 1u64.checked_shl(n)).unwrap_or(0)
-}
-
 /// Bytes of the kernel's sigset_t.
 const KERNEL_SIGSET: usize = 8;
 
 /// Blocks every signal but the faults, so signals queue for the signalfd
 /// (a blocked signal is queued even for PID 1, which drops default-action ones).
 pub fn block_all() {
-    let mask = all_but_faults();
+    set_mask(all_but_faults());
+}
+
+/// Sets the signal mask with a bare system call (it also runs in a spawned
+/// child before exec, where only system calls are safe).
+pub fn set_mask(mask: u64) {
     // SAFETY: a valid kernel sigset; the old mask is not wanted.
     unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &raw const mask, 0, KERNEL_SIGSET) };
 }
@@ -75,11 +77,14 @@ impl SignalFd {
         self.fd.raw()
     }
 
-    /// Calls `each` with every pending signal's number.
-    pub fn drain(&self, mut each: impl FnMut(i32)) {
+    /// Records read from the signalfd at one wake.
+    pub const BATCH: usize = 16;
+
+    /// Calls `each` with the numbers of up to [`SignalFd::BATCH`] pending signals.
+    pub fn read_batch(&self, mut each: impl FnMut(i32)) {
         const INFO: usize = core::mem::size_of::<libc::signalfd_siginfo>();
-        let mut buf = [0u8; INFO * 16];
-        while let Read::Data(n) = read(self.fd.raw(), &mut buf) {
+        let mut buf = [0u8; INFO * SignalFd::BATCH];
+        if let Read::Data(n) = read(self.fd.raw(), &mut buf) {
             for record in buf.get(..n).unwrap_or(&[]).chunks_exact(INFO) {
                 // ssi_signo is the record's first field, a native-endian u32.
                 if let Some(&[a, b, c, d]) = record.get(..4) {

@@ -16,12 +16,6 @@ pub const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin";
 
 pub type Envp = *const *const c_char;
 
-/// What the child gets as stdout and stderr; `None` keeps the init's own.
-pub struct Stdio {
-    pub out: Option<i32>,
-    pub err: Option<i32>,
-}
-
 /// A path with its NUL: PATH_MAX.
 type PathBuf = heapless::Vec<u8, 4096>;
 
@@ -38,8 +32,10 @@ struct Plan {
     error: c_int,
 }
 
-/// Starts `command`; the error is an errno (ENOENT when a bare name is on no PATH entry).
-pub fn spawn(command: &Command, search_path: &[u8], envp: Envp, stdio: &Stdio) -> Result<Pid, i32> {
+/// Starts `command` with `stdio` (stdout, stderr) as its 1 and 2, or the
+/// init's own when `None`; the error is an errno (ENOENT when a bare name is
+/// on no PATH entry).
+pub fn spawn(command: &Command, search_path: &[u8], envp: Envp, stdio: Option<(i32, i32)>) -> Result<Pid, i32> {
     let mut resolved = PathBuf::new();
     let path = if command.program().contains(&b'/') {
         command.program_with_nul()
@@ -55,8 +51,8 @@ pub fn spawn(command: &Command, search_path: &[u8], envp: Envp, stdio: &Stdio) -
         path: path.as_ptr().cast(),
         argv: argv.as_ptr(),
         envp,
-        out: stdio.out.unwrap_or(-1),
-        err: stdio.err.unwrap_or(-1),
+        out: stdio.map_or(-1, |(out, _)| out),
+        err: stdio.map_or(-1, |(_, err)| err),
         error: 0,
     };
     let mut stack = MaybeUninit::<[u8; CHILD_STACK]>::uninit();
@@ -87,7 +83,6 @@ pub fn spawn(command: &Command, search_path: &[u8], envp: Envp, stdio: &Stdio) -
 extern "C" fn child(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the parent's `Plan`, alive until we exec or exit.
     let plan = unsafe { &mut *arg.cast::<Plan>() };
-    let no_signals: u64 = 0;
     super::signals::reset_dispositions();
     // SAFETY: each call is a plain system call with valid arguments.
     unsafe {
@@ -104,7 +99,7 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
                 libc::syscall(libc::SYS_exit, 127);
             }
         }
-        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &raw const no_signals, 0, 8);
+        super::signals::set_mask(0);
         libc::syscall(libc::SYS_execve, plan.path, plan.argv, plan.envp);
         plan.error = super::errno();
         libc::syscall(libc::SYS_exit, 127);

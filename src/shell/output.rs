@@ -1,0 +1,123 @@
+//! The init's stdout and stderr as sinks that never block the wait point.
+//!
+//! When fd 1 or 2 is a pipe (Docker's log pipes), the init writes through an
+//! open file description of its own with O_NONBLOCK (reopened through
+//! /proc/self/fd; daemons keep the shared, blocking one). What the reader is
+//! not ready for waits in a backlog that the wait point flushes on POLLOUT;
+//! while a sink has a backlog the pump reads no pipe bound for it, so the
+//! back-pressure reaches the daemons, and signals, deadlines and reaping go
+//! on. The init's own notes that find no room are counted and reported once
+//! the sink drains.
+
+use crate::core::line::Line;
+use crate::core::machine::Millis;
+use crate::core::report::PREFIX;
+use crate::sys::clock::now_ms;
+use crate::sys::fds::{reopen_nonblocking, write_some, Written, STDERR, STDOUT};
+use crate::sys::memory;
+
+/// Room for everything one pipe read can turn into (see `pump::CHUNK`) plus
+/// a few hundred notes.
+pub const BACKLOG: usize = 256 * 1024;
+
+pub struct Sink {
+    fd: i32,
+    backlog: &'static mut [u8],
+    start: usize,
+    end: usize,
+    dropped: u64,
+}
+
+impl Sink {
+    fn open(fd: i32) -> Option<Sink> {
+        let backlog = memory::pages(BACKLOG)?;
+        Some(Sink { fd: reopen_nonblocking(fd), backlog, start: 0, end: 0, dropped: 0 })
+    }
+
+    /// Nothing waits to be written: the pump may read for this sink.
+    pub fn is_idle(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// Appends `pieces` as one whole line, or nothing when it does not fit.
+    pub fn push(&mut self, pieces: &[&[u8]]) -> bool {
+        if self.is_idle() {
+            (self.start, self.end) = (0, 0);
+        }
+        let len = pieces.iter().fold(0usize, |sum, piece| sum.saturating_add(piece.len()));
+        let Some(room) = self.backlog.get_mut(self.end..self.end.saturating_add(len)) else {
+            self.dropped = self.dropped.saturating_add(1);
+            return false;
+        };
+        for (to, &from) in room.iter_mut().zip(pieces.iter().flat_map(|piece| piece.iter())) {
+            *to = from;
+        }
+        self.end = self.end.saturating_add(len);
+        true
+    }
+
+    /// Writes what the reader takes now, without waiting.
+    pub fn flush(&mut self) {
+        while let Some(pending) = self.backlog.get(self.start..self.end).filter(|p| !p.is_empty()) {
+            match write_some(self.fd, pending) {
+                Written::Bytes(n) => self.start = self.start.saturating_add(n),
+                Written::WouldBlock => return,
+                // Nobody reads any more: drop the backlog, carry on.
+                Written::Gone => self.start = self.end,
+            }
+        }
+        if self.dropped > 0 {
+            let mut line = Line::new();
+            line.str(PREFIX).num(self.dropped).str(" lines dropped while output was blocked\n");
+            self.dropped = 0;
+            self.push(&[line.as_bytes()]);
+            self.flush();
+        }
+    }
+
+    /// Waits (until `deadline` at most) for the reader to take the backlog.
+    pub fn flush_until(&mut self, deadline: Millis) {
+        self.flush();
+        while !self.is_idle() {
+            let now = now_ms();
+            if now >= deadline {
+                return;
+            }
+            let mut entry = self.poll_entry();
+            crate::sys::wait::poll(core::slice::from_mut(&mut entry), Some(deadline), now);
+            self.flush();
+        }
+    }
+
+    /// POLLOUT on the sink's descriptor, asked only while a backlog waits.
+    pub fn poll_entry(&self) -> libc::pollfd {
+        let events = if self.is_idle() { 0 } else { libc::POLLOUT };
+        libc::pollfd { fd: self.fd, events, revents: 0 }
+    }
+}
+
+/// The init's stdout (daemon lines) and stderr (daemon lines and notes).
+pub struct Output {
+    pub out: Sink,
+    pub err: Sink,
+}
+
+impl Output {
+    pub fn open() -> Option<Output> {
+        Some(Output { out: Sink::open(STDOUT)?, err: Sink::open(STDERR)? })
+    }
+
+    pub fn sink(&mut self, fd: i32) -> &mut Sink {
+        if fd == STDOUT {
+            &mut self.out
+        } else {
+            &mut self.err
+        }
+    }
+
+    /// One of the init's own lines, on stderr.
+    pub fn note(&mut self, line: &[u8]) {
+        self.err.push(&[line]);
+        self.err.flush();
+    }
+}
