@@ -1027,3 +1027,98 @@ fn an_idle_init_never_wakes_up() -> Outcome {
     ensure_eq!(after, settled, "context switches of the idle init over one second");
     Ok(())
 }
+
+/// A log reader that takes nothing (a slow log driver, a paused terminal)
+/// must not hold up the stop: the init's writes never block its wait point.
+#[test]
+fn a_stalled_stdout_reader_does_not_hold_up_the_stop() -> Outcome {
+    let init = Setup::new("stalled")?
+        .daemons("egress")
+        .standin("egress", &["--flood", "20000", "--max-len", "100"])
+        .grace_ms(500)
+        .stall_stdout()
+        .start()?;
+    init.wait_stderr("egress started")?;
+    // The flood fills the init's stdout pipe and then egress's own pipe.
+    std::thread::sleep(Duration::from_millis(500));
+    let asked = Instant::now();
+    init.signal(SIGTERM)?;
+    let logged = init.wait_stderr("shutting down (SIGTERM)");
+    let exit = init.wait_exit_within(Duration::from_secs(8));
+    let took = asked.elapsed();
+    init.unstall_stdout();
+    logged?;
+    let exit = exit?;
+    ensure!(took < Duration::from_secs(4), "stop took {took:?} with a stalled stdout reader\n{}", init.context());
+    ensure_eq!(exit.code(), Some(0), "exit code\n{}", init.context());
+    Ok(())
+}
+
+/// A flood of real-time signals must not push out the SIGCHLD of a
+/// daemon's death: the death is logged and the init exits.
+#[test]
+fn a_signal_flood_loses_no_child_exit() -> Outcome {
+    let init = Setup::new("sigflood")?
+        .not_pid1()
+        .daemons("egress")
+        .standin("egress", &["--exit", "0", "--after", "300"])
+        .start()?;
+    init.wait_stderr("egress started")?;
+    let target = init.host_pid;
+    let flood_until = Instant::now() + Duration::from_millis(1200);
+    let flooders: Vec<_> = (0..2)
+        .map(|_| {
+            std::thread::spawn(move || {
+                while Instant::now() < flood_until {
+                    // SAFETY: plain kill of the init under test.
+                    unsafe { libc::kill(target, 40) };
+                }
+            })
+        })
+        .collect();
+    let died = init.wait_stderr("egress exited");
+    for flooder in flooders {
+        let _ = flooder.join();
+    }
+    died?;
+    ensure_eq!(init.wait_exit()?.code(), Some(0), "exit code\n{}", init.context());
+    ensure!(init.zombie_children().is_empty(), "zombies left\n{}", init.context());
+    Ok(())
+}
+
+/// `docker exec` processes live in the container but are not the init's
+/// children; the sweep still gives them SIGTERM and the grace.
+#[test]
+fn the_sweep_waits_for_processes_that_are_not_the_inits_children() -> Outcome {
+    let setup = Setup::new("nonchild")?.daemons("egress").standin("egress", &[]).grace_ms(800);
+    let report = setup.scratch_path().to_path_buf();
+    let standin = standin_bin()?;
+    let init = setup.start()?;
+    init.wait_stderr("egress started")?;
+    // Like `docker exec`: entered from outside, parented outside.
+    let mut outsider = std::process::Command::new("nsenter")
+        .args(["-t", &init.host_pid.to_string(), "-p", "-m", "--"])
+        .arg(&standin)
+        .args(["outsider", "--ignore-term"])
+        .env("STANDIN_REPORT", &report)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| Failure(format!("nsenter: {e}")))?;
+    init.wait_report("outsider", "outsider start")?;
+    let asked = Instant::now();
+    init.signal(SIGTERM)?;
+    let exit = init.wait_exit();
+    let took = asked.elapsed();
+    let _ = outsider.kill();
+    let _ = outsider.wait();
+    let exit = exit?;
+    let outsider_report = init.report("outsider");
+    ensure!(
+        outsider_report.contains("outsider signal 15 SIGTERM"),
+        "the sweep's SIGTERM did not reach the outsider: {outsider_report}\n{}",
+        init.context()
+    );
+    ensure!(took >= Duration::from_millis(780), "exited after {took:?}, before the grace ran out\n{}", init.context());
+    ensure_eq!(exit.code(), Some(0), "exit code\n{}", init.context());
+    Ok(())
+}

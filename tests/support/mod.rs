@@ -329,10 +329,18 @@ struct Capture {
 }
 
 impl Capture {
-    fn start(mut from: impl Read + Send + 'static) -> Arc<Capture> {
+    fn start(from: impl Read + Send + 'static) -> Arc<Capture> {
+        Capture::start_gated(from, Arc::new(AtomicBool::new(true)))
+    }
+
+    /// A reader that reads nothing until `open` is set: a stalled log reader.
+    fn start_gated(mut from: impl Read + Send + 'static, open: Arc<AtomicBool>) -> Arc<Capture> {
         let capture = Arc::new(Capture::default());
         let into = Arc::clone(&capture);
         thread::spawn(move || {
+            while !open.load(Ordering::SeqCst) {
+                thread::sleep(POLL_EVERY);
+            }
             let mut buf = vec![0u8; 64 * 1024];
             loop {
                 match from.read(&mut buf) {
@@ -379,6 +387,7 @@ pub struct Setup {
     env: Vec<(String, String)>,
     args: Vec<String>,
     hostile: bool,
+    stdout_open: Arc<AtomicBool>,
 }
 
 impl Setup {
@@ -393,7 +402,15 @@ impl Setup {
             env: Vec::new(),
             args: Vec::new(),
             hostile: false,
+            stdout_open: Arc::new(AtomicBool::new(true)),
         })
+    }
+
+    /// Nobody reads the init's stdout until `Init::unstall_stdout`: the
+    /// pipe fills up, as behind a slow log driver.
+    pub fn stall_stdout(mut self) -> Self {
+        self.stdout_open = Arc::new(AtomicBool::new(false));
+        self
     }
 
     /// Runs the init directly as a child of the test: not PID 1.
@@ -495,7 +512,7 @@ impl Setup {
         }
         let started = Instant::now();
         let mut child = command.spawn().map_err(|e| Failure(format!("cannot spawn the init: {e}")))?;
-        let stdout = Capture::start(child.stdout.take().ok_or("no stdout pipe")?);
+        let stdout = Capture::start_gated(child.stdout.take().ok_or("no stdout pipe")?, Arc::clone(&self.stdout_open));
         let stderr = Capture::start(child.stderr.take().ok_or("no stderr pipe")?);
         let mut init = Init {
             host_pid: child.id() as i32,
@@ -506,6 +523,7 @@ impl Setup {
             scratch: self.scratch,
             started,
             exit: Mutex::new(None),
+            stdout_open: self.stdout_open,
         };
         if init.pid1 {
             // unshare --fork: the init is unshare's only child.
@@ -534,9 +552,15 @@ pub struct Init {
     pub scratch: Scratch,
     pub started: Instant,
     exit: Mutex<Option<Exit>>,
+    stdout_open: Arc<AtomicBool>,
 }
 
 impl Init {
+    /// Starts reading the init's stdout (see `Setup::stall_stdout`).
+    pub fn unstall_stdout(&self) {
+        self.stdout_open.store(true, Ordering::SeqCst);
+    }
+
     pub fn stdout(&self) -> String {
         self.stdout.text()
     }
