@@ -13,7 +13,7 @@ pub use pump::Pump;
 use heapless::{Deque, Vec};
 
 use crate::core::config::Config;
-use crate::core::machine::{Action, Actions, Event, Machine, NOT_EXECUTABLE, NOT_FOUND};
+use crate::core::machine::{Action, Actions, Event, Machine, Millis, NOT_EXECUTABLE, NOT_FOUND};
 use crate::core::report::{self, Context};
 use crate::core::slot::Slot;
 use crate::sys::clock::now_ms;
@@ -35,6 +35,8 @@ pub struct Shell<'a> {
     output: Output,
     pump: Option<Pump>,
     machine: Machine,
+    /// The monotonic clock, read once before and once after each wait.
+    now: Millis,
 }
 
 /// What rendering a note needs from outside the machine.
@@ -60,7 +62,7 @@ impl<'a> Shell<'a> {
     ) -> Self {
         let search_path = environ.get("PATH").unwrap_or(DEFAULT_PATH);
         let machine = Machine::new(config.selected, config.grace_ms, pid1);
-        Shell { config, environ, search_path, signals, output, pump, machine }
+        Shell { config, environ, search_path, signals, output, pump, machine, now: now_ms() }
     }
 
     /// Runs the daemons until the machine says exit; returns the exit code.
@@ -88,7 +90,8 @@ impl<'a> Shell<'a> {
     #[inline(never)]
     fn wait(&mut self, queue: &mut Queue) {
         let deadline = self.machine.next_deadline();
-        if deadline.is_some_and(|at| at <= now_ms()) {
+        self.now = now_ms();
+        if deadline.is_some_and(|at| at <= self.now) {
             self.feed(Event::Deadline, queue);
             return;
         }
@@ -104,7 +107,9 @@ impl<'a> Shell<'a> {
                 let _ = polled.push(entry);
             }
         }
-        wait::poll(&mut polled, deadline, now_ms());
+        wait::poll(&mut polled, deadline, self.now);
+        // One clock reading a wake: a burst of reaps costs no system call each.
+        self.now = now_ms();
 
         // One batch of signals a wake, each fed as it is read; the poll is
         // level-triggered, so a flood cannot push any signal out.
@@ -126,7 +131,7 @@ impl<'a> Shell<'a> {
 
     fn feed(&mut self, event: Event, queue: &mut Queue) {
         let mut actions = Actions::new();
-        self.machine.handle(event, now_ms(), &mut actions);
+        self.machine.handle(event, self.now, &mut actions);
         enqueue(queue, actions);
     }
 
