@@ -1,6 +1,8 @@
 //! Reassembles a daemon's output stream into lines, however its writes split
 //! them. A line longer than [`MAX_LINE`] is cut into pieces of that size.
 
+use super::bytes::{copy, find_newline};
+
 /// Bytes of a line, newline excluded, that always arrive whole.
 pub const MAX_LINE: usize = 4096;
 
@@ -29,9 +31,7 @@ impl<'a> Assembler<'a> {
     fn keep(&mut self, bytes: &[u8]) {
         let end = self.len.saturating_add(bytes.len());
         if let Some(room) = self.carry.get_mut(self.len..end) {
-            // A zip, not copy_from_slice: no length-mismatch panic path.
-            room.iter_mut().zip(bytes).for_each(|(to, &from)| *to = from);
-            self.len = end;
+            self.len = self.len.saturating_add(copy(room, bytes));
         }
     }
 
@@ -43,7 +43,7 @@ impl<'a> Assembler<'a> {
             // One byte past the room tells a line of exactly MAX_LINE bytes
             // (newline next) from one that must be cut.
             let window = data.get(..=room).unwrap_or(data);
-            let newline = window.iter().position(|&b| b == b'\n');
+            let newline = find_newline(window);
             let (line, rest) = match newline {
                 Some(at) => (data.get(..at), data.get(at.saturating_add(1)..)),
                 None if window.len() > room => (data.get(..room), data.get(room..)),

@@ -9,6 +9,7 @@
 //! on. The init's own notes that find no room are counted and reported once
 //! the sink drains.
 
+use crate::core::bytes::copy;
 use crate::core::line::Line;
 use crate::core::machine::Millis;
 use crate::core::report::PREFIX;
@@ -49,8 +50,9 @@ impl Sink {
             self.dropped = self.dropped.saturating_add(1);
             return false;
         };
-        for (to, &from) in room.iter_mut().zip(pieces.iter().flat_map(|piece| piece.iter())) {
-            *to = from;
+        let mut at = 0usize;
+        for piece in pieces {
+            at = at.saturating_add(copy(room.get_mut(at..).unwrap_or(&mut []), piece));
         }
         self.end = self.end.saturating_add(len);
         true

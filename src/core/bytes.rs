@@ -1,0 +1,41 @@
+//! Byte search and copy at memchr/memcpy speed. The log pump moves every
+//! byte a daemon writes; iterator loops (built for size, with inlining kept
+//! low) would go a byte at a time.
+
+/// Where the first newline in `haystack` is.
+pub fn find_newline(haystack: &[u8]) -> Option<usize> {
+    // SAFETY: memchr reads at most `haystack.len()` bytes of `haystack`.
+    let at = unsafe { libc::memchr(haystack.as_ptr().cast(), i32::from(b'\n'), haystack.len()) };
+    (!at.is_null()).then(|| (at as usize).wrapping_sub(haystack.as_ptr() as usize))
+}
+
+/// Copies as much of `from` as fits into `to`; returns the bytes copied.
+pub fn copy(to: &mut [u8], from: &[u8]) -> usize {
+    let len = to.len().min(from.len());
+    // SAFETY: both are valid for `len` bytes, and a `&mut` and a `&` slice
+    // never overlap.
+    unsafe { core::ptr::copy_nonoverlapping(from.as_ptr(), to.as_mut_ptr(), len) };
+    len
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_first_newline() {
+        assert_eq!(find_newline(b"abc\ndef\n"), Some(3));
+        assert_eq!(find_newline(b"\n"), Some(0));
+        assert_eq!(find_newline(b"no newline"), None);
+        assert_eq!(find_newline(b""), None);
+    }
+
+    #[test]
+    fn copies_what_fits() {
+        let mut to = [0u8; 4];
+        assert_eq!(copy(&mut to, b"abcdef"), 4);
+        assert_eq!(&to, b"abcd");
+        assert_eq!(copy(&mut to, b"xy"), 2);
+        assert_eq!(&to, b"xycd");
+    }
+}
