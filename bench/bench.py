@@ -1,0 +1,844 @@
+#!/usr/bin/env python3
+"""make bench: sidecar-init side by side with tini, dumb-init, catatonit, s6 and
+supervisord, each run as PID 1 of a fresh PID namespace on this machine, in
+one run. Writes BENCHMARKS.md (and bench/benchmarks.png) at the repository's
+root. A benchmark, not a test: it asserts nothing, it measures and reports.
+
+Needs root (unshare --pid, nsenter). Installs what is missing from Debian's
+packages (tini, dumb-init, catatonit, s6, supervisor, file, musl-tools) and
+matplotlib from PyPI. Every daemon is bench/helper.c, built static here: it
+reads CLOCK_MONOTONIC at its first instruction and appends it to a report
+file, so "exec'd" times come from the daemons themselves, not from polling.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "target" / "bench"
+HELPER = WORK / "bench-helper"
+SLOTS = ["egress", "pipelock", "git-gate", "supervise"]
+PLOT = ROOT / "bench" / "benchmarks.png"
+REPORT_MD = ROOT / "BENCHMARKS.md"
+DEB = {  # command that must exist -> Debian package that brings it
+    "tini-static": "tini",
+    "dumb-init": "dumb-init",
+    "catatonit": "catatonit",
+    "s6-svscan": "s6",
+    "supervisord": "supervisor",
+    "file": "file",
+    "musl-gcc": "musl-tools",
+    "nsenter": "util-linux",
+}
+MB = 1_000_000
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def now():
+    return time.monotonic_ns()  # CLOCK_MONOTONIC, the helper's clock
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+# ---------------------------------------------------------------- setup
+
+
+def ensure_packages():
+    missing = sorted({pkg for cmd, pkg in DEB.items() if not shutil.which(cmd)})
+    if not missing:
+        return
+    log(f"installing from Debian: {' '.join(missing)}")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
+
+
+def ensure_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+
+        return True
+    except ImportError:
+        pass
+    log("installing matplotlib from PyPI")
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "matplotlib"])
+    if r.returncode != 0:
+        log("matplotlib could not be installed: no plot this time")
+        return False
+    import importlib
+
+    importlib.invalidate_caches()
+    return True
+
+
+def build_helper():
+    WORK.mkdir(parents=True, exist_ok=True)
+    src = ROOT / "bench" / "helper.c"
+    if HELPER.exists() and HELPER.stat().st_mtime > src.stat().st_mtime:
+        return
+    cc = ["musl-gcc"] if shutil.which("musl-gcc") else ["gcc"]
+    subprocess.run([*cc, "-static", "-O2", "-o", str(HELPER), str(src)], check=True)
+
+
+def sh(*argv):
+    r = subprocess.run(argv, capture_output=True, text=True)
+    return (r.stdout + r.stderr).strip()
+
+
+def deb_version(pkg):
+    return sh("dpkg-query", "-W", "-f", "${Version}", pkg) or "?"
+
+
+def machine():
+    model = "?"
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+    osname = "?"
+    if Path("/etc/os-release").exists():
+        for line in open("/etc/os-release"):
+            if line.startswith("PRETTY_NAME="):
+                osname = line.split("=", 1)[1].strip().strip('"')
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "memory_gib": round(mem / 1024 / 1024, 1),
+        "os": osname,
+        "load_at_start": open("/proc/loadavg").read().split()[:3],
+    }
+
+
+# ---------------------------------------------------------------- /proc
+
+
+def proc_status(pid):
+    out = {}
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    except OSError:
+        pass
+    return out
+
+
+def rss_kib(pid):
+    v = proc_status(pid).get("VmRSS")
+    return int(v.split()[0]) if v else None
+
+
+def ctxt(pid):
+    st = proc_status(pid)
+    try:
+        return int(st["voluntary_ctxt_switches"]) + int(st["nonvoluntary_ctxt_switches"])
+    except KeyError:
+        return None
+
+
+def cpu_ns(pid):
+    return int(open(f"/proc/{pid}/schedstat").read().split()[0])
+
+
+def children(pid):
+    try:
+        return [int(x) for x in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+    except OSError:
+        return []
+
+
+def comm(pid):
+    try:
+        return open(f"/proc/{pid}/comm").read().strip()
+    except OSError:
+        return "?"
+
+
+def tree(pid):
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children(p))
+    return out
+
+
+DAEMON_COMMS = {"bench-helper", "run", "standin"}
+
+
+# ---------------------------------------------------------------- inits
+
+
+class Init:
+    """One init under test: how to run it as PID 1 with some daemons."""
+
+    key = label = ""
+    multi = True  # runs four daemons; False: one child only
+    pump = False  # reads its daemons' output and writes it itself
+    restart = None  # how an operator restarts one daemon, or None
+
+    def files(self):
+        return []  # what is on disk: (path, note)
+
+    def setup(self, run_dir, daemons):
+        """daemons: [(name, argv)]. Returns (argv, extra env)."""
+        raise NotImplementedError
+
+    def restart_cmd(self, ns, name):
+        raise NotImplementedError
+
+
+class SidecarInit(Init):
+    key, label, pump = "sidecar-init", "sidecar-init", True
+    restart = "SIGUSR1 to PID 1"
+
+    def __init__(self, path):
+        self.path = path
+
+    def files(self):
+        return [(self.path, "")]
+
+    def setup(self, run_dir, daemons):
+        env = {"CLAUDE_BOTTLE_SIDECAR_DAEMONS": ",".join(n for n, _ in daemons)}
+        for name, argv in daemons:
+            env["CLAUDE_BOTTLE_SIDECAR_CMD_" + name.upper().replace("-", "_")] = " ".join(argv)
+        env["CLAUDE_BOTTLE_SIDECAR_LOG_PREFIX"] = "1"
+        return [str(self.path)], env
+
+    def restart_cmd(self, ns, name):
+        assert name == "pipelock"
+        os.kill(ns.pid, signal.SIGUSR1)
+
+
+class SingleChild(Init):
+    multi = False
+
+    def __init__(self, key, path, pre, post):
+        self.key = self.label = key
+        self.path, self.pre, self.post = path, pre, post
+
+    def files(self):
+        return [(self.path, "")]
+
+    def setup(self, run_dir, daemons):
+        assert len(daemons) == 1
+        return [self.path, *self.pre, *self.post, *daemons[0][1]], {}
+
+
+class Floor(Init):
+    """Not an init to pick: a PID 1 that only blocks in wait(), the floor of reaping."""
+
+    key = label = "floor"
+    multi = False
+
+    def setup(self, run_dir, daemons):
+        return [str(HELPER), "reaper", *daemons[0][1]], {}
+
+
+class S6(Init):
+    key, label = "s6", "s6-svscan"
+    restart = "`s6-svc -r`"
+
+    def files(self):
+        return [(shutil.which("s6-svscan"), ""), (shutil.which("s6-supervise"), "one per daemon")]
+
+    def setup(self, run_dir, daemons):
+        scan = run_dir / "scan"
+        for name, argv in daemons:
+            d = scan / name
+            d.mkdir(parents=True)
+            if argv[1:2] == ["daemon"]:
+                (d / "run").symlink_to(HELPER)  # the helper names itself after the dir
+            else:
+                (d / "run").write_text("#!/bin/sh\nexec " + " ".join(argv) + "\n")
+                (d / "run").chmod(0o755)
+        self.scan = scan
+        return [shutil.which("s6-svscan"), str(scan)], {}
+
+    def restart_cmd(self, ns, name):
+        subprocess.run(["s6-svc", "-r", str(ns.run_dir / "scan" / name)], check=True)
+
+
+class Supervisord(Init):
+    key, label, pump = "supervisord", "supervisord", True
+    restart = "`supervisorctl restart`"
+
+    def files(self):
+        return [(shutil.which("supervisord"), "")]
+
+    def setup(self, run_dir, daemons):
+        conf = run_dir / "supervisord.conf"
+        text = f"""[supervisord]
+nodaemon=true
+silent=true
+user=root
+logfile={run_dir}/supervisord.log
+pidfile={run_dir}/supervisord.pid
+childlogdir={run_dir}
+
+[unix_http_server]
+file={run_dir}/supervisor.sock
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://{run_dir}/supervisor.sock
+"""
+        for name, argv in daemons:
+            text += f"""
+[program:{name}]
+command={" ".join(argv)}
+startsecs=0
+autorestart=unexpected
+stopsignal=TERM
+stopwaitsecs=8
+stdout_logfile=/dev/stdout
+stdout_logfile_maxbytes=0
+redirect_stderr=true
+"""
+        conf.write_text(text)
+        self.conf = conf
+        return [shutil.which("supervisord"), "-n", "-c", str(conf)], {}
+
+    def restart_cmd(self, ns, name):
+        subprocess.run(
+            ["supervisorctl", "-c", str(ns.run_dir / "supervisord.conf"), "restart", name],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+
+# ---------------------------------------------------------------- a namespace
+
+
+class Ns:
+    """One init as PID 1 of a new PID (and mount, for its /proc) namespace."""
+
+    counter = 0
+    live = set()  # closed at exit whatever happens, so no namespace outlives the bench
+
+    def __init__(self, init, daemons, stdout=subprocess.DEVNULL):
+        Ns.counter += 1
+        self.init = init
+        self.run_dir = WORK / "runs" / f"{Ns.counter:03d}-{init.key}"
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        self.run_dir.mkdir(parents=True)
+        self.report = self.run_dir / "report.log"
+        argv, extra = init.setup(self.run_dir, daemons)
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "BENCH_REPORT": str(self.report), "LANG": "C.UTF-8"}
+        env.update(extra)
+        self.err = open(self.run_dir / "stderr.log", "wb")
+        cmd = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", str(HELPER), "launch", *argv]
+        self.outer = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=self.err)
+        deadline = time.monotonic() + 10
+        while True:
+            kids = children(self.outer.pid)
+            if kids and comm(kids[0]) != "unshare":
+                self.pid = kids[0]
+                break
+            if self.outer.poll() is not None or time.monotonic() > deadline:
+                self.outer.kill()  # --kill-child takes PID 1 along
+                self.outer.wait()
+                raise RuntimeError(f"{init.key}: no PID 1 came up (see {self.run_dir})")
+            time.sleep(0.0005)
+        self.pidfd = os.pidfd_open(self.pid)
+        Ns.live.add(self)
+
+    def lines(self):
+        try:
+            return [l.split() for l in self.report.read_text().splitlines()]
+        except FileNotFoundError:
+            return []
+
+    def launch_t(self):
+        for l in self.lines():
+            if l[0] == "launch":
+                return int(l[2])
+        return None
+
+    def starts(self):
+        return [(l[1], int(l[2]), int(l[3])) for l in self.lines() if l[0] == "start"]
+
+    def wait_for(self, pred, timeout=10.0, what="event"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            v = pred()
+            if v:
+                return v
+            if self.exited(0):
+                break
+            time.sleep(0.01)  # times come from the daemons: no need to poll hard
+        raise RuntimeError(f"{self.init.key}: timed out waiting for {what} (see {self.run_dir})")
+
+    def wait_starts(self, n, timeout=10.0):
+        def enough():
+            s = self.starts()
+            return s if len(s) >= n else None
+
+        return self.wait_for(enough, timeout, f"{n} daemon(s)")
+
+    def exited(self, timeout_s):
+        p = select.poll()
+        p.register(self.pidfd, select.POLLIN)
+        return bool(p.poll(timeout_s * 1000))
+
+    def stop(self, timeout=15.0):
+        """SIGTERM to PID 1; nanoseconds from the signal until PID 1 has exited."""
+        t0 = now()
+        os.kill(self.pid, signal.SIGTERM)
+        done = self.exited(timeout)
+        t1 = now()
+        self.close()
+        return (t1 - t0) if done else None
+
+    def close(self):
+        if self not in Ns.live:
+            return
+        Ns.live.discard(self)
+        if not self.exited(0):
+            os.kill(self.pid, signal.SIGKILL)
+        try:
+            self.outer.wait(10)
+        except subprocess.TimeoutExpired:
+            self.outer.kill()
+            self.outer.wait()
+        os.close(self.pidfd)
+        self.err.close()
+
+    def helpers(self):
+        """The ns's processes other than PID 1 and the daemons: supervision helpers."""
+        return [p for p in tree(self.pid)[1:] if comm(p) not in DAEMON_COMMS]
+
+
+def idle_daemons(init):
+    names = SLOTS if init.multi else SLOTS[:1]
+    return [(n, [str(HELPER), "daemon", n]) for n in names]
+
+
+# ---------------------------------------------------------------- figures
+
+
+def fig_size(inits):
+    out = {}
+    for init in inits:
+        files = []
+        for path, note in init.files():
+            path = os.path.realpath(path)
+            desc = sh("file", "-b", path)
+            if "statically linked" in desc or "static-pie" in desc:
+                kind = "static"
+            elif "dynamically linked" in desc:
+                kind = "dynamic"
+            elif "script" in desc:
+                kind = "script"
+            else:
+                kind = desc.split(",")[0]
+            files.append({"path": path, "bytes": os.path.getsize(path), "kind": kind, "file": desc, "note": note})
+        out[init.key] = {"files": files}
+    # supervisord is a Python program: count its package and name the interpreter.
+    if "supervisord" in out:
+        pkg = 0
+        for line in sh("dpkg", "-L", "supervisor").splitlines():
+            if "/supervisor/" in line and line.endswith(".py") and "/tests/" not in line and os.path.isfile(line):
+                pkg += os.path.getsize(line)
+        py = os.path.realpath("/usr/bin/python3")
+        out["supervisord"]["package_py_bytes"] = pkg
+        out["supervisord"]["python"] = {"path": py, "bytes": os.path.getsize(py)}
+    return out
+
+
+def fig_start_stop(inits, runs, slow_runs):
+    """Rounds: each init once a round, so a noisy moment does not hit one init only."""
+    out = {i.key: {"start_ns": [], "stop_ns": [], "termed": [], "daemons": len(idle_daemons(i)), "errors": []} for i in inits}
+    for rnd in range(runs):
+        for init in inits:
+            if init.key == "supervisord" and rnd >= slow_runs:
+                continue  # seconds a run
+            r = out[init.key]
+            ns = Ns(init, idle_daemons(init))
+            try:
+                marks = ns.wait_starts(r["daemons"])
+                r["start_ns"].append(max(t for _, _, t in marks) - ns.launch_t())
+                time.sleep(0.25)  # settle: every init is idle again
+                r["stop_ns"].append(ns.stop())
+                r["termed"].append(sum(1 for l in ns.lines() if l[0] == "term"))
+            except RuntimeError as e:
+                r["errors"].append(str(e))
+                ns.close()
+    for k, r in out.items():
+        log(f"start/stop {k}: start {fmt_ms(median(r['start_ns']))}, stop {fmt_ms(median(r['stop_ns']))}")
+    return out
+
+
+def fig_restart(inits, runs, spacing):
+    out = {}
+    for init in inits:
+        if not init.restart:
+            continue
+        ns = Ns(init, idle_daemons(init))
+        samples, bad = [], []
+        try:
+            ns.wait_starts(4)
+            time.sleep(spacing)
+            for _ in range(runs):
+                before = len([s for s in ns.starts() if s[0] == "pipelock"])
+                t0 = now()
+                init.restart_cmd(ns, "pipelock")
+                try:
+                    new = ns.wait_for(
+                        lambda: [s for s in ns.starts() if s[0] == "pipelock"][before:], 10.0, "pipelock's replacement"
+                    )
+                    samples.append(new[0][2] - t0)
+                except RuntimeError as e:
+                    bad.append(str(e))
+                time.sleep(spacing)  # s6-supervise waits 1 s between two starts of ./run
+            others = [s for s in ns.starts() if s[0] != "pipelock"]
+        finally:
+            ns.stop()
+        out[init.key] = {"restart_ns": samples, "errors": bad, "siblings_started": len(others)}
+        log(f"restart {init.key}: {fmt_ms(median(samples))}")
+    return out
+
+
+def fig_idle(inits, windows, seconds):
+    """All inits at once, each with its idle daemons; count PID 1's context switches."""
+    nss = [Ns(init, idle_daemons(init)) for init in inits]
+    out = {i.key: {"ctxt": [], "rss_kib": [], "helpers_ctxt": [], "helpers_rss_kib": [], "helpers": 0} for i in inits}
+    try:
+        for ns in nss:
+            ns.wait_starts(len(idle_daemons(ns.init)))
+        time.sleep(1.0)
+        for w in range(windows):
+            before = {ns.init.key: (ctxt(ns.pid), {p: ctxt(p) for p in ns.helpers()}) for ns in nss}
+            time.sleep(seconds)
+            for ns in nss:
+                c0, h0 = before[ns.init.key]
+                r = out[ns.init.key]
+                r["ctxt"].append(ctxt(ns.pid) - c0)
+                r["rss_kib"].append(rss_kib(ns.pid))
+                h1 = {p: ctxt(p) for p in ns.helpers()}
+                r["helpers_ctxt"].append(sum(h1[p] - h0.get(p, 0) for p in h1))
+                r["helpers_rss_kib"].append(sum(rss_kib(p) or 0 for p in h1))
+                r["helpers"] = len(h1)
+            log(f"idle window {w + 1}/{windows} done")
+    finally:
+        for ns in nss:
+            ns.stop()
+    for k, r in out.items():
+        log(f"idle {k}: {r['ctxt']} switches, RSS {r['rss_kib']} KiB, helpers {r['helpers']}: {r['helpers_rss_kib']} KiB")
+    return out
+
+
+def fig_reap(inits, runs, orphans, standin, slow):
+    """PID 1's CPU time (schedstat) per orphan it reaps. All namespaces stay up
+    and the runs go round them, so a noisy moment does not hit one init only.
+    `slow`: init key -> (orphans, runs) for one that drains them too slowly."""
+    out, nss = {}, []
+    try:
+        for init in inits:
+            ns = Ns(init, idle_daemons(init))
+            ns.wait_starts(len(idle_daemons(init)))
+            nss.append(ns)
+            n, k = slow.get(init.key, (orphans, runs))
+            out[init.key] = {
+                "ns_per_orphan": [],
+                "wall_ns": [],
+                "switches_per_orphan": [],
+                "orphans": n,
+                "runs": k,
+                "base": set(children(ns.pid)),
+                "errors": [],
+            }
+        time.sleep(0.5)
+        for rnd in range(runs):
+            for ns in nss:
+                r = out[ns.init.key]
+                if rnd >= r["runs"]:
+                    continue
+                n = r["orphans"]
+                c0, t0, w0 = cpu_ns(ns.pid), now(), ctxt(ns.pid)
+                p = subprocess.run(
+                    ["nsenter", "-t", str(ns.pid), "-p", "-m", "--", str(standin), "orphans", "--orphans", str(n), "--exit", "0"],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    env={"PATH": "/usr/bin:/bin"},
+                    timeout=300,
+                )
+                # every orphan is reaped once PID 1 has only its own children left
+                try:
+                    ns.wait_for(lambda: set(children(ns.pid)) <= r["base"], 60.0, "the orphans to be reaped")
+                except RuntimeError as e:
+                    r["errors"].append(str(e))
+                    continue
+                c1, t1, w1 = cpu_ns(ns.pid), now(), ctxt(ns.pid)
+                if f"orphans {n} done" not in p.stdout:
+                    r["errors"].append(p.stdout.strip()[-200:])
+                    continue
+                r["ns_per_orphan"].append((c1 - c0) / n)
+                r["wall_ns"].append(t1 - t0)
+                r["switches_per_orphan"].append((w1 - w0) / n)
+    finally:
+        for ns in nss:
+            ns.stop()
+    for k, r in out.items():
+        del r["base"]
+        log(
+            f"reap {k}: {fmt_us(median(r['ns_per_orphan']))} per orphan, "
+            f"{median(r['switches_per_orphan']) or 0:.2f} switches per orphan"
+        )
+    return out
+
+
+def sink_saw_all(path):
+    try:
+        return any(l.startswith("sink ") for l in path.read_text().splitlines())
+    except FileNotFoundError:
+        return False
+
+
+def pump_run(init, line_len, total, chunk):
+    """One flood of `total` bytes in lines of `line_len`; returns (MB/s, details)."""
+    lines = total // line_len
+    total = lines * line_len
+    flood = [str(HELPER), "flood", str(total), str(line_len), str(chunk)]
+    rpipe, wpipe = os.pipe()
+    if init is None:  # plain pipe copy: flood | copy | sink, outside any init
+        report = WORK / "runs" / "pipecopy.log"
+        report.unlink(missing_ok=True)
+        env = {"BENCH_REPORT": str(report)}
+        sink = subprocess.Popen([str(HELPER), "sink", str(lines)], stdin=rpipe, env=env)
+        r2, w2 = os.pipe()
+        copy = subprocess.Popen([str(HELPER), "copy"], stdin=r2, stdout=wpipe, env=env)
+        fl = subprocess.Popen(flood, stdout=w2, env=env)
+        for fd in (rpipe, wpipe, r2, w2):
+            os.close(fd)
+        for p in (fl, copy, sink):
+            p.wait(120)
+        rep = [l.split() for l in report.read_text().splitlines()]
+    else:
+        sinkrep = WORK / "runs" / "sink.log"
+        sinkrep.unlink(missing_ok=True)
+        sink = subprocess.Popen(
+            [str(HELPER), "sink", str(lines)], stdin=rpipe, env={"BENCH_REPORT": str(sinkrep)}
+        )
+        os.close(rpipe)
+        ns = Ns(init, [("egress", flood)], stdout=wpipe)
+        os.close(wpipe)
+        deadline = time.monotonic() + 120
+        try:
+            while not sink_saw_all(sinkrep):
+                if sink.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{init.key}: the flood did not arrive whole (see {ns.run_dir})")
+                time.sleep(0.01)
+        finally:
+            if not ns.exited(0):
+                ns.stop()
+            else:
+                ns.close()
+        sink.wait(30)
+        rep = [l.split() for l in ns.report.read_text().splitlines()] + [
+            l.split() for l in sinkrep.read_text().splitlines()
+        ]
+    fl_line = next(l for l in rep if l[0] == "flood")
+    sk_line = next(l for l in rep if l[0] == "sink")
+    t0, sent = int(fl_line[1]), int(fl_line[3])
+    t_last, got_bytes, got_lines = int(sk_line[1]), int(sk_line[2]), int(sk_line[3])
+    mbps = sent / MB / ((t_last - t0) / 1e9)
+    eof = [l for l in rep if l[0] == "sinkeof"]
+    detail = {
+        "sent_bytes": sent,
+        "lines": lines,
+        "got_bytes": got_bytes,
+        "got_lines": got_lines,
+        "eof_lines": int(eof[0][3]) if eof else None,
+    }
+    return mbps, detail
+
+
+def fig_pump(pumps, table_len, table_bytes, plot_lens, plot_bytes, runs, plot_runs, chunk):
+    """Rounds interleave the configurations, so a noisy moment hits them all
+    alike; the ratio to the pipe copy is taken within each round."""
+    out = {"table_len": table_len, "table": {}, "plot": {}, "ratio_to_pipe": {}}
+    configs = [("pipe copy", None)] + [(i.key, i) for i in pumps]
+    for key, _ in configs:
+        out["table"][key] = {"mbps": [], "details": []}
+        out["plot"][key] = {n: {"mbps": [], "details": []} for n in plot_lens}
+    for _ in range(runs):
+        for key, init in configs:
+            mbps, detail = pump_run(init, table_len, table_bytes, chunk)
+            out["table"][key]["mbps"].append(mbps)
+            out["table"][key]["details"].append(detail)
+    for key, _ in configs[1:]:
+        pipe = out["table"]["pipe copy"]["mbps"]
+        out["ratio_to_pipe"][key] = [a / b for a, b in zip(out["table"][key]["mbps"], pipe)]
+        log(
+            f"pump {key}: {median(out['table'][key]['mbps']):.0f} MB/s at {table_len}-byte lines, "
+            f"{100 * median(out['ratio_to_pipe'][key]):.0f} % of the pipe copy ({median(pipe):.0f} MB/s)"
+        )
+    for _ in range(plot_runs):
+        for n in plot_lens:
+            for key, init in configs:
+                mbps, detail = pump_run(init, n, plot_bytes, chunk)
+                out["plot"][key][n]["mbps"].append(mbps)
+                out["plot"][key][n]["details"].append(detail)
+    for key, _ in configs:
+        pts = out["plot"][key]
+        log(f"pump plot {key}: " + ", ".join(f"{n}:{median(p['mbps']):.0f}" for n, p in pts.items()))
+    return out
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def fmt_ms(ns):
+    return "—" if ns is None else (f"{ns / 1e6:.2f} ms" if ns < 10e6 else f"{ns / 1e6:.0f} ms")
+
+
+def fmt_us(ns):
+    return "—" if ns is None else f"{ns / 1e3:.2f} µs"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sidecar-init", required=True, type=Path)
+    ap.add_argument("--standin", required=True, type=Path)
+    ap.add_argument("--quick", action="store_true", help="fewer runs, shorter idle window (for trying the bench)")
+    ap.add_argument("--only", default="size,startstop,restart,idle,reap,pump")
+    ap.add_argument("--json", type=Path, default=WORK / "results.json")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: needs root (PID namespaces, nsenter, apt-get)")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))
+    try:
+        run(args)
+    finally:
+        for ns in list(Ns.live):
+            ns.close()
+
+
+def run(args):
+    t_begin = time.monotonic()
+    ensure_packages()
+    have_plot = ensure_matplotlib()
+    build_helper()
+    shutil.rmtree(WORK / "runs", ignore_errors=True)
+    (WORK / "runs").mkdir(parents=True)
+
+    inits = [
+        SidecarInit(args.sidecar_init.resolve()),
+        SingleChild("tini", shutil.which("tini-static"), [], ["--"]),
+        SingleChild("dumb-init", shutil.which("dumb-init"), [], []),
+        SingleChild("catatonit", shutil.which("catatonit"), [], ["--"]),
+        S6(),
+        Supervisord(),
+    ]
+    q = args.quick
+    only = set(args.only.split(","))
+    res = {
+        "machine": machine(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "versions": {
+            "sidecar-init": sh(str(args.sidecar_init), "--version"),
+            "tini": deb_version("tini"),
+            "dumb-init": deb_version("dumb-init"),
+            "catatonit": deb_version("catatonit"),
+            "s6": deb_version("s6"),
+            "supervisord": deb_version("supervisor"),
+            "python3 (for supervisord)": sh("/usr/bin/python3", "--version"),
+        },
+        "params": {},
+    }
+    P = res["params"]
+    P.update(
+        start_runs=5 if q else 11,
+        start_runs_supervisord=5 if q else 7,
+        restart_runs=5 if q else 7,
+        restart_spacing_s=1.1,
+        idle_windows=1 if q else 2,
+        idle_s=3 if q else 10,
+        reap_runs=5 if q else 5,
+        orphans=2000 if q else 10000,
+        supervisord_reap=(300, 2) if q else (1000, 3),  # it drains ~100 orphans a second
+        pump_runs=7,
+        pump_len=100,
+        pump_bytes=(32 if q else 128) * MB,
+        plot_lens=[16, 64, 256, 1024, 4096],
+        plot_bytes=(16 if q else 48) * MB,
+        plot_runs=1 if q else 5,
+        chunk=65536,
+    )
+    phases = [
+        ("size", lambda: fig_size(inits)),
+        ("startstop", lambda: fig_start_stop(inits, P["start_runs"], P["start_runs_supervisord"])),
+        ("restart", lambda: fig_restart(inits, P["restart_runs"], P["restart_spacing_s"])),
+        ("idle", lambda: fig_idle(inits, P["idle_windows"], P["idle_s"])),
+        (
+            "reap",
+            lambda: fig_reap(
+                [*inits, Floor()],
+                P["reap_runs"],
+                P["orphans"],
+                args.standin.resolve(),
+                {"supervisord": P["supervisord_reap"]},
+            ),
+        ),
+        (
+            "pump",
+            lambda: fig_pump(
+                [i for i in inits if i.pump],
+                P["pump_len"],
+                P["pump_bytes"],
+                P["plot_lens"],
+                P["plot_bytes"],
+                P["pump_runs"],
+                P["plot_runs"],
+                P["chunk"],
+            ),
+        ),
+    ]
+    res["phase_errors"] = {}
+    for name, phase in phases:
+        if name not in only:
+            continue
+        try:
+            res[name] = phase()
+        except Exception as e:  # one figure failing must not cost the others
+            log(f"{name} failed: {e!r}")
+            res["phase_errors"][name] = repr(e)
+            for ns in list(Ns.live):
+                ns.close()
+    res["elapsed_s"] = round(time.monotonic() - t_begin, 1)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(res, indent=1))
+    log(f"raw results: {args.json}")
+    sys.dont_write_bytecode = True  # no __pycache__ left in bench/
+    import report
+
+    report.write(res, REPORT_MD, PLOT if have_plot else None)
+    log(f"wrote {REPORT_MD} in {res['elapsed_s']} s")
+
+
+if __name__ == "__main__":
+    main()

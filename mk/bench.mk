@@ -1,0 +1,10 @@
+# make bench: sidecar-init side by side with tini, dumb-init, catatonit, s6 and
+# supervisord, each as PID 1 of a fresh PID namespace -> BENCHMARKS.md and
+# bench/benchmarks.png. Needs root; installs the other inits from Debian's
+# packages and matplotlib from PyPI when they are missing. Work files and the
+# raw results (results.json) go to target/bench/.
+PYTHON ?= python3
+
+.PHONY: bench
+bench: build fixtures
+	$(PYTHON) bench/bench.py --sidecar-init $(abspath $(BIN)) --standin $(abspath $(STANDIN))
