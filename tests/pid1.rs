@@ -1020,11 +1020,15 @@ fn an_idle_init_never_wakes_up() -> Outcome {
         std::thread::sleep(std::time::Duration::from_millis(200));
         (switches() == before).then_some(before)
     })?;
+    let cpu_before = cpu_ns(init.host_pid);
     std::thread::sleep(std::time::Duration::from_millis(1000));
     let after = switches();
+    let cpu_after = cpu_ns(init.host_pid);
     init.signal(SIGTERM)?;
     init.wait_exit()?;
     ensure_eq!(after, settled, "context switches of the idle init over one second");
+    // A spinning init switches no context either: its CPU time must not move.
+    ensure_eq!(cpu_after, cpu_before, "CPU time of the idle init over one second");
     Ok(())
 }
 
@@ -1121,4 +1125,30 @@ fn the_sweep_waits_for_processes_that_are_not_the_inits_children() -> Outcome {
     ensure!(took >= Duration::from_millis(780), "exited after {took:?}, before the grace ran out\n{}", init.context());
     ensure_eq!(exit.code(), Some(0), "exit code\n{}", init.context());
     Ok(())
+}
+
+/// With its stdout reader gone (`| head` exited), the pipe reports POLLERR
+/// for ever; the init must still sleep, not spin.
+#[test]
+fn a_gone_stdout_reader_does_not_make_the_init_spin() -> Outcome {
+    let init = Setup::new("gone")?.daemons("egress").standin("egress", &["--flood", "2000"]).close_stdout().start()?;
+    init.wait_report("egress", "egress flood done")?;
+    std::thread::sleep(Duration::from_millis(200));
+    let busy = cpu_ns(init.host_pid).zip({
+        std::thread::sleep(Duration::from_millis(500));
+        cpu_ns(init.host_pid)
+    });
+    init.signal(SIGTERM)?;
+    let exit = init.wait_exit()?;
+    let (before, after) = busy.ok_or("no schedstat for the init")?;
+    let spent = after.saturating_sub(before);
+    ensure!(spent < 20_000_000, "the init used {spent} ns of CPU in 500 ms with no stdout reader\n{}", init.context());
+    ensure_eq!(exit.code(), Some(0), "exit code\n{}", init.context());
+    Ok(())
+}
+
+/// CPU time a process has used, in ns (`/proc/PID/schedstat`, first field).
+fn cpu_ns(pid: i32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
+    text.split_whitespace().next()?.parse().ok()
 }

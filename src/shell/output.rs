@@ -91,10 +91,12 @@ impl Sink {
         }
     }
 
-    /// POLLOUT on the sink's descriptor, asked only while a backlog waits.
+    /// POLLOUT on the sink's descriptor while a backlog waits; otherwise an
+    /// entry poll skips (fd -1): a pipe with no reader left reports POLLERR
+    /// whatever is asked, and would wake an idle init for ever.
     pub fn poll_entry(&self) -> libc::pollfd {
-        let events = if self.is_idle() { 0 } else { libc::POLLOUT };
-        libc::pollfd { fd: self.fd, events, revents: 0 }
+        let fd = if self.is_idle() { -1 } else { self.fd };
+        libc::pollfd { fd, events: libc::POLLOUT, revents: 0 }
     }
 }
 

@@ -72,12 +72,13 @@ impl Pump {
         Some((writer(&self.streams, STDOUT)?, writer(&self.streams, STDERR)?))
     }
 
-    /// The pipes to watch: those whose destination has no backlog.
+    /// The pipes to watch: those whose destination has no backlog (the
+    /// others get fd -1, which poll skips).
     pub fn poll_entries<'a>(&'a self, output: &'a Output) -> impl Iterator<Item = libc::pollfd> + 'a {
         self.streams.iter().map(move |s| {
             let idle = if s.dest == STDOUT { output.out.is_idle() } else { output.err.is_idle() };
-            let events = if idle { libc::POLLIN } else { 0 };
-            libc::pollfd { fd: s.reader.raw(), events, revents: 0 }
+            let fd = if idle { s.reader.raw() } else { -1 };
+            libc::pollfd { fd, events: libc::POLLIN, revents: 0 }
         })
     }
 

@@ -388,6 +388,7 @@ pub struct Setup {
     args: Vec<String>,
     hostile: bool,
     stdout_open: Arc<AtomicBool>,
+    stdout_gone: bool,
 }
 
 impl Setup {
@@ -403,7 +404,15 @@ impl Setup {
             args: Vec::new(),
             hostile: false,
             stdout_open: Arc::new(AtomicBool::new(true)),
+            stdout_gone: false,
         })
+    }
+
+    /// Nobody ever reads the init's stdout: its reader is closed at once,
+    /// as when `| head` has exited.
+    pub fn close_stdout(mut self) -> Self {
+        self.stdout_gone = true;
+        self
     }
 
     /// Nobody reads the init's stdout until `Init::unstall_stdout`: the
@@ -512,7 +521,15 @@ impl Setup {
         }
         let started = Instant::now();
         let mut child = command.spawn().map_err(|e| Failure(format!("cannot spawn the init: {e}")))?;
-        let stdout = Capture::start_gated(child.stdout.take().ok_or("no stdout pipe")?, Arc::clone(&self.stdout_open));
+        let stdout_pipe = child.stdout.take().ok_or("no stdout pipe")?;
+        let stdout = if self.stdout_gone {
+            drop(stdout_pipe);
+            let nothing = Capture::default();
+            nothing.closed.store(true, Ordering::SeqCst);
+            Arc::new(nothing)
+        } else {
+            Capture::start_gated(stdout_pipe, Arc::clone(&self.stdout_open))
+        };
         let stderr = Capture::start(child.stderr.take().ok_or("no stderr pipe")?);
         let mut init = Init {
             host_pid: child.id() as i32,
