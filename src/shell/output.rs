@@ -69,6 +69,7 @@ impl Sink {
             }
         }
         if self.dropped > 0 {
+            // Said where it happened: the lines missing from this stream.
             let mut line = Line::new();
             line.str(PREFIX).num(self.dropped).str(" lines dropped while output was blocked\n");
             self.dropped = 0;

@@ -14,6 +14,7 @@ use super::output::Output;
 use crate::core::lines::{Assembler, MAX_LINE};
 use crate::core::machine::Millis;
 use crate::core::slot::Slot;
+use crate::sys::clock::now_ms;
 use crate::sys::fds::{log_pipe, read, Fd, Read, STDERR, STDOUT};
 use crate::sys::memory;
 
@@ -103,7 +104,9 @@ impl Pump {
     /// waiting for a slow reader until `deadline` at most.
     pub fn finish(&mut self, output: &mut Output, deadline: Millis) {
         for stream in self.streams.iter_mut() {
-            loop {
+            // Until the pipe is empty, or the deadline: a writer that
+            // outlives the daemons (not PID 1: no sweep) may never stop.
+            while now_ms() < deadline {
                 output.sink(stream.dest).flush_until(deadline);
                 if !output.sink(stream.dest).is_idle() || pump(stream, self.chunk, output, 1) == 0 {
                     break;
