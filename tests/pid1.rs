@@ -1152,3 +1152,57 @@ fn cpu_ns(pid: i32) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
     text.split_whitespace().next()?.parse().ok()
 }
+
+/// A daemon that dies while the init's output is backed up (a slow reader)
+/// still has every line delivered whole: its unfinished last line is not
+/// sent before the rest of it has been read from the pipe.
+#[test]
+fn a_slow_reader_gets_every_line_whole_across_a_daemons_death() -> Outcome {
+    let init = Setup::new("slowread")?
+        .daemons("egress")
+        .standin("egress", &["--flood", "20000", "--max-len", "120", "--chunk", "997", "--exit", "0"])
+        .slow_stdout()
+        .start()?;
+    let exit = init.wait_exit()?;
+    let stdout = init.stdout();
+    let mut next = 0u64;
+    for line in stdout.lines().filter(|l| l.starts_with("[egress] egress:")) {
+        let k = check_flood_line("egress", "", line.trim_start_matches("[egress] "))
+            .map_err(|why| Failure(format!("line {next}: {why}: {line:?}")))?;
+        ensure_eq!(k, next, "flood lines in order");
+        next += 1;
+    }
+    ensure_eq!(next, 20000, "flood lines received whole\n{}", init.context());
+    ensure_eq!(exit.code(), Some(0), "exit code\n{}", init.context());
+    Ok(())
+}
+
+/// With stdout and stderr on one pipe (`2>&1 | reader`) and a slow reader,
+/// a line cut by a partial write is finished before any other line starts.
+#[test]
+fn one_pipe_for_stdout_and_stderr_keeps_every_line_whole() -> Outcome {
+    let init = Setup::new("merged")?
+        .daemons("egress")
+        .standin("egress", &["--flood", "8000", "--flood-stderr", "8000", "--max-len", "120", "--exit", "0"])
+        .merged_output()
+        .start()?;
+    let exit = init.wait_exit()?;
+    let text = init.stdout();
+    let (mut out, mut err) = (0u64, 0u64);
+    for line in text.lines() {
+        if line.starts_with("sidecar-init: ") || line.starts_with("[egress] egress ") {
+            continue;
+        }
+        let body = line.strip_prefix("[egress] ").ok_or_else(|| Failure(format!("unprefixed line {line:?}")))?;
+        if body.starts_with("egress:err:") {
+            ensure_eq!(check_flood_line("egress", "err:", body).map_err(Failure)?, err, "stderr order");
+            err += 1;
+        } else {
+            ensure_eq!(check_flood_line("egress", "", body).map_err(Failure)?, out, "stdout order");
+            out += 1;
+        }
+    }
+    ensure_eq!((out, err), (8000, 8000), "whole lines on the shared pipe\n{}", init.context());
+    ensure_eq!(exit.code(), Some(0), "exit code");
+    Ok(())
+}

@@ -18,6 +18,19 @@ pub fn copy(to: &mut [u8], from: &[u8]) -> usize {
     len
 }
 
+/// Moves `buf[start..end]` to the front of `buf`; returns its new end.
+/// Out-of-range bounds move nothing.
+pub fn move_to_front(buf: &mut [u8], start: usize, end: usize) -> usize {
+    if start > end || end > buf.len() {
+        return end;
+    }
+    let len = end.wrapping_sub(start);
+    // SAFETY: `start..end` lies inside `buf` (checked above) and so does
+    // `0..len`; `ptr::copy` allows the two to overlap.
+    unsafe { core::ptr::copy(buf.as_ptr().add(start), buf.as_mut_ptr(), len) };
+    len
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,6 +41,15 @@ mod tests {
         assert_eq!(find_newline(b"\n"), Some(0));
         assert_eq!(find_newline(b"no newline"), None);
         assert_eq!(find_newline(b""), None);
+    }
+
+    #[test]
+    fn moves_a_range_to_the_front() {
+        let mut buf = *b"..abcd";
+        assert_eq!(move_to_front(&mut buf, 2, 6), 4);
+        assert_eq!(&buf[..4], b"abcd");
+        assert_eq!(move_to_front(&mut buf, 3, 9), 9, "out of range: untouched");
+        assert_eq!(&buf, b"abcdcd");
     }
 
     #[test]

@@ -79,7 +79,7 @@ impl<'a> Shell<'a> {
                 if let Some(pump) = &mut self.pump {
                     pump.finish(&mut self.output, deadline);
                 }
-                self.output.err.flush_until(deadline);
+                self.output.flush_until(deadline);
                 return code;
             }
             self.wait(&mut queue);
@@ -98,7 +98,7 @@ impl<'a> Shell<'a> {
         // [signalfd, stdout, stderr, pipes…]
         let mut polled: Vec<libc::pollfd, { MAX_STREAMS + 3 }> = Vec::new();
         let signal_entry = libc::pollfd { fd: self.signals.raw(), events: libc::POLLIN, revents: 0 };
-        let sinks = [self.output.out.poll_entry(), self.output.err.poll_entry()];
+        let sinks = self.output.poll_entries();
         for entry in core::iter::once(signal_entry).chain(sinks) {
             let _ = polled.push(entry);
         }
@@ -120,8 +120,7 @@ impl<'a> Shell<'a> {
         for sig in signals {
             self.feed(Event::Signal(sig), queue);
         }
-        self.output.out.flush();
-        self.output.err.flush();
+        self.output.flush();
         if let Some(pump) = &mut self.pump {
             for entry in polled.iter().skip(3).filter(|e| e.revents != 0) {
                 pump.service(entry.fd, &mut self.output);

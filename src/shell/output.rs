@@ -9,12 +9,12 @@
 //! on. The init's own notes that find no room are counted and reported once
 //! the sink drains.
 
-use crate::core::bytes::copy;
+use crate::core::bytes::{copy, move_to_front};
 use crate::core::line::Line;
 use crate::core::machine::Millis;
 use crate::core::report::PREFIX;
 use crate::sys::clock::now_ms;
-use crate::sys::fds::{reopen_nonblocking, write_some, Written, STDERR, STDOUT};
+use crate::sys::fds::{reopen_nonblocking, same_pipe, write_some, Written, STDERR, STDOUT};
 use crate::sys::memory;
 
 /// Room for everything one pipe read can turn into (see `pump::CHUNK`) plus
@@ -42,10 +42,12 @@ impl Sink {
 
     /// Appends `pieces` as one whole line, or nothing when it does not fit.
     pub fn push(&mut self, pieces: &[&[u8]]) -> bool {
-        if self.is_idle() {
-            (self.start, self.end) = (0, 0);
-        }
         let len = pieces.iter().fold(0usize, |sum, piece| sum.saturating_add(piece.len()));
+        if self.end.saturating_add(len) > self.backlog.len() {
+            // What was written from the front is free again.
+            self.end = move_to_front(self.backlog, self.start, self.end);
+            self.start = 0;
+        }
         let Some(room) = self.backlog.get_mut(self.end..self.end.saturating_add(len)) else {
             self.dropped = self.dropped.saturating_add(1);
             return false;
@@ -102,27 +104,61 @@ impl Sink {
 }
 
 /// The init's stdout (daemon lines) and stderr (daemon lines and notes).
+/// When both are the same pipe (`2>&1 | reader`) one sink serves both, so a
+/// line cut by a partial write is always finished before any other.
 pub struct Output {
-    pub out: Sink,
-    pub err: Sink,
+    out: Sink,
+    /// `None`: stderr is the same pipe as stdout.
+    err: Option<Sink>,
 }
 
 impl Output {
     pub fn open() -> Option<Output> {
-        Some(Output { out: Sink::open(STDOUT)?, err: Sink::open(STDERR)? })
+        let out = Sink::open(STDOUT)?;
+        let err = if same_pipe(STDOUT, STDERR) { None } else { Some(Sink::open(STDERR)?) };
+        Some(Output { out, err })
     }
 
+    /// The sink for the init's descriptor `fd` (1 or 2).
     pub fn sink(&mut self, fd: i32) -> &mut Sink {
-        if fd == STDOUT {
-            &mut self.out
-        } else {
-            &mut self.err
+        match (&mut self.err, fd == STDOUT) {
+            (Some(err), false) => err,
+            _ => &mut self.out,
+        }
+    }
+
+    pub fn is_idle(&self, fd: i32) -> bool {
+        match (&self.err, fd == STDOUT) {
+            (Some(err), false) => err.is_idle(),
+            _ => self.out.is_idle(),
+        }
+    }
+
+    /// Poll entries for both sinks (the second skipped when shared).
+    pub fn poll_entries(&self) -> [libc::pollfd; 2] {
+        let skip = libc::pollfd { fd: -1, events: 0, revents: 0 };
+        [self.out.poll_entry(), self.err.as_ref().map_or(skip, Sink::poll_entry)]
+    }
+
+    /// Writes what the readers take now.
+    pub fn flush(&mut self) {
+        self.out.flush();
+        if let Some(err) = &mut self.err {
+            err.flush();
+        }
+    }
+
+    pub fn flush_until(&mut self, deadline: Millis) {
+        self.out.flush_until(deadline);
+        if let Some(err) = &mut self.err {
+            err.flush_until(deadline);
         }
     }
 
     /// One of the init's own lines, on stderr.
     pub fn note(&mut self, line: &[u8]) {
-        self.err.push(&[line]);
-        self.err.flush();
+        let err = self.sink(STDERR);
+        err.push(&[line]);
+        err.flush();
     }
 }

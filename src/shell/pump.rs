@@ -34,6 +34,9 @@ struct Stream {
     /// The init's descriptor the lines go to: 1 or 2, as the daemon's.
     dest: i32,
     lines: Assembler<'static>,
+    /// A run of the slot was reaped before its pipe could be read empty:
+    /// its unfinished last line goes out once the pipe is.
+    run_ended: bool,
 }
 
 pub struct Pump {
@@ -68,7 +71,8 @@ impl Pump {
         let carries = (self.spare_carries.pop(), self.spare_carries.pop());
         let (Some(out_carry), Some(err_carry)) = carries else { return None };
         for ((reader, writer), dest, carry) in [(out, STDOUT, out_carry), (err, STDERR, err_carry)] {
-            let _ = self.streams.push(Stream { reader, writer, slot, dest, lines: Assembler::new(carry) });
+            let lines = Assembler::new(carry);
+            let _ = self.streams.push(Stream { reader, writer, slot, dest, lines, run_ended: false });
         }
         Some((writer(&self.streams, STDOUT)?, writer(&self.streams, STDERR)?))
     }
@@ -77,8 +81,7 @@ impl Pump {
     /// others get fd -1, which poll skips).
     pub fn poll_entries<'a>(&'a self, output: &'a Output) -> impl Iterator<Item = libc::pollfd> + 'a {
         self.streams.iter().map(move |s| {
-            let idle = if s.dest == STDOUT { output.out.is_idle() } else { output.err.is_idle() };
-            let fd = if idle { s.reader.raw() } else { -1 };
+            let fd = if output.is_idle(s.dest) { s.reader.raw() } else { -1 };
             libc::pollfd { fd, events: libc::POLLIN, revents: 0 }
         })
     }
@@ -86,56 +89,78 @@ impl Pump {
     /// One read from the pipe `fd`, which poll reported ready.
     pub fn service(&mut self, fd: i32, output: &mut Output) {
         if let Some(stream) = self.streams.iter_mut().find(|s| s.reader.raw() == fd) {
-            pump(stream, self.chunk, output, 1);
+            if stream.run_ended {
+                settle(stream, self.chunk, output);
+            } else {
+                pump(stream, self.chunk, output, 1);
+            }
         }
     }
 
     /// A run of `slot` was reaped: what it wrote, its unfinished last line
-    /// included, goes out before its death is logged (as far as the init's
-    /// own output takes it now).
+    /// included, goes out before its death is logged — as far as the init's
+    /// own output takes it now; the rest follows in order, whole.
     pub fn drain_slot(&mut self, slot: Slot, output: &mut Output) {
         for stream in self.streams.iter_mut().filter(|s| s.slot == slot) {
-            pump(stream, self.chunk, output, DRAIN_READS);
-            finish_line(stream, output);
+            stream.run_ended = true;
+            settle(stream, self.chunk, output);
         }
     }
 
-    /// The init exits: every pipe is drained and every last line delivered,
-    /// waiting for a slow reader until `deadline` at most.
+    /// The init exits: the pipes are read in turn until all are empty, and
+    /// every last line delivered, waiting for a slow reader until `deadline`
+    /// at most (a writer that outlives the daemons may never stop).
     pub fn finish(&mut self, output: &mut Output, deadline: Millis) {
-        for stream in self.streams.iter_mut() {
-            // Until the pipe is empty, or the deadline: a writer that
-            // outlives the daemons (not PID 1: no sweep) may never stop.
-            while now_ms() < deadline {
+        let mut more = true;
+        while more && now_ms() < deadline {
+            more = false;
+            for stream in self.streams.iter_mut() {
                 output.sink(stream.dest).flush_until(deadline);
-                if !output.sink(stream.dest).is_idle() || pump(stream, self.chunk, output, 1) == 0 {
-                    break;
-                }
+                more |= pump(stream, self.chunk, output, 1) != Stop::Empty;
             }
+        }
+        for stream in self.streams.iter_mut() {
             finish_line(stream, output);
         }
-        output.out.flush_until(deadline);
-        output.err.flush_until(deadline);
+        output.flush_until(deadline);
     }
 }
 
-/// Reads up to `reads` chunks while the destination takes them; returns the bytes read.
-fn pump(stream: &mut Stream, chunk: &mut [u8], output: &mut Output, reads: usize) -> usize {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// The pipe had nothing more.
+    Empty,
+    /// The destination has a backlog: no more reads until it drains.
+    Busy,
+    /// The allowed reads were done; there may be more.
+    Limit,
+}
+
+/// Reads up to `reads` chunks while the destination takes them.
+fn pump(stream: &mut Stream, chunk: &mut [u8], output: &mut Output, reads: usize) -> Stop {
     let sink = output.sink(stream.dest);
     let prefix = prefix(stream.slot);
-    let mut total = 0usize;
     for _ in 0..reads {
         if !sink.is_idle() {
-            break;
+            return Stop::Busy;
         }
-        let Read::Data(n) = read(stream.reader.raw(), chunk) else { break };
-        total = total.saturating_add(n);
+        let Read::Data(n) = read(stream.reader.raw(), chunk) else { return Stop::Empty };
         stream.lines.feed(chunk.get(..n).unwrap_or(&[]), &mut |line| {
             sink.push(&[&prefix, line, b"\n"]);
         });
         sink.flush();
     }
-    total
+    Stop::Limit
+}
+
+/// Reads what an ended run left (bounded: a grandchild may keep writing);
+/// once the pipe is empty, its unfinished last line goes out. A line is
+/// never finished while more of it may still be in the pipe.
+fn settle(stream: &mut Stream, chunk: &mut [u8], output: &mut Output) {
+    if pump(stream, chunk, output, DRAIN_READS) == Stop::Empty {
+        finish_line(stream, output);
+        stream.run_ended = false;
+    }
 }
 
 /// Delivers a stream's unfinished last line.

@@ -131,16 +131,29 @@ pub fn write_all(fd: i32, mut bytes: &[u8]) {
     }
 }
 
+/// Whether `a` and `b` are the same pipe (the init started with `2>&1 | …`).
+pub fn same_pipe(a: i32, b: i32) -> bool {
+    match (pipe_id(a), pipe_id(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// `(device, inode)` of the pipe on `fd`; `None` for anything but a pipe.
+fn pipe_id(fd: i32) -> Option<(u64, u64)> {
+    // SAFETY: stat is plain data, filled by the kernel.
+    let mut info: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: valid out-pointer.
+    let known = unsafe { libc::syscall(libc::SYS_fstat, fd, &raw mut info) } == 0;
+    (known && info.st_mode & libc::S_IFMT == libc::S_IFIFO).then_some((info.st_dev, info.st_ino))
+}
+
 /// A non-blocking open file description of the pipe on `fd`, made through
 /// /proc so the flag does not reach the daemons sharing `fd`. Anything but a
 /// pipe (a file: reopening would lose O_APPEND and the offset; a tty; no
 /// /proc) stays on `fd` itself, blocking.
 pub fn reopen_nonblocking(fd: i32) -> i32 {
-    // SAFETY: stat is plain data, filled by the kernel.
-    let mut info: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: valid out-pointer.
-    let known = unsafe { libc::syscall(libc::SYS_fstat, fd, &raw mut info) } == 0;
-    if !known || info.st_mode & libc::S_IFMT != libc::S_IFIFO {
+    if pipe_id(fd).is_none() {
         return fd;
     }
     let path: &[u8] = if fd == STDOUT { b"/proc/self/fd/1\0" } else { b"/proc/self/fd/2\0" };

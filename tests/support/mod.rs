@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -334,18 +335,31 @@ impl Capture {
     }
 
     /// A reader that reads nothing until `open` is set: a stalled log reader.
-    fn start_gated(mut from: impl Read + Send + 'static, open: Arc<AtomicBool>) -> Arc<Capture> {
+    fn start_gated(from: impl Read + Send + 'static, open: Arc<AtomicBool>) -> Arc<Capture> {
+        Capture::start_paced(from, open, 64 * 1024, Duration::ZERO)
+    }
+
+    /// Reads at most `chunk` bytes, then sleeps `pause`: a slow log reader.
+    fn start_paced(
+        mut from: impl Read + Send + 'static,
+        open: Arc<AtomicBool>,
+        chunk: usize,
+        pause: Duration,
+    ) -> Arc<Capture> {
         let capture = Arc::new(Capture::default());
         let into = Arc::clone(&capture);
         thread::spawn(move || {
             while !open.load(Ordering::SeqCst) {
                 thread::sleep(POLL_EVERY);
             }
-            let mut buf = vec![0u8; 64 * 1024];
+            let mut buf = vec![0u8; chunk];
             loop {
                 match from.read(&mut buf) {
                     Ok(0) => break,
-                    Ok(n) => into.lock().extend_from_slice(buf.get(..n).unwrap_or(&[])),
+                    Ok(n) => {
+                        into.lock().extend_from_slice(buf.get(..n).unwrap_or(&[]));
+                        thread::sleep(pause);
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(_) => break,
                 }
@@ -389,6 +403,8 @@ pub struct Setup {
     hostile: bool,
     stdout_open: Arc<AtomicBool>,
     stdout_gone: bool,
+    slow_stdout: bool,
+    merged: bool,
 }
 
 impl Setup {
@@ -405,7 +421,23 @@ impl Setup {
             hostile: false,
             stdout_open: Arc::new(AtomicBool::new(true)),
             stdout_gone: false,
+            slow_stdout: false,
+            merged: false,
         })
+    }
+
+    /// The init's stdout is read 8 KiB at a time with a pause after each
+    /// read: a slow log reader that does keep reading.
+    pub fn slow_stdout(mut self) -> Self {
+        self.slow_stdout = true;
+        self
+    }
+
+    /// stdout and stderr are one pipe (`2>&1 | reader`), read slowly;
+    /// everything is in `stdout()`.
+    pub fn merged_output(mut self) -> Self {
+        self.merged = true;
+        self
     }
 
     /// Nobody ever reads the init's stdout: its reader is closed at once,
@@ -482,6 +514,7 @@ impl Setup {
     }
 
     pub fn start(self) -> Result<Init, Failure> {
+        let mut merged_reader: Option<std::fs::File> = None;
         let mut command = if self.pid1 {
             let mut c = Command::new("unshare");
             c.args(["--pid", "--fork", "--mount-proc"]).arg(&self.init);
@@ -498,6 +531,18 @@ impl Setup {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if self.merged {
+            let mut ends = [0i32; 2];
+            // SAFETY: `ends` has room for both descriptors.
+            if unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+                return Err(Failure("pipe2 failed".into()));
+            }
+            // SAFETY: fresh descriptors nothing else owns.
+            let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])) };
+            let second = writer.try_clone().map_err(|e| Failure(format!("dup: {e}")))?;
+            command.stdout(Stdio::from(writer)).stderr(Stdio::from(second));
+            merged_reader = Some(std::fs::File::from(reader));
+        }
         if self.hostile {
             // SAFETY: only async-signal-safe system calls between fork and exec.
             unsafe {
@@ -521,8 +566,22 @@ impl Setup {
         }
         let started = Instant::now();
         let mut child = command.spawn().map_err(|e| Failure(format!("cannot spawn the init: {e}")))?;
+        drop(command);
+        let nothing = || {
+            let nothing = Capture::default();
+            nothing.closed.store(true, Ordering::SeqCst);
+            Arc::new(nothing)
+        };
+        if let Some(reader) = merged_reader {
+            // Slow, so partial writes happen and could cut a line.
+            let stdout =
+                Capture::start_paced(reader, Arc::new(AtomicBool::new(true)), 8 * 1024, Duration::from_millis(2));
+            return self.into_init(child, stdout, nothing(), started);
+        }
         let stdout_pipe = child.stdout.take().ok_or("no stdout pipe")?;
-        let stdout = if self.stdout_gone {
+        let stdout = if self.slow_stdout {
+            Capture::start_paced(stdout_pipe, Arc::clone(&self.stdout_open), 8 * 1024, Duration::from_millis(2))
+        } else if self.stdout_gone {
             drop(stdout_pipe);
             let nothing = Capture::default();
             nothing.closed.store(true, Ordering::SeqCst);
@@ -531,6 +590,16 @@ impl Setup {
             Capture::start_gated(stdout_pipe, Arc::clone(&self.stdout_open))
         };
         let stderr = Capture::start(child.stderr.take().ok_or("no stderr pipe")?);
+        self.into_init(child, stdout, stderr, started)
+    }
+
+    fn into_init(
+        self,
+        child: Child,
+        stdout: Arc<Capture>,
+        stderr: Arc<Capture>,
+        started: Instant,
+    ) -> Result<Init, Failure> {
         let mut init = Init {
             host_pid: child.id() as i32,
             child: Mutex::new(child),
