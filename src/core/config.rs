@@ -61,6 +61,7 @@ pub struct ConfigError<'a> {
 }
 
 /// Parses every variable, selected slot or not; the first bad one is the error.
+#[cfg(test)]
 pub fn parse<'a>(env: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, ConfigError<'a>> {
     let mut config = Config::default();
     parse_into(env, &mut config)?;

@@ -19,11 +19,6 @@ impl<'a> Assembler<'a> {
         Assembler { carry, len: 0 }
     }
 
-    /// Gives the buffer back, for the next stream.
-    pub fn into_buffer(self) -> &'a mut [u8] {
-        self.carry
-    }
-
     fn carried(&self) -> &[u8] {
         self.carry.get(..self.len).unwrap_or(&[])
     }

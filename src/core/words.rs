@@ -25,6 +25,7 @@ pub struct Command {
 }
 
 impl Command {
+    #[cfg(test)]
     pub fn parse(text: &[u8]) -> Result<Command, WordsError> {
         let mut command = Command::default();
         Command::parse_into(text, &mut command)?;

@@ -6,11 +6,12 @@
 //! made at its first start and handed to every later run. The init keeps the
 //! write ends (close-on-exec), so the pipes never close under it: a restart
 //! or a grandchild holding an old run's pipe cannot use up descriptors, and
-//! a dead run's unfinished last line is delivered when the run is reaped.
+//! a dead run's unfinished last line is delivered once its pipe, after the
+//! run is reaped, reads empty.
 
 use heapless::Vec;
 
-use super::output::Output;
+use super::output::{Output, Sink};
 use crate::core::lines::{Assembler, MAX_LINE};
 use crate::core::machine::Millis;
 use crate::core::slot::Slot;
@@ -145,9 +146,7 @@ fn pump(stream: &mut Stream, chunk: &mut [u8], output: &mut Output, reads: usize
             return Stop::Busy;
         }
         let Read::Data(n) = read(stream.reader.raw(), chunk) else { return Stop::Empty };
-        stream.lines.feed(chunk.get(..n).unwrap_or(&[]), &mut |line| {
-            sink.push(&[&prefix, line, b"\n"]);
-        });
+        stream.lines.feed(chunk.get(..n).unwrap_or(&[]), &mut |line| emit(sink, &prefix, line));
         sink.flush();
     }
     Stop::Limit
@@ -167,10 +166,13 @@ fn settle(stream: &mut Stream, chunk: &mut [u8], output: &mut Output) {
 fn finish_line(stream: &mut Stream, output: &mut Output) {
     let sink = output.sink(stream.dest);
     let prefix = prefix(stream.slot);
-    stream.lines.finish(&mut |line| {
-        sink.push(&[&prefix, line, b"\n"]);
-    });
+    stream.lines.finish(&mut |line| emit(sink, &prefix, line));
     sink.flush();
+}
+
+/// One daemon line, prefixed, as one whole line of the sink.
+fn emit(sink: &mut Sink, prefix: &[u8], line: &[u8]) {
+    sink.push(&[prefix, line, b"\n"]);
 }
 
 /// `[slot] `
