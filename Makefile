@@ -9,22 +9,27 @@ STANDIN := $(OUT)/release/standin
 export SIDECAR_INIT := $(abspath $(BIN))
 export STANDIN_BIN := $(abspath $(STANDIN))
 
-.PHONY: help build fixtures test unit integration check run clean
+.PHONY: help toolchain panic-paths build fixtures test unit integration check run clean
 
 help:
 	@echo "make build        static, stripped sidecar-init at $(BIN)"
 	@echo "make test         unit tests + integration tests (real PID 1 in a new PID namespace; needs root)"
 	@echo "make check        fmt, clippy, panic-symbol check, 32 KiB size budget, static check"
+	@echo "make panic-paths  where a reachable panic is (when the link says one became reachable)"
 	@echo "make run          a one-command tour: the init as PID 1 with four stand-in daemons"
 	@echo "make demo-image   offline FROM-scratch image with stand-ins (claude-bottle-sidecars-demo)"
 	@echo "make docker-test  tests against a real Docker engine"
 	@echo "make build-image  production image claude-bottle-sidecars:latest (needs registry access)"
 	@echo "make bench        benchmarks against tini, dumb-init, catatonit, supervisord, s6 -> BENCHMARKS.md"
 
-build:
+# The pinned toolchain and the musl target: rustup installs them on a fresh machine.
+toolchain:
+	@rustup target list --installed 2>/dev/null | grep -qx $(TARGET) || rustup target add $(TARGET)
+
+build: toolchain
 	$(CARGO) build --release -p sidecar-init
 
-fixtures:
+fixtures: toolchain
 	$(CARGO) build --release -p standin
 
 test: build fixtures unit integration
@@ -41,6 +46,11 @@ check: build
 	$(CARGO) clippy --release -p standin -- -D warnings
 	$(CARGO) build --profile symbols -p sidecar-init
 	tools/check-binary $(BIN) $(SYMBOLS_BIN)
+
+# Where a reachable panic is: the functions that call into one.
+panic-paths: toolchain
+	$(CARGO) build --profile symbols -p sidecar-init --features panic-probe
+	tools/panic-paths $(SYMBOLS_BIN)
 
 run: build fixtures
 	tools/demo

@@ -1,8 +1,6 @@
 //! Command-line arguments: only `--help` and `--version`; configuration
 //! comes from the environment.
 
-use core::ffi::{c_char, c_int, CStr};
-
 pub const HELP: &str = "\
 usage: sidecar-init [--help | --version]
 PID 1 of the sidecar bundle: runs egress, pipelock, git-gate, supervise.
@@ -22,21 +20,13 @@ pub enum Request<'a> {
     Usage(&'a [u8]),
 }
 
-/// # Safety
-/// `argv` must hold `argc` valid NUL-terminated strings, as `main` receives them.
-pub unsafe fn parse<'a>(argc: c_int, argv: *const *const c_char) -> Request<'a> {
-    if argc < 2 || argv.is_null() {
-        return Request::Run;
-    }
-    // SAFETY: argc >= 2, so argv[1] is a valid string (caller's contract).
-    let first = unsafe { CStr::from_ptr(*argv.add(1)) }.to_bytes();
-    match first {
-        b"--help" if argc == 2 => Request::Help,
-        b"--version" if argc == 2 => Request::Version,
-        b"--help" | b"--version" => {
-            // SAFETY: argc >= 3 here.
-            Request::Usage(unsafe { CStr::from_ptr(*argv.add(2)) }.to_bytes())
-        }
-        other => Request::Usage(other),
+/// What the arguments after the program name ask for.
+pub fn parse<'a>(mut args: impl Iterator<Item = &'a [u8]>) -> Request<'a> {
+    let Some(first) = args.next() else { return Request::Run };
+    match (first, args.next()) {
+        (b"--help", None) => Request::Help,
+        (b"--version", None) => Request::Version,
+        (b"--help" | b"--version", Some(extra)) => Request::Usage(extra),
+        (other, _) => Request::Usage(other),
     }
 }

@@ -2,6 +2,12 @@
 //!
 //! `core` holds every decision as pure code; `sys` is the thin layer of
 //! system calls; `shell` joins them around one wait point.
+//!
+//! Without std: the binary needs none of it, and std's panic, backtrace and
+//! formatting paths would be dead weight that `--gc-sections` cannot drop.
+//! The unit tests keep std.
+#![cfg_attr(not(test), no_std)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(
     not(test),
     deny(
@@ -21,15 +27,16 @@ pub mod core;
 pub mod shell;
 pub mod sys;
 
-use ::core::ffi::{c_char, c_int};
+use ::core::ffi::c_int;
 
 use crate::core::config;
 use crate::core::line::Line;
 use crate::core::report::{self, PREFIX};
-use crate::shell::{Environ, Shell};
+use crate::shell::Shell;
+use crate::sys::environ::{Args, Environ, Strings};
 use crate::sys::fds::{self, write_all, STDERR, STDOUT};
+use crate::sys::process;
 use crate::sys::signals::{self, SignalFd};
-use crate::sys::{process, spawn::Envp};
 
 /// Exit code of a configuration or usage error.
 pub const USAGE_ERROR: c_int = 2;
@@ -37,11 +44,11 @@ pub const USAGE_ERROR: c_int = 2;
 /// The whole init.
 ///
 /// # Safety
-/// The arguments must be `main`'s own: `argc` strings in `argv`, and the
-/// NULL-terminated environment `envp`.
-pub unsafe fn run(argc: c_int, argv: *const *const c_char, envp: Envp) -> c_int {
-    // SAFETY: forwarded from main (caller's contract).
-    match unsafe { cli::parse(argc, argv) } {
+/// The arguments must be `main`'s own NULL-terminated `argv` and `envp`.
+pub unsafe fn run(argv: Strings, envp: Strings) -> c_int {
+    // SAFETY: main's argv and envp (caller's contract).
+    let (args, environ) = unsafe { (Args::new(argv), Environ::new(envp)) };
+    match cli::parse(args.after_program()) {
         cli::Request::Run => {}
         cli::Request::Help => {
             write_all(STDOUT, cli::HELP.as_bytes());
@@ -64,8 +71,6 @@ pub unsafe fn run(argc: c_int, argv: *const *const c_char, envp: Envp) -> c_int 
     signals::block_all();
     signals::reset_dispositions();
 
-    // SAFETY: main's envp (caller's contract).
-    let environ = unsafe { Environ::new(envp) };
     let mut config = config::Config::default();
     if let Err(error) = config::parse_into(|name| environ.get(name), &mut config) {
         write_all(STDERR, report::config_error(&error).as_bytes());
@@ -86,8 +91,11 @@ pub unsafe fn run(argc: c_int, argv: *const *const c_char, envp: Envp) -> c_int 
         return 1;
     };
     let pid1 = process::getpid() == 1;
-    if !pid1 {
-        process::become_subreaper();
+    if !pid1 && process::become_subreaper().is_err() {
+        write_all(
+            STDERR,
+            b"sidecar-init: cannot become a child subreaper; orphans of the daemons go to the real init\n",
+        );
     }
     let pump = if config.log_prefix {
         let pump = shell::Pump::new();

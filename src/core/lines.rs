@@ -1,7 +1,7 @@
 //! Reassembles a daemon's output stream into lines, however its writes split
 //! them. A line longer than [`MAX_LINE`] is cut into pieces of that size.
 
-use super::bytes::{copy, find_newline};
+use crate::sys::bytes::{copy, find_newline};
 
 /// Bytes of a line, newline excluded, that always arrive whole.
 pub const MAX_LINE: usize = 4096;

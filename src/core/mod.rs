@@ -1,6 +1,6 @@
 //! The pure core: every decision of the init, with no system call in it.
+#![deny(unsafe_code)]
 
-pub mod bytes;
 pub mod config;
 pub mod line;
 pub mod lines;

@@ -2,21 +2,22 @@
 //! pipes, the next deadline as its timeout), events fed to the machine, its
 //! actions carried out with the `sys` layer.
 
-mod environ;
 mod output;
 mod pump;
 
-pub use environ::Environ;
 pub use output::Output;
 pub use pump::Pump;
 
 use heapless::{Deque, Vec};
+use rustix::event::{PollFd, PollFlags};
+use rustix::fd::AsFd;
 
 use crate::core::config::Config;
 use crate::core::machine::{Action, Actions, Event, Machine, Millis, NOT_EXECUTABLE, NOT_FOUND};
 use crate::core::report::{self, Context};
 use crate::core::slot::Slot;
 use crate::sys::clock::now_ms;
+use crate::sys::environ::Environ;
 use crate::sys::signals::SignalFd;
 use crate::sys::spawn::{self, DEFAULT_PATH};
 use crate::sys::wait::{self, Reaped};
@@ -95,19 +96,19 @@ impl<'a> Shell<'a> {
             self.feed(Event::Deadline, queue);
             return;
         }
-        // [signalfd, stdout, stderr, pipes…]
-        let mut polled: Vec<libc::pollfd, { MAX_STREAMS + 3 }> = Vec::new();
-        let signal_entry = libc::pollfd { fd: self.signals.raw(), events: libc::POLLIN, revents: 0 };
-        let sinks = self.output.poll_entries();
-        for entry in core::iter::once(signal_entry).chain(sinks) {
+        // [signalfd, sinks with a backlog…, pipes…]
+        let mut polled: Vec<PollFd<'static>, { MAX_STREAMS + 3 }> = Vec::new();
+        let signal_entry = PollFd::from_borrowed_fd(self.signals.fd(), PollFlags::IN);
+        for entry in core::iter::once(signal_entry).chain(self.output.poll_entries()) {
             let _ = polled.push(entry);
         }
+        let first_pipe = polled.len();
         if let Some(pump) = &self.pump {
             for entry in pump.poll_entries(&self.output) {
                 let _ = polled.push(entry);
             }
         }
-        wait::poll(&mut polled, deadline, self.now);
+        let _ = wait::poll(&mut polled, deadline, self.now);
         // One clock reading a wake: a burst of reaps costs no system call each.
         self.now = now_ms();
 
@@ -122,8 +123,8 @@ impl<'a> Shell<'a> {
         }
         self.output.flush();
         if let Some(pump) = &mut self.pump {
-            for entry in polled.iter().skip(3).filter(|e| e.revents != 0) {
-                pump.service(entry.fd, &mut self.output);
+            for entry in polled.iter().skip(first_pipe).filter(|e| !e.revents().is_empty()) {
+                pump.service(entry.as_fd(), &mut self.output);
             }
         }
     }

@@ -9,20 +9,29 @@
 //! on. The init's own notes that find no room are counted and reported once
 //! the sink drains.
 
-use crate::core::bytes::{copy, move_to_front};
+use rustix::event::{PollFd, PollFlags};
+
 use crate::core::line::Line;
 use crate::core::machine::Millis;
 use crate::core::report::PREFIX;
+use crate::sys::bytes::{copy, move_to_front};
 use crate::sys::clock::now_ms;
-use crate::sys::fds::{reopen_nonblocking, same_pipe, write_some, Written, STDERR, STDOUT};
+use crate::sys::fds::{self, same_pipe, write_some, Fd, Written, STDERR, STDOUT};
 use crate::sys::memory;
 
 /// Room for everything one pipe read can turn into (see `pump::CHUNK`) plus
 /// a few hundred notes.
 pub const BACKLOG: usize = 256 * 1024;
 
+/// Which of the init's own outputs a line goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dest {
+    Stdout,
+    Stderr,
+}
+
 pub struct Sink {
-    fd: i32,
+    fd: Fd,
     backlog: &'static mut [u8],
     start: usize,
     end: usize,
@@ -30,9 +39,12 @@ pub struct Sink {
 }
 
 impl Sink {
-    fn open(fd: i32) -> Option<Sink> {
+    fn open(fd: Fd) -> Option<Sink> {
         let backlog = memory::pages(BACKLOG)?;
-        Some(Sink { fd: reopen_nonblocking(fd), backlog, start: 0, end: 0, dropped: 0 })
+        let fd = match fds::open_sink(fd) {
+            fds::Sink::OwnDescription(fd) | fds::Sink::SharedPipe(fd, _) | fds::Sink::NotAPipe(fd) => fd,
+        };
+        Some(Sink { fd, backlog, start: 0, end: 0, dropped: 0 })
     }
 
     /// Nothing waits to be written: the pump may read for this sink.
@@ -67,7 +79,7 @@ impl Sink {
                 Written::Bytes(n) => self.start = self.start.saturating_add(n),
                 Written::WouldBlock => return,
                 // Nobody reads any more: drop the backlog, carry on.
-                Written::Gone => self.start = self.end,
+                Written::Gone(_) => self.start = self.end,
             }
         }
         if self.dropped > 0 {
@@ -88,18 +100,17 @@ impl Sink {
             if now >= deadline {
                 return;
             }
-            let mut entry = self.poll_entry();
-            crate::sys::wait::poll(core::slice::from_mut(&mut entry), Some(deadline), now);
+            let mut entry = [PollFd::from_borrowed_fd(self.fd, PollFlags::OUT)];
+            let _ = crate::sys::wait::poll(&mut entry, Some(deadline), now);
             self.flush();
         }
     }
 
-    /// POLLOUT on the sink's descriptor while a backlog waits; otherwise an
-    /// entry poll skips (fd -1): a pipe with no reader left reports POLLERR
-    /// whatever is asked, and would wake an idle init for ever.
-    pub fn poll_entry(&self) -> libc::pollfd {
-        let fd = if self.is_idle() { -1 } else { self.fd };
-        libc::pollfd { fd, events: libc::POLLOUT, revents: 0 }
+    /// POLLOUT on the sink's descriptor while a backlog waits; otherwise no
+    /// entry: a pipe with no reader left reports POLLERR whatever is asked,
+    /// and would wake an idle init for ever.
+    pub fn poll_entry(&self) -> Option<PollFd<'static>> {
+        (!self.is_idle()).then(|| PollFd::from_borrowed_fd(self.fd, PollFlags::OUT))
     }
 }
 
@@ -119,25 +130,24 @@ impl Output {
         Some(Output { out, err })
     }
 
-    /// The sink for the init's descriptor `fd` (1 or 2).
-    pub fn sink(&mut self, fd: i32) -> &mut Sink {
-        match (&mut self.err, fd == STDOUT) {
-            (Some(err), false) => err,
+    /// The sink for `dest`.
+    pub fn sink(&mut self, dest: Dest) -> &mut Sink {
+        match (&mut self.err, dest) {
+            (Some(err), Dest::Stderr) => err,
             _ => &mut self.out,
         }
     }
 
-    pub fn is_idle(&self, fd: i32) -> bool {
-        match (&self.err, fd == STDOUT) {
-            (Some(err), false) => err.is_idle(),
+    pub fn is_idle(&self, dest: Dest) -> bool {
+        match (&self.err, dest) {
+            (Some(err), Dest::Stderr) => err.is_idle(),
             _ => self.out.is_idle(),
         }
     }
 
-    /// Poll entries for both sinks (the second skipped when shared).
-    pub fn poll_entries(&self) -> [libc::pollfd; 2] {
-        let skip = libc::pollfd { fd: -1, events: 0, revents: 0 };
-        [self.out.poll_entry(), self.err.as_ref().map_or(skip, Sink::poll_entry)]
+    /// Poll entries for the sinks that wait to write.
+    pub fn poll_entries(&self) -> impl Iterator<Item = PollFd<'static>> + '_ {
+        self.out.poll_entry().into_iter().chain(self.err.as_ref().and_then(Sink::poll_entry))
     }
 
     /// Writes what the readers take now.
@@ -157,7 +167,7 @@ impl Output {
 
     /// One of the init's own lines, on stderr.
     pub fn note(&mut self, line: &[u8]) {
-        let err = self.sink(STDERR);
+        let err = self.sink(Dest::Stderr);
         err.push(&[line]);
         err.flush();
     }

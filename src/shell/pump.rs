@@ -10,13 +10,15 @@
 //! run is reaped, reads empty.
 
 use heapless::Vec;
+use rustix::event::{PollFd, PollFlags};
+use rustix::fd::BorrowedFd;
 
-use super::output::{Output, Sink};
+use super::output::{Dest, Output, Sink};
 use crate::core::lines::{Assembler, MAX_LINE};
 use crate::core::machine::Millis;
 use crate::core::slot::Slot;
 use crate::sys::clock::now_ms;
-use crate::sys::fds::{log_pipe, read, Fd, Read, STDERR, STDOUT};
+use crate::sys::fds::{log_pipe, make_blocking, read, same, Fd, Read};
 use crate::sys::memory;
 
 /// A stdout and a stderr pipe for each of the four slots.
@@ -32,8 +34,8 @@ struct Stream {
     reader: Fd,
     writer: Fd,
     slot: Slot,
-    /// The init's descriptor the lines go to: 1 or 2, as the daemon's.
-    dest: i32,
+    /// Where the lines go: the init's stdout or stderr, as the daemon's.
+    dest: Dest,
     lines: Assembler<'static>,
     /// A run of the slot was reaped before its pipe could be read empty:
     /// its unfinished last line goes out once the pipe is.
@@ -61,35 +63,40 @@ impl Pump {
     /// The write ends a run of `slot` takes as stdout and stderr, made at
     /// the slot's first start. `None` when they cannot be made: the run then
     /// writes to the init's own stdout and stderr, unprefixed.
-    pub fn pipes_for(&mut self, slot: Slot) -> Option<(i32, i32)> {
-        let writer = |streams: &Vec<Stream, MAX_STREAMS>, dest| {
-            streams.iter().find(|s| s.slot == slot && s.dest == dest).map(|s| s.writer.raw())
-        };
-        if let (Some(out), Some(err)) = (writer(&self.streams, STDOUT), writer(&self.streams, STDERR)) {
-            return Some((out, err));
-        }
-        let (out, err) = (log_pipe()?, log_pipe()?);
-        let carries = (self.spare_carries.pop(), self.spare_carries.pop());
-        let (Some(out_carry), Some(err_carry)) = carries else { return None };
-        for ((reader, writer), dest, carry) in [(out, STDOUT, out_carry), (err, STDERR, err_carry)] {
-            let lines = Assembler::new(carry);
-            let _ = self.streams.push(Stream { reader, writer, slot, dest, lines, run_ended: false });
-        }
-        Some((writer(&self.streams, STDOUT)?, writer(&self.streams, STDERR)?))
+    pub fn pipes_for(&mut self, slot: Slot) -> Option<(Fd, Fd)> {
+        let out = self.writer(slot, Dest::Stdout)?;
+        let err = self.writer(slot, Dest::Stderr)?;
+        Some((out, err))
     }
 
-    /// The pipes to watch: those whose destination has no backlog (the
-    /// others get fd -1, which poll skips).
-    pub fn poll_entries<'a>(&'a self, output: &'a Output) -> impl Iterator<Item = libc::pollfd> + 'a {
-        self.streams.iter().map(move |s| {
-            let fd = if output.is_idle(s.dest) { s.reader.raw() } else { -1 };
-            libc::pollfd { fd, events: libc::POLLIN, revents: 0 }
-        })
+    /// The write end of `slot`'s pipe for `dest`, made if it is missing.
+    fn writer(&mut self, slot: Slot, dest: Dest) -> Option<Fd> {
+        if let Some(stream) = self.streams.iter().find(|s| s.slot == slot && s.dest == dest) {
+            // Every run starts with blocking stdio, as a fresh pipe would give it.
+            let _ = make_blocking(stream.writer);
+            return Some(stream.writer);
+        }
+        let carry = self.spare_carries.pop()?;
+        let Ok((reader, writer)) = log_pipe() else {
+            let _ = self.spare_carries.push(carry);
+            return None;
+        };
+        let lines = Assembler::new(carry);
+        self.streams.push(Stream { reader, writer, slot, dest, lines, run_ended: false }).ok()?;
+        Some(writer)
+    }
+
+    /// The pipes to watch: those whose destination has no backlog.
+    pub fn poll_entries<'a>(&'a self, output: &'a Output) -> impl Iterator<Item = PollFd<'static>> + 'a {
+        self.streams
+            .iter()
+            .filter(|s| output.is_idle(s.dest))
+            .map(|s| PollFd::from_borrowed_fd(s.reader, PollFlags::IN))
     }
 
     /// One read from the pipe `fd`, which poll reported ready.
-    pub fn service(&mut self, fd: i32, output: &mut Output) {
-        if let Some(stream) = self.streams.iter_mut().find(|s| s.reader.raw() == fd) {
+    pub fn service(&mut self, fd: BorrowedFd<'_>, output: &mut Output) {
+        if let Some(stream) = self.streams.iter_mut().find(|s| same(s.reader, fd)) {
             if stream.run_ended {
                 settle(stream, self.chunk, output);
             } else {
@@ -145,7 +152,7 @@ fn pump(stream: &mut Stream, chunk: &mut [u8], output: &mut Output, reads: usize
         if !sink.is_idle() {
             return Stop::Busy;
         }
-        let Read::Data(n) = read(stream.reader.raw(), chunk) else { return Stop::Empty };
+        let Read::Data(n) = read(stream.reader, chunk) else { return Stop::Empty };
         stream.lines.feed(chunk.get(..n).unwrap_or(&[]), &mut |line| emit(sink, &prefix, line));
         sink.flush();
     }

@@ -1,42 +1,58 @@
-//! File descriptors: the standard three, inherited extras, pipes and writes.
-//! Raw libc calls and an own owning type: std's fd types carry assertions
-//! (panic paths) this binary must not link.
+//! File descriptors: the standard three, inherited extras, pipes and writes,
+//! on rustix's safe calls.
+//!
+//! Every descriptor the init opens lives as long as the init, so it is held
+//! as a `BorrowedFd<'static>` ([`Fd`]), made once from the owned descriptor
+//! after checking it (rustix's `OwnedFd::as_fd` would keep an assertion, a
+//! panic path, at every use).
+
+use core::ffi::CStr;
+
+use rustix::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
+use rustix::fs::{self, FileType, OFlags};
+use rustix::io::{self, Errno, FdFlags};
+use rustix::pipe::{pipe_with, PipeFlags};
+use rustix::process::{getrlimit, Resource};
 
 use super::errno;
 
-pub const STDOUT: i32 = 1;
-pub const STDERR: i32 = 2;
+/// A descriptor kept open for the init's lifetime.
+pub type Fd = BorrowedFd<'static>;
 
-/// An open descriptor, closed on drop.
-#[derive(Debug)]
-pub struct Fd(i32);
+pub const STDIN: Fd = standard(0);
+pub const STDOUT: Fd = standard(1);
+pub const STDERR: Fd = standard(2);
 
-impl Fd {
-    /// Takes ownership of `raw` when the call that made it succeeded.
-    pub fn adopt(raw: i32) -> Option<Fd> {
-        (raw >= 0).then_some(Fd(raw))
-    }
-
-    pub fn raw(&self) -> i32 {
-        self.0
-    }
+const fn standard(raw: i32) -> Fd {
+    // SAFETY: 0, 1 and 2 are open for the init's lifetime: before anything
+    // but a usage or configuration error line uses them, ensure_standard_fds
+    // opens /dev/null on any that is closed (a write to a closed one only fails).
+    unsafe { BorrowedFd::borrow_raw(raw) }
 }
 
-impl Drop for Fd {
-    fn drop(&mut self) {
-        // SAFETY: we own the descriptor; it is closed exactly once.
-        unsafe { libc::close(self.0) };
+/// Keeps `owned` open for the rest of the init's life.
+pub fn keep(owned: OwnedFd) -> Option<Fd> {
+    let raw = owned.into_raw_fd();
+    if raw < 0 {
+        return None;
     }
+    // SAFETY: `raw` is an open descriptor that nothing closes any more, and
+    // it is not -1 (checked, which also drops borrow_raw's assertion).
+    Some(unsafe { BorrowedFd::borrow_raw(raw) })
+}
+
+/// Whether `a` and `b` are the same descriptor number.
+pub fn same(a: BorrowedFd<'_>, b: BorrowedFd<'_>) -> bool {
+    a.as_raw_fd() == b.as_raw_fd()
 }
 
 /// Opens /dev/null on any of 0, 1, 2 that is closed, so no pipe of ours can
 /// land there and be handed to a daemon as its stdin, stdout or stderr.
 pub fn ensure_standard_fds() {
-    for fd in 0..=2 {
-        // SAFETY: F_GETFD only inspects the descriptor table.
-        if unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_GETFD) } == -1 {
-            // SAFETY: a NUL-terminated path; the lowest free fd is `fd`.
-            unsafe { libc::syscall(libc::SYS_open, c"/dev/null".as_ptr(), libc::O_RDWR) };
+    for standard in [STDIN, STDOUT, STDERR] {
+        if io::fcntl_getfd(standard) == Err(Errno::BADF) {
+            // The lowest free descriptor is `standard`: kept open from now on.
+            let _ = open(c"/dev/null", OFlags::RDWR);
         }
     }
 }
@@ -44,55 +60,72 @@ pub fn ensure_standard_fds() {
 /// Marks every inherited descriptor above 2 close-on-exec: daemons get
 /// nothing of the init's but 0, 1, 2 and their own log pipes.
 pub fn cloexec_inherited() {
-    // SAFETY: close_range only changes flags of descriptors in the range.
+    // rustix has no close_range.
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
     let done = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) } == 0;
     if done {
         return;
     }
     // Kernels before 5.11: walk the table up to the soft limit.
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: valid out-pointer.
-    unsafe { libc::syscall(libc::SYS_getrlimit, libc::RLIMIT_NOFILE, &raw mut limit) };
-    let top = i32::try_from(limit.rlim_cur.min(65_536)).unwrap_or(1024);
-    for fd in 3..top {
-        // SAFETY: F_SETFD on a closed descriptor fails harmlessly with EBADF.
-        unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    let top = getrlimit(Resource::Nofile).current.unwrap_or(1024).min(65_536);
+    for raw in 3..i32::try_from(top).unwrap_or(1024) {
+        // SAFETY: only used for the one fcntl below; a closed number fails
+        // harmlessly with EBADF.
+        let fd = unsafe { BorrowedFd::borrow_raw(raw) };
+        let _ = io::fcntl_setfd(fd, FdFlags::CLOEXEC);
     }
 }
 
-/// A pipe `(reader, writer)` whose read end is non-blocking; both close on exec.
-pub fn log_pipe() -> Option<(Fd, Fd)> {
-    let mut ends = [-1i32; 2];
-    // SAFETY: `ends` has room for the two descriptors.
-    if unsafe { libc::syscall(libc::SYS_pipe2, ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return None;
+/// `open(path, flags)`, kept open for the init's lifetime. Through libc:
+/// rustix's `open` keeps an assertion (a panic path) on the descriptor the
+/// kernel returns.
+fn open(path: &CStr, flags: OFlags) -> Result<Fd, i32> {
+    // SAFETY: a NUL-terminated path; the flags are plain bits.
+    let raw = unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), flags.bits()) };
+    match i32::try_from(raw) {
+        // SAFETY: openat just returned this descriptor (not -1), which
+        // nothing else owns and nothing closes.
+        Ok(raw) if raw >= 0 => Ok(unsafe { BorrowedFd::borrow_raw(raw) }),
+        _ => Err(errno()),
     }
-    let [reader, writer] = ends;
-    let (reader, writer) = (Fd::adopt(reader)?, Fd::adopt(writer)?);
-    // SAFETY: plain fcntl on a descriptor we own.
-    unsafe { libc::syscall(libc::SYS_fcntl, reader.raw(), libc::F_SETFL, libc::O_NONBLOCK) };
-    Some((reader, writer))
+}
+
+/// A pipe `(reader, writer)` whose read end is non-blocking; both close on
+/// exec and stay open for the init's lifetime.
+pub fn log_pipe() -> Result<(Fd, Fd), Errno> {
+    let (reader, writer) = pipe_with(PipeFlags::CLOEXEC)?;
+    let (Some(reader), Some(writer)) = (keep(reader), keep(writer)) else { return Err(Errno::BADF) };
+    fs::fcntl_setfl(reader, OFlags::NONBLOCK)?;
+    Ok((reader, writer))
+}
+
+/// Makes the open file description of `fd` blocking again: a daemon that set
+/// O_NONBLOCK on its stdout (Node, libuv) must not hand it to the next run.
+pub fn make_blocking(fd: Fd) -> Result<(), Errno> {
+    let flags = fs::fcntl_getfl(fd)?;
+    if flags.contains(OFlags::NONBLOCK) {
+        fs::fcntl_setfl(fd, flags.difference(OFlags::NONBLOCK))?;
+    }
+    Ok(())
 }
 
 pub enum Read {
     Data(usize),
     Empty,
     Closed,
+    /// The read failed with this error (not EAGAIN, not EINTR).
+    Failed(Errno),
 }
 
-pub fn read(fd: i32, buf: &mut [u8]) -> Read {
+pub fn read(fd: Fd, buf: &mut [u8]) -> Read {
     loop {
-        // SAFETY: `buf` is valid for `buf.len()` bytes.
-        let got = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        match usize::try_from(got) {
-            Ok(0) => return Read::Closed,
-            Ok(n) => return Read::Data(n),
-            Err(_) => match errno() {
-                libc::EINTR => continue,
-                libc::EAGAIN => return Read::Empty,
-                _ => return Read::Closed,
-            },
-        }
+        return match io::read(fd, &mut *buf) {
+            Ok(0) => Read::Closed,
+            Ok(n) => Read::Data(n),
+            Err(Errno::INTR) => continue,
+            Err(Errno::AGAIN) => Read::Empty,
+            Err(error) => Read::Failed(error),
+        };
     }
 }
 
@@ -100,29 +133,26 @@ pub enum Written {
     Bytes(usize),
     WouldBlock,
     /// The reader is gone (EPIPE) or the descriptor is unusable.
-    Gone,
+    Gone(Errno),
 }
 
 /// One `write`, retried on EINTR.
-pub fn write_some(fd: i32, bytes: &[u8]) -> Written {
+pub fn write_some(fd: Fd, bytes: &[u8]) -> Written {
     loop {
-        // SAFETY: a valid buffer of `bytes.len()` bytes; a bad fd only fails.
-        let written = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        return match usize::try_from(written) {
-            Ok(0) => Written::Gone,
+        return match io::write(fd, bytes) {
+            Ok(0) => Written::Gone(Errno::PIPE),
             Ok(n) => Written::Bytes(n),
-            Err(_) => match errno() {
-                libc::EINTR => continue,
-                libc::EAGAIN => Written::WouldBlock,
-                _ => Written::Gone,
-            },
+            Err(Errno::INTR) => continue,
+            Err(Errno::AGAIN) => Written::WouldBlock,
+            Err(error) => Written::Gone(error),
         };
     }
 }
 
 /// Writes all of `bytes` to `fd`, blocking: for the few lines before the
-/// wait point exists (usage, configuration errors). A gone reader drops them.
-pub fn write_all(fd: i32, mut bytes: &[u8]) {
+/// wait point exists (usage, configuration errors) and for the client
+/// commands. A gone reader drops them.
+pub fn write_all(fd: Fd, mut bytes: &[u8]) {
     while let Written::Bytes(n) = write_some(fd, bytes) {
         bytes = bytes.get(n..).unwrap_or(&[]);
         if bytes.is_empty() {
@@ -132,7 +162,7 @@ pub fn write_all(fd: i32, mut bytes: &[u8]) {
 }
 
 /// Whether `a` and `b` are the same pipe (the init started with `2>&1 | …`).
-pub fn same_pipe(a: i32, b: i32) -> bool {
+pub fn same_pipe(a: Fd, b: Fd) -> bool {
     match (pipe_id(a), pipe_id(b)) {
         (Some(a), Some(b)) => a == b,
         _ => false,
@@ -140,25 +170,33 @@ pub fn same_pipe(a: i32, b: i32) -> bool {
 }
 
 /// `(device, inode)` of the pipe on `fd`; `None` for anything but a pipe.
-fn pipe_id(fd: i32) -> Option<(u64, u64)> {
-    // SAFETY: stat is plain data, filled by the kernel.
-    let mut info: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: valid out-pointer.
-    let known = unsafe { libc::syscall(libc::SYS_fstat, fd, &raw mut info) } == 0;
-    (known && info.st_mode & libc::S_IFMT == libc::S_IFIFO).then_some((info.st_dev, info.st_ino))
+fn pipe_id(fd: Fd) -> Option<(u64, u64)> {
+    let info = fs::fstat(fd).ok()?;
+    (FileType::from_raw_mode(info.st_mode) == FileType::Fifo).then_some((info.st_dev, info.st_ino))
 }
 
-/// A non-blocking open file description of the pipe on `fd`, made through
-/// /proc so the flag does not reach the daemons sharing `fd`. Anything but a
-/// pipe (a file: reopening would lose O_APPEND and the offset; a tty; no
-/// /proc) stays on `fd` itself, blocking.
-pub fn reopen_nonblocking(fd: i32) -> i32 {
+/// How the init's own stdout or stderr can be written without blocking.
+pub enum Sink {
+    /// A non-blocking open file description of the pipe of its own, made
+    /// through /proc so the flag does not reach the daemons sharing it.
+    OwnDescription(Fd),
+    /// The shared descriptor itself (blocking): a pipe that could not be
+    /// reopened (no /proc, EACCES as a non-root uid, no descriptor left),
+    /// with why (an errno); writes must stay within what poll reports writable.
+    SharedPipe(Fd, i32),
+    /// Not a pipe: a file (reopening would lose O_APPEND and the offset), a
+    /// tty, /dev/null. Written as it is.
+    NotAPipe(Fd),
+}
+
+pub fn open_sink(fd: Fd) -> Sink {
     if pipe_id(fd).is_none() {
-        return fd;
+        return Sink::NotAPipe(fd);
     }
-    let path: &[u8] = if fd == STDOUT { b"/proc/self/fd/1\0" } else { b"/proc/self/fd/2\0" };
-    let flags = libc::O_WRONLY | libc::O_NONBLOCK | libc::O_CLOEXEC;
-    // SAFETY: a NUL-terminated path.
-    let own = unsafe { libc::syscall(libc::SYS_open, path.as_ptr(), flags) };
-    i32::try_from(own).ok().filter(|&own| own >= 0).unwrap_or(fd)
+    let path = if same(fd, STDOUT) { c"/proc/self/fd/1" } else { c"/proc/self/fd/2" };
+    let flags = OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    match open(path, flags) {
+        Ok(own) => Sink::OwnDescription(own),
+        Err(error) => Sink::SharedPipe(fd, error),
+    }
 }

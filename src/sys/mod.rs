@@ -1,7 +1,10 @@
 //! The thin imperative layer: every system call the init makes, each wrapped
-//! so the rest of the code sees plain results and no `unsafe`.
+//! so the rest of the code sees plain results. Built on rustix's safe API;
+//! libc remains only where rustix has none, said at each such call.
 
+pub mod bytes;
 pub mod clock;
+pub mod environ;
 pub mod fds;
 pub mod memory;
 pub mod process;
@@ -9,7 +12,7 @@ pub mod signals;
 pub mod spawn;
 pub mod wait;
 
-/// The calling thread's `errno`.
+/// The calling thread's `errno`, for the libc calls rustix has no API for.
 pub fn errno() -> i32 {
     // SAFETY: musl's errno location is valid for the thread's lifetime.
     unsafe { *libc::__errno_location() }
@@ -33,6 +36,9 @@ pub fn error_text(errno: i32) -> &'static [u8] {
         libc::EMFILE | libc::ENFILE => b"Too many open files",
         libc::EPERM => b"Operation not permitted",
         libc::EIO => b"Input/output error",
+        libc::EINVAL => b"Invalid argument",
+        libc::EBADF => b"Bad file descriptor",
+        libc::EPIPE => b"Broken pipe",
         _ => b"OS error",
     }
 }

@@ -1,44 +1,54 @@
 //! Process identity and signalling.
 
+use rustix::process::{self, Pid as RustixPid, Signal};
+
 use crate::core::machine::Pid;
 
 pub fn getpid() -> Pid {
-    // SAFETY: always succeeds.
-    unsafe { libc::getpid() }
+    process::getpid().as_raw_nonzero().get()
 }
 
 /// Makes orphans of our descendants ours to reap when we are not PID 1.
-pub fn become_subreaper() {
-    // SAFETY: plain prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+pub fn become_subreaper() -> Result<(), rustix::io::Errno> {
+    process::set_child_subreaper(Some(process::getpid()))
 }
 
-/// `kill(target, sig)`; a process already gone is not an error worth telling.
-pub fn kill(target: Pid, sig: i32) {
-    // SAFETY: kill takes plain integers.
-    unsafe { libc::kill(target, sig) };
+/// `sig` as rustix's type: the named signals, and the real-time ones
+/// (32..=64) that rustix only takes unchecked.
+fn signal(sig: i32) -> Option<Signal> {
+    Signal::from_named_raw(sig).or_else(|| {
+        // SAFETY: a real-time number is a valid signal for kill(); it is only
+        // sent, never installed as a handler.
+        (32..=64).contains(&sig).then(|| unsafe { Signal::from_raw_unchecked(sig) })
+    })
 }
 
+/// `kill(-leader, sig)`: the daemon's whole process group. A group already
+/// gone is not an error worth telling.
 pub fn kill_group(leader: Pid, sig: i32) {
-    if leader > 0 {
-        kill(leader.wrapping_neg(), sig);
+    if let (Some(pid), Some(sig)) = (RustixPid::from_raw(leader.max(0)), signal(sig)) {
+        let _ = process::kill_process_group(pid, sig);
     }
 }
 
+/// `kill(pid, sig)`: the daemon only.
 pub fn kill_process(pid: Pid, sig: i32) {
-    if pid > 0 {
-        kill(pid, sig);
+    if let (Some(pid), Some(sig)) = (RustixPid::from_raw(pid.max(0)), signal(sig)) {
+        let _ = process::kill_process(pid, sig);
     }
 }
 
 /// Every process we may signal: as PID 1, the whole container but us.
 pub fn kill_all(sig: i32) {
-    kill(-1, sig);
+    // rustix has no kill(-1, …).
+    // SAFETY: kill takes plain integers.
+    unsafe { libc::kill(-1, sig) };
 }
 
 /// Whether any process besides us is left to signal: as PID 1, whether the
 /// container holds processes that are not our children (`docker exec`).
 pub fn others_alive() -> bool {
-    // SAFETY: signal 0 only checks for existence and permission.
+    // rustix has no kill(-1, 0). Signal 0 only checks existence and permission.
+    // SAFETY: kill takes plain integers.
     unsafe { libc::kill(-1, 0) == 0 }
 }

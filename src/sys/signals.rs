@@ -24,7 +24,8 @@ pub fn block_all() {
     set_mask(all_but_faults());
 }
 
-/// Sets the signal mask with a bare system call (it also runs in a spawned
+/// Sets the signal mask with a bare system call (libc's: rustix's
+/// sigprocmask is in its unstable "runtime" feature and keeps musl's 32–34) (it also runs in a spawned
 /// child before exec, where only system calls are safe).
 pub fn set_mask(mask: u64) {
     // SAFETY: a valid kernel sigset; the old mask is not wanted.
@@ -48,7 +49,8 @@ struct KernelSigaction {
     mask: u64,
 }
 
-/// Puts `sig` back to its default action with a bare system call: it also
+/// Puts `sig` back to its default action with a bare system call (libc's:
+/// rustix's sigaction is in its unstable "runtime" feature): it also
 /// runs in a spawned child before exec, where only system calls are safe.
 pub fn set_default(sig: i32) {
     if sig == libc::SIGKILL || sig == libc::SIGSTOP {
@@ -68,13 +70,17 @@ impl SignalFd {
     pub fn open() -> Option<SignalFd> {
         let mask = all_but_faults();
         let flags = libc::SFD_CLOEXEC | libc::SFD_NONBLOCK;
+        // rustix has no signalfd.
         // SAFETY: a valid kernel sigset; -1 asks for a new descriptor.
         let raw = unsafe { libc::syscall(libc::SYS_signalfd4, -1, &raw const mask, KERNEL_SIGSET, flags) };
-        Fd::adopt(i32::try_from(raw).unwrap_or(-1)).map(|fd| SignalFd { fd })
+        let raw = i32::try_from(raw).ok().filter(|&raw| raw >= 0)?;
+        // SAFETY: signalfd4 just returned this descriptor (not -1): it stays
+        // open for the init's lifetime.
+        Some(SignalFd { fd: unsafe { Fd::borrow_raw(raw) } })
     }
 
-    pub fn raw(&self) -> i32 {
-        self.fd.raw()
+    pub fn fd(&self) -> Fd {
+        self.fd
     }
 
     /// Records read from the signalfd at one wake.
@@ -84,7 +90,7 @@ impl SignalFd {
     pub fn read_batch(&self, mut each: impl FnMut(i32)) {
         const INFO: usize = core::mem::size_of::<libc::signalfd_siginfo>();
         let mut buf = [0u8; INFO * SignalFd::BATCH];
-        if let Read::Data(n) = read(self.fd.raw(), &mut buf) {
+        if let Read::Data(n) = read(self.fd, &mut buf) {
             for record in buf.get(..n).unwrap_or(&[]).chunks_exact(INFO) {
                 // ssi_signo is the record's first field, a native-endian u32.
                 if let Some(&[a, b, c, d]) = record.get(..4) {

@@ -5,16 +5,21 @@
 //! stdout and stderr, clears its signal mask and execs; an exec error is
 //! handed back through the shared memory, as the parent sleeps until then.
 
-use core::ffi::{c_char, c_int, c_void};
+use core::ffi::{c_char, c_int, c_void, CStr};
 use core::mem::MaybeUninit;
 
+use rustix::fs::{access, stat, Access, FileType};
+use rustix::io::{fcntl_setfd, Errno, FdFlags};
+use rustix::stdio::{dup2_stderr, dup2_stdout};
+
+use super::fds::{same, Fd, STDERR, STDOUT};
 use crate::core::machine::Pid;
 use crate::core::words::{Command, MAX_WORDS};
 
 /// Where a PATH lookup goes when PATH is unset.
 pub const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin";
 
-pub type Envp = *const *const c_char;
+use super::environ::Strings;
 
 /// A path with its NUL: PATH_MAX.
 type PathBuf = heapless::Vec<u8, 4096>;
@@ -26,16 +31,16 @@ const CHILD_STACK: usize = 8 * 1024;
 struct Plan {
     path: *const c_char,
     argv: *const *const c_char,
-    envp: Envp,
-    out: c_int,
-    err: c_int,
+    envp: Strings,
+    /// The run's stdout and stderr; `None`: the init's own.
+    stdio: Option<(Fd, Fd)>,
     error: c_int,
 }
 
 /// Starts `command` with `stdio` (stdout, stderr) as its 1 and 2, or the
 /// init's own when `None`; the error is an errno (ENOENT when a bare name is
-/// on no PATH entry).
-pub fn spawn(command: &Command, search_path: &[u8], envp: Envp, stdio: Option<(i32, i32)>) -> Result<Pid, i32> {
+/// on no PATH entry, EACCES when it is on one but none can be executed).
+pub fn spawn(command: &Command, search_path: &[u8], envp: Strings, stdio: Option<(Fd, Fd)>) -> Result<Pid, i32> {
     let mut resolved = PathBuf::new();
     let path = if command.program().contains(&b'/') {
         command.program_with_nul()
@@ -47,15 +52,9 @@ pub fn spawn(command: &Command, search_path: &[u8], envp: Envp, stdio: Option<(i
     for (slot, word) in argv.iter_mut().zip(command.words_with_nul()) {
         *slot = word.as_ptr().cast();
     }
-    let mut plan = Plan {
-        path: path.as_ptr().cast(),
-        argv: argv.as_ptr(),
-        envp,
-        out: stdio.map_or(-1, |(out, _)| out),
-        err: stdio.map_or(-1, |(_, err)| err),
-        error: 0,
-    };
+    let mut plan = Plan { path: path.as_ptr().cast(), argv: argv.as_ptr(), envp, stdio, error: 0 };
     let mut stack = MaybeUninit::<[u8; CHILD_STACK]>::uninit();
+    // rustix has no clone with a function to run (CLONE_VM needs a stack).
     // SAFETY: the stack grows down from its end, which is 16-byte aligned
     // below; CLONE_VFORK keeps this frame (plan, argv, stack) alive and
     // untouched until the child has exec'd or exited.
@@ -69,76 +68,93 @@ pub fn spawn(command: &Command, search_path: &[u8], envp: Envp, stdio: Option<(i
     }
     if plan.error != 0 {
         // The child is gone already; collect it here so no reap mistakes it for a daemon.
-        let mut status = 0;
-        // SAFETY: valid out-pointer.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
+        if let Some(child) = rustix::process::Pid::from_raw(pid) {
+            let _ = rustix::process::waitpid(Some(child), rustix::process::WaitOptions::empty());
+        }
         return Err(plan.error);
     }
     Ok(pid)
 }
 
 /// Runs in the child, on its own stack, in the parent's memory: system
-/// calls only (no locks, no allocation). `errno` is the parent's too, but it
-/// is read here only after a failed call and the parent then reads `error`.
+/// calls only (no locks, no allocation). rustix's calls are inline system
+/// calls that leave `errno` alone; the libc ones below set the parent's
+/// `errno`, which the parent does not read: it reads `error`.
 extern "C" fn child(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the parent's `Plan`, alive until we exec or exit.
     let plan = unsafe { &mut *arg.cast::<Plan>() };
     super::signals::reset_dispositions();
-    // SAFETY: each call is a plain system call with valid arguments.
-    unsafe {
-        libc::syscall(libc::SYS_setsid);
-        for (from, to) in [(plan.out, libc::STDOUT_FILENO), (plan.err, libc::STDERR_FILENO)] {
-            let moved = match from {
-                -1 => 0,
-                // Already in place: only its close-on-exec flag must go.
-                _ if from == to => libc::syscall(libc::SYS_fcntl, from, libc::F_SETFD, 0),
-                _ => libc::syscall(libc::SYS_dup2, from, to),
-            };
-            if moved < 0 {
-                plan.error = super::errno();
-                libc::syscall(libc::SYS_exit, 127);
-            }
-        }
-        super::signals::set_mask(0);
-        libc::syscall(libc::SYS_execve, plan.path, plan.argv, plan.envp);
-        plan.error = super::errno();
-        libc::syscall(libc::SYS_exit, 127);
+    let _ = rustix::process::setsid();
+    if let Err(error) = take_stdio(plan.stdio) {
+        plan.error = error.raw_os_error();
+        exit_child();
     }
-    127
+    super::signals::set_mask(0);
+    // execve from libc's raw syscall: rustix's needs its "runtime" feature,
+    // which is documented as unstable and for language runtimes only.
+    // SAFETY: path, argv and envp are NUL-terminated and NULL-terminated, alive
+    // in the parent's frame until we exec.
+    unsafe { libc::syscall(libc::SYS_execve, plan.path, plan.argv, plan.envp) };
+    plan.error = super::errno();
+    exit_child()
 }
 
-/// Finds `name` on the PATH entries: the first executable file wins;
-/// failing that the first file found (its spawn then fails with EACCES).
+/// The run's stdout and stderr in place of the init's.
+fn take_stdio(stdio: Option<(Fd, Fd)>) -> Result<(), Errno> {
+    let Some((out, err)) = stdio else { return Ok(()) };
+    for (from, to) in [(out, STDOUT), (err, STDERR)] {
+        if same(from, to) {
+            // Already in place: only its close-on-exec flag must go.
+            fcntl_setfd(from, FdFlags::empty())?;
+        } else if same(to, STDOUT) {
+            dup2_stdout(from)?;
+        } else {
+            dup2_stderr(from)?;
+        }
+    }
+    Ok(())
+}
+
+fn exit_child() -> ! {
+    // rustix exits a process only with its "runtime" feature.
+    // SAFETY: exit takes an integer and does not return.
+    unsafe { libc::syscall(libc::SYS_exit, 127) };
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
+
+/// Finds `name` on the PATH entries as execvp does: the first executable
+/// regular file wins; failing that, a candidate that exists but cannot be
+/// executed gives EACCES (code 126), and none at all ENOENT (127).
 fn resolve(name: &[u8], search_path: &[u8], out: &mut PathBuf) -> Result<(), i32> {
-    let mut first_found: Option<&[u8]> = None;
+    if name.is_empty() {
+        return Err(Errno::NOENT.raw_os_error());
+    }
+    let mut found_unusable = false;
     for dir in search_path.split(|&b| b == b':') {
-        if !join(dir, name, out) || !exists(out) {
-            continue;
+        let Some(path) = join(dir, name, out) else { continue };
+        match stat(path) {
+            Ok(info) if FileType::from_raw_mode(info.st_mode) == FileType::RegularFile => {
+                if access(path, Access::EXEC_OK).is_ok() {
+                    return Ok(());
+                }
+                found_unusable = true;
+            }
+            Ok(_) => found_unusable = true,
+            Err(_) => {}
         }
-        // SAFETY: NUL-terminated path.
-        if unsafe { libc::access(out.as_ptr().cast(), libc::X_OK) } == 0 {
-            return Ok(());
-        }
-        first_found.get_or_insert(dir);
     }
-    match first_found {
-        Some(dir) if join(dir, name, out) => Ok(()),
-        _ => Err(libc::ENOENT),
-    }
+    Err(if found_unusable { Errno::ACCESS } else { Errno::NOENT }.raw_os_error())
 }
 
-/// `dir/name` with its NUL into `out`; false when it does not fit.
-fn join(dir: &[u8], name: &[u8], out: &mut PathBuf) -> bool {
+/// `dir/name` with its NUL into `out`; `None` when it does not fit.
+fn join<'a>(dir: &[u8], name: &[u8], out: &'a mut PathBuf) -> Option<&'a CStr> {
     // An empty entry means the current directory, as in POSIX.
     let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
     out.clear();
-    out.extend_from_slice(dir).is_ok()
-        && out.push(b'/').is_ok()
-        && out.extend_from_slice(name).is_ok()
-        && out.push(0).is_ok()
-}
-
-fn exists(path_with_nul: &[u8]) -> bool {
-    // SAFETY: a NUL-terminated path.
-    unsafe { libc::access(path_with_nul.as_ptr().cast(), libc::F_OK) == 0 }
+    out.extend_from_slice(dir).ok()?;
+    out.push(b'/').ok()?;
+    out.extend_from_slice(name).ok()?;
+    out.push(0).ok()?;
+    CStr::from_bytes_with_nul(out).ok()
 }

@@ -1,8 +1,10 @@
 //! Reaping children and waiting for signals, pipes or a deadline.
 
-use crate::core::machine::{Ended, Millis, Pid};
+use rustix::event::{poll as rustix_poll, PollFd, Timespec};
+use rustix::io::Errno;
+use rustix::process::{wait, WaitOptions};
 
-use super::errno;
+use crate::core::machine::{Ended, Millis, Pid};
 
 pub enum Reaped {
     Child {
@@ -17,35 +19,34 @@ pub enum Reaped {
 
 pub fn reap_one() -> Reaped {
     loop {
-        let mut status = 0;
-        // SAFETY: valid out-pointer for the status.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if pid > 0 {
-            let ended = if libc::WIFSIGNALED(status) {
-                Ended::Signaled(libc::WTERMSIG(status))
-            } else {
-                Ended::Exited(libc::WEXITSTATUS(status))
-            };
-            return Reaped::Child { pid, ended };
-        }
-        if pid == 0 {
-            return Reaped::NoneReady;
-        }
-        match errno() {
-            libc::EINTR => continue,
-            _ => return Reaped::NoChildren,
-        }
+        return match wait(WaitOptions::NOHANG) {
+            Ok(Some((pid, status))) => {
+                let ended = match status.terminating_signal() {
+                    Some(sig) => Ended::Signaled(sig),
+                    None => Ended::Exited(status.exit_status().unwrap_or(0)),
+                };
+                Reaped::Child { pid: pid.as_raw_nonzero().get(), ended }
+            }
+            Ok(None) => Reaped::NoneReady,
+            Err(Errno::INTR) => continue,
+            // ECHILD; nothing else can come of a WNOHANG wait for any child.
+            Err(_) => Reaped::NoChildren,
+        };
     }
 }
 
 /// Blocks until one of `fds` is ready or `deadline` (monotonic ms) passes;
 /// with no deadline it waits for ever, so an idle init never wakes.
-pub fn poll(fds: &mut [libc::pollfd], deadline: Option<Millis>, now: Millis) {
-    let timeout = match deadline {
-        None => -1,
-        Some(at) => i32::try_from(at.saturating_sub(now)).unwrap_or(i32::MAX),
-    };
-    let count = libc::nfds_t::try_from(fds.len()).unwrap_or(0);
-    // SAFETY: `fds` is a valid slice of pollfd of `count` entries.
-    unsafe { libc::poll(fds.as_mut_ptr(), count, timeout) };
+pub fn poll(fds: &mut [PollFd<'_>], deadline: Option<Millis>, now: Millis) -> Result<usize, Errno> {
+    let timeout = deadline.map(|at| {
+        let wait = at.saturating_sub(now);
+        Timespec {
+            tv_sec: i64::try_from(wait / 1000).unwrap_or(i64::MAX),
+            tv_nsec: i64::try_from(wait % 1000).unwrap_or(0).saturating_mul(1_000_000),
+        }
+    });
+    match rustix_poll(fds, timeout.as_ref()) {
+        Err(Errno::INTR) => Ok(0),
+        result => result,
+    }
 }
