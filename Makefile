@@ -8,6 +8,8 @@ SYMBOLS_BIN := $(OUT)/symbols/sidecar-init
 STANDIN := $(OUT)/release/standin
 export SIDECAR_INIT := $(abspath $(BIN))
 export STANDIN_BIN := $(abspath $(STANDIN))
+# The PID-1 test files: every tests/*.rs but docker.rs (mk/docker.mk runs that).
+PID1_TESTS := $(filter-out docker,$(basename $(notdir $(wildcard tests/*.rs))))
 
 .PHONY: help toolchain panic-paths build fixtures test unit integration check run clean
 
@@ -38,7 +40,7 @@ unit:
 	$(CARGO) test --release --lib -p sidecar-init
 
 integration: build fixtures
-	$(CARGO) test --release -p sidecar-init --test pid1 -- --test-threads=2
+	$(CARGO) test --release -p sidecar-init $(addprefix --test ,$(PID1_TESTS)) -- --test-threads=2
 
 check: build
 	$(CARGO) fmt --all -- --check
