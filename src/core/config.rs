@@ -148,6 +148,10 @@ fn parse_grace(value: &[u8]) -> Option<u32> {
 }
 
 #[cfg(test)]
+#[path = "config_props.rs"]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
