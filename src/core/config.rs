@@ -149,7 +149,7 @@ fn parse_grace(value: &[u8]) -> Option<u32> {
 
 #[cfg(test)]
 #[path = "config_props.rs"]
-mod props;
+pub(crate) mod props;
 
 #[cfg(test)]
 mod tests {
