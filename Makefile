@@ -11,11 +11,18 @@ export STANDIN_BIN := $(abspath $(STANDIN))
 # The PID-1 test files: every tests/*.rs but docker.rs (mk/docker.mk runs that).
 PID1_TESTS := $(filter-out docker,$(basename $(notdir $(wildcard tests/*.rs))))
 
-.PHONY: help toolchain panic-paths build fixtures test unit integration check run clean
+# Cases per property/model-based test of src/core: few in `make unit` (so
+# `make test` stays fast), many in `make fuzz`, bounded by FUZZ_SECONDS.
+UNIT_CASES ?= 256
+FUZZ_CASES ?= 200000
+FUZZ_SECONDS ?= 300
+
+.PHONY: help toolchain panic-paths build fixtures test unit fuzz integration check run clean
 
 help:
 	@echo "make build        static, stripped sidecar-init at $(BIN)"
 	@echo "make test         unit tests + integration tests (real PID 1 in a new PID namespace; needs root)"
+	@echo "make fuzz         property tests of the configuration and model-based tests of the machine, $(FUZZ_CASES) cases each"
 	@echo "make check        fmt, clippy, panic-symbol check, 32 KiB size budget, static check"
 	@echo "make panic-paths  where a reachable panic is (when the link says one became reachable)"
 	@echo "make run          a one-command tour: the init as PID 1 with four stand-in daemons"
@@ -37,7 +44,15 @@ fixtures: toolchain
 test: build fixtures unit integration
 
 unit:
-	$(CARGO) test --release --lib -p sidecar-init
+	PROPTEST_CASES=$(UNIT_CASES) $(CARGO) test --release --lib -p sidecar-init
+
+# The same tests as `make unit` runs for src/core's configuration properties
+# (core::config::props) and machine model (core::machine::model_tests), with
+# many more random cases; a failure prints the shrunk, minimal input.
+fuzz:
+	$(CARGO) test --release --lib -p sidecar-init --no-run
+	PROPTEST_CASES=$(FUZZ_CASES) timeout $(FUZZ_SECONDS) \
+	  $(CARGO) test --release --lib -p sidecar-init -- core::config::props core::machine::model_tests
 
 integration: build fixtures
 	$(CARGO) test --release -p sidecar-init $(addprefix --test ,$(PID1_TESTS)) -- --test-threads=2

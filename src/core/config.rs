@@ -113,7 +113,7 @@ pub fn parse_into<'a>(env: impl Fn(&str) -> Option<&'a [u8]>, config: &mut Confi
 fn parse_daemons(value: &[u8]) -> Result<PerSlot<bool>, &[u8]> {
     let mut selected = PerSlot::<bool>::default();
     for item in value.split(|&b| b == b',') {
-        let name = item.trim_ascii();
+        let name = trim_blanks(item);
         if name.is_empty() {
             continue;
         }
@@ -121,6 +121,16 @@ fn parse_daemons(value: &[u8]) -> Result<PerSlot<bool>, &[u8]> {
         *selected.get_mut(slot) = true;
     }
     Ok(selected)
+}
+
+/// `item` without SPEC's blanks (space, tab, newline) around it. Not
+/// `trim_ascii`: a `\r` from a CRLF env file, or a form feed, must stay and
+/// show in the error.
+fn trim_blanks(item: &[u8]) -> &[u8] {
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n');
+    let start = item.iter().position(|b| !blank(b)).unwrap_or(item.len());
+    let end = item.iter().rposition(|b| !blank(b)).map_or(start, |at| at.saturating_add(1));
+    item.get(start..end).unwrap_or(&[])
 }
 
 fn parse_grace(value: &[u8]) -> Option<u32> {
@@ -136,6 +146,10 @@ fn parse_grace(value: &[u8]) -> Option<u32> {
     }
     (total <= MAX_GRACE_MS).then_some(total)
 }
+
+#[cfg(test)]
+#[path = "config_props.rs"]
+pub(crate) mod props;
 
 #[cfg(test)]
 mod tests {
@@ -236,5 +250,32 @@ mod tests {
     fn grace_and_prefix_are_checked_when_nothing_is_selected() {
         let err = config(&[(DAEMONS_VAR, ""), (GRACE_VAR, "x")]).unwrap_err();
         assert_eq!(err.variable, Variable::Grace);
+    }
+
+    #[test]
+    fn only_space_tab_and_newline_are_blanks_around_names() {
+        assert_eq!(selected(" \n\tegress\n ,\tsupervise "), ["egress", "supervise"]);
+        // A CRLF env file, or a form feed or vertical tab: not blanks (SPEC), so an unknown name.
+        for (value, bad) in
+            [("egress\r", "egress\r"), ("pipelock,\x0cegress", "\x0cegress"), ("\x0bgit-gate ", "\x0bgit-gate")]
+        {
+            let err = config(&[(DAEMONS_VAR, value)]).unwrap_err();
+            assert_eq!(
+                (err.variable, err.problem),
+                (Variable::Daemons, Problem::UnknownSlot(bad.as_bytes())),
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_crlf_daemons_value_gets_an_error_that_shows_the_cr() {
+        let err = config(&[(DAEMONS_VAR, "egress,pipelock\r")]).unwrap_err();
+        let line = String::from_utf8(crate::core::report::config_error(&err).as_bytes().to_vec()).unwrap();
+        assert_eq!(
+            line,
+            "sidecar-init: CLAUDE_BOTTLE_SIDECAR_DAEMONS='egress,pipelock\\r' names no slot 'pipelock\\r'; \
+             accepted: comma-separated names among egress, pipelock, git-gate, supervise\n"
+        );
     }
 }

@@ -4,9 +4,11 @@
 use heapless::Vec;
 
 /// Bytes in a line, its newline included: room for any note, and for a
-/// configuration error quoting a value cut to [`QUOTE_BYTES`].
+/// configuration error quoting two values of [`QUOTE_BYTES`] each (the
+/// tests render every note and error with worst-case values).
 pub const LINE_BYTES: usize = 512;
-/// Bytes of an outside value (a program, a variable's value) quoted in a line.
+/// Bytes of a line an outside value (a program, a variable's value) may
+/// take once escaped, its `...` marker aside.
 pub const QUOTE_BYTES: usize = 160;
 
 /// One size for every line, so its code exists once in the binary.
@@ -60,33 +62,22 @@ impl Line {
         self.num(value.unsigned_abs())
     }
 
-    /// Appends an outside value: its first [`QUOTE_BYTES`] bytes (then `...`)
-    /// with every byte outside printable ASCII escaped, so a value with
-    /// newlines still makes one line and a long one leaves room for the rest.
+    /// Appends an outside value with every byte outside printable ASCII
+    /// escaped, so a value with newlines still makes one line. The escaped
+    /// form takes at most [`QUOTE_BYTES`] bytes of the line (a value that
+    /// needs more is cut, then `...`), however many of them are escapes,
+    /// so the rest of the line (its reason, what is accepted) always fits.
     #[inline(never)]
     pub fn quoted(&mut self, text: &[u8]) -> &mut Self {
-        let shown = text.get(..QUOTE_BYTES).unwrap_or(text);
-        self.escaped(shown);
-        if shown.len() < text.len() {
-            self.str("...");
-        }
-        self
-    }
-
-    fn escaped(&mut self, text: &[u8]) -> &mut Self {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut room = QUOTE_BYTES;
         for &byte in text {
-            match byte {
-                b'\n' => self.str("\\n"),
-                b'\t' => self.str("\\t"),
-                b'\\' => self.str("\\\\"),
-                b' '..=b'~' => self.text(&[byte]),
-                _ => {
-                    let high = HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'?');
-                    let low = HEX.get(usize::from(byte & 15)).copied().unwrap_or(b'?');
-                    self.text(&[b'\\', b'x', high, low])
-                }
+            let (form, len) = escape(byte);
+            let Some(left) = room.checked_sub(len) else {
+                self.str("...");
+                break;
             };
+            room = left;
+            self.text(form.get(..len).unwrap_or(&form));
         }
         self
     }
@@ -102,6 +93,23 @@ impl Line {
 
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
+    }
+}
+
+/// One byte as it appears in a quote, and how many bytes of `form` that takes.
+fn escape(byte: u8) -> ([u8; 4], usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match byte {
+        b'\n' => (*b"\\n  ", 2),
+        b'\t' => (*b"\\t  ", 2),
+        b'\r' => (*b"\\r  ", 2),
+        b'\\' => (*b"\\\\  ", 2),
+        b' '..=b'~' => ([byte, 0, 0, 0], 1),
+        _ => {
+            let high = HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'?');
+            let low = HEX.get(usize::from(byte & 15)).copied().unwrap_or(b'?');
+            ([b'\\', b'x', high, low], 4)
+        }
     }
 }
 
@@ -141,5 +149,27 @@ mod tests {
         let mut line = Line::new();
         line.quoted(b"a b\n\t\\\x01\xff");
         assert_eq!(show(&line), r"a b\n\t\\\x01\xff");
+    }
+
+    #[test]
+    fn a_quote_is_bounded_in_output_bytes_not_input_bytes() {
+        for byte in [0x01u8, 0xff, b'\n', b'\\', b'v'] {
+            let mut line = Line::new();
+            line.quoted(&[byte; 4 * QUOTE_BYTES]).str(" rest").end();
+            let text = show(&line);
+            let quote = text.strip_suffix("... rest\n").unwrap_or_else(|| panic!("{byte:#x}: {text:?}"));
+            assert!(quote.len() <= QUOTE_BYTES, "{byte:#x}: {} bytes", quote.len());
+            assert!(quote.len() > QUOTE_BYTES - 4, "{byte:#x}: as much as fits, {} bytes", quote.len());
+        }
+        let mut line = Line::new();
+        line.quoted(&[0x01; QUOTE_BYTES / 4]);
+        assert_eq!(show(&line), r"\x01".repeat(QUOTE_BYTES / 4), "exactly fitting: no marker");
+    }
+
+    #[test]
+    fn carriage_returns_show() {
+        let mut line = Line::new();
+        line.quoted(b"egress\r");
+        assert_eq!(show(&line), r"egress\r");
     }
 }

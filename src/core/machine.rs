@@ -451,3 +451,7 @@ fn push(out: &mut Actions, action: Action) {
 #[cfg(test)]
 #[path = "machine_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "machine_model_tests.rs"]
+mod model_tests;

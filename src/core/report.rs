@@ -40,7 +40,8 @@ pub fn note(note: &Note, context: &impl Context) -> Line {
         }
         Note::CannotStart { slot, errno, code } => {
             l.str(slot.name()).str(" cannot start ").quoted(context.program(slot)).str(": ");
-            l.text(context.error_text(errno)).str(" (errno ").signed(errno.into()).str("); code=").num(code.into());
+            // Quoted, so even an unexpected error text leaves room for the code.
+            l.quoted(context.error_text(errno)).str(" (errno ").signed(errno.into()).str("); code=").num(code.into());
         }
         Note::Died { slot, pid, ended } => {
             l.str(slot.name()).str(" exited pid=").signed(pid.into());
@@ -218,5 +219,145 @@ mod tests {
         );
         assert!(line.contains(GRACE_VAR));
         assert_eq!(line.matches('\n').count(), 1);
+    }
+
+    /// A context whose program and error text are as hostile as they come.
+    struct Worst {
+        program: Vec<u8>,
+        error: Vec<u8>,
+    }
+    impl Context for Worst {
+        fn program(&self, _: Slot) -> &[u8] {
+            &self.program
+        }
+        fn error_text(&self, _: i32) -> &[u8] {
+            &self.error
+        }
+    }
+
+    fn assert_whole(line: &str, tail: &str) {
+        assert!(line.ends_with(tail), "lost its tail {tail:?}: {line:?}");
+        assert_eq!(line.matches('\n').count(), 1, "{line:?}");
+        assert!(line.len() < crate::core::line::LINE_BYTES, "{} bytes: cut by the line's end", line.len());
+    }
+
+    #[test]
+    fn a_config_error_on_600_control_bytes_still_says_what_is_accepted() {
+        let value = [1u8; 600];
+        let error = ConfigError { variable: Variable::Grace, value: &value, problem: Problem::Grace };
+        assert_whole(&text(config_error(&error)), "(milliseconds); empty means 8000\n");
+        let error = ConfigError { variable: Variable::Daemons, value: &value, problem: Problem::UnknownSlot(&value) };
+        assert_whole(
+            &text(config_error(&error)),
+            "accepted: comma-separated names among egress, pipelock, git-gate, supervise\n",
+        );
+    }
+
+    #[test]
+    fn a_cannot_start_note_on_a_4000_byte_control_program_keeps_errno_and_code() {
+        let context = Worst { program: vec![1u8; 4000], error: b"No such file or directory".to_vec() };
+        let line = text(note(&Note::CannotStart { slot: Slot::Supervise, errno: 2, code: 127 }, &context));
+        assert_whole(&line, ": No such file or directory (errno 2); code=127\n");
+        assert!(line.contains(r"\x01\x01..."), "the program is cut with a marker: {line:?}");
+    }
+
+    /// Every note, with the longest values its fields can hold, and the end its
+    /// line must keep. The match has no catch-all: a new note must come here.
+    fn worst_notes() -> Vec<(Note, String)> {
+        let (pid, sig) = (i32::MIN, i32::MIN);
+        let mut all = vec![];
+        for slot in Slot::ALL {
+            let mut notes = vec![
+                Note::Started { slot, pid },
+                Note::CannotStart { slot, errno: i32::MIN, code: u8::MAX },
+                Note::Died { slot, pid, ended: Ended::Exited(i32::MIN) },
+                Note::Died { slot, pid, ended: Ended::Signaled(sig) },
+                Note::Died { slot, pid, ended: Ended::Signaled(libc::SIGSTKFLT) },
+                Note::ShuttingDown { sig, grace_ms: u32::MAX },
+                Note::AlreadyShuttingDown { sig },
+                Note::Restarting { slot, pid: Some(pid), sig },
+                Note::Restarting { slot, pid: None, sig },
+                Note::RestartCoalesced { slot, sig },
+                Note::RestartSkipped { slot, sig, why: Skip::ShuttingDown },
+                Note::RestartSkipped { slot, sig, why: Skip::NotSelected },
+                Note::RestartDropped { slot },
+                Note::Forwarded { slot, pid, sig },
+                Note::NotForwarded { slot, sig },
+                Note::GraceExpired { slot, pid },
+                Note::IgnoredSignal { sig },
+                Note::IgnoredSignal { sig: 64 },
+                Note::AllDown,
+                Note::Sweeping { sig },
+                Note::Exiting { code: u8::MAX },
+            ];
+            for note in notes.drain(..) {
+                let tail = match note {
+                    Note::Started { .. } => "started pid=-2147483648".to_string(),
+                    Note::CannotStart { .. } => "(errno -2147483648); code=255".to_string(),
+                    Note::Died { ended: Ended::Exited(_), .. } => "code=-2147483648".to_string(),
+                    Note::Died { ended: Ended::Signaled(libc::SIGSTKFLT), .. } => "signal=SIGSTKFLT".to_string(),
+                    Note::Died { ended: Ended::Signaled(_), .. } => "signal=signal -2147483648".to_string(),
+                    Note::ShuttingDown { .. } => "); grace 4294967295 ms".to_string(),
+                    Note::AlreadyShuttingDown { .. } => "changes nothing: already shutting down".to_string(),
+                    Note::Restarting { .. } | Note::RestartCoalesced { .. } | Note::RestartSkipped { .. } => {
+                        "(signal -2147483648)".to_string()
+                    }
+                    Note::RestartDropped { slot } => format!("pending {} restart dropped: shutting down", slot.name()),
+                    Note::Forwarded { slot, .. } => format!("forwarded to {} pid=-2147483648", slot.name()),
+                    Note::NotForwarded { slot, .. } => format!("not forwarded: {} is not running", slot.name()),
+                    Note::GraceExpired { .. } => "outlived the grace; SIGKILL to its group".to_string(),
+                    Note::IgnoredSignal { sig: 64 } => "ignoring SIGRTMIN+30".to_string(),
+                    Note::IgnoredSignal { .. } => "ignoring signal -2147483648".to_string(),
+                    Note::AllDown => "every daemon has exited".to_string(),
+                    Note::Sweeping { .. } => "to every process left in the container".to_string(),
+                    Note::Exiting { .. } => "exiting code=255".to_string(),
+                };
+                all.push((note, tail));
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_note_keeps_its_tail_with_worst_case_values() {
+        // Every byte escapes to four: the longest rendering of any program.
+        for program in [vec![0xffu8; 4000], vec![b'p'; 4000], vec![]] {
+            let context = Worst { program, error: vec![0x80u8; 4000] };
+            for (n, tail) in worst_notes() {
+                let line = text(note(&n, &context));
+                assert!(line.starts_with(PREFIX), "{line:?}");
+                assert_whole(&line, &format!("{tail}\n"));
+            }
+        }
+    }
+
+    #[test]
+    fn every_config_error_keeps_what_is_accepted_with_worst_case_values() {
+        let long = [0xffu8; 4000];
+        let accepted_command = " bytes, split on blanks with POSIX shell quoting ('', \"\", \\) and no expansion\n";
+        let mut cases: Vec<(ConfigError, &str)> = vec![
+            (
+                ConfigError { variable: Variable::Daemons, value: &long, problem: Problem::UnknownSlot(&long) },
+                "comma-separated names among egress, pipelock, git-gate, supervise\n",
+            ),
+            (ConfigError { variable: Variable::Grace, value: &long, problem: Problem::Grace }, "empty means 8000\n"),
+            (
+                ConfigError { variable: Variable::LogPrefix, value: &long, problem: Problem::LogPrefix },
+                "0 (no prefix); empty means 1\n",
+            ),
+        ];
+        for slot in Slot::ALL {
+            for why in [WordsError::NoWords, WordsError::UnbalancedQuote, WordsError::TooLong, WordsError::TooManyWords]
+            {
+                let problem = Problem::Command(why);
+                cases
+                    .push((ConfigError { variable: Variable::Command(slot), value: &long, problem }, accepted_command));
+            }
+        }
+        for (error, tail) in cases {
+            let line = text(config_error(&error));
+            assert!(line.starts_with(&format!("{PREFIX}{}='", error.variable.name())), "{line:?}");
+            assert_whole(&line, tail);
+        }
     }
 }
