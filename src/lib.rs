@@ -30,8 +30,7 @@ pub mod sys;
 use ::core::ffi::c_int;
 
 use crate::core::config;
-use crate::core::line::Line;
-use crate::core::report::{self, PREFIX};
+use crate::core::report::{self, Startup};
 use crate::shell::Shell;
 use crate::sys::environ::{Args, Environ, Strings};
 use crate::sys::fds::{self, write_all, STDERR, STDOUT};
@@ -59,10 +58,7 @@ pub unsafe fn run(argv: Strings, envp: Strings) -> c_int {
             return 0;
         }
         cli::Request::Usage(argument) => {
-            let mut line = Line::new();
-            line.str(PREFIX).str("unknown argument '").quoted(argument);
-            line.str("'; accepted: --help, --version (configuration comes from the environment)\n");
-            write_all(STDERR, line.as_bytes());
+            write_all(STDERR, report::usage_error(argument).as_bytes());
             return USAGE_ERROR;
         }
     }
@@ -70,6 +66,7 @@ pub unsafe fn run(argv: Strings, envp: Strings) -> c_int {
     // blocked signal stays queued whatever its disposition).
     signals::block_all();
     signals::reset_dispositions();
+    let faults_caught = signals::catch_sent_faults();
 
     let mut config = config::Config::default();
     if let Err(error) = config::parse_into(|name| environ.get(name), &mut config) {
@@ -77,38 +74,28 @@ pub unsafe fn run(argv: Strings, envp: Strings) -> c_int {
         return USAGE_ERROR;
     }
     if !config.any_selected() {
-        let mut line = Line::new();
-        line.str(PREFIX).str("no daemon selected (").str(config::DAEMONS_VAR).str("='");
-        line.quoted(environ.get(config::DAEMONS_VAR).unwrap_or(b"")).str("'); nothing to run, exiting\n");
-        write_all(STDERR, line.as_bytes());
+        let value = environ.get(config::DAEMONS_VAR).unwrap_or(b"");
+        write_all(STDERR, report::startup(Startup::NothingSelected { value }).as_bytes());
         return 0;
     }
 
     fds::ensure_standard_fds();
     fds::cloexec_inherited();
     let Some(signal_fd) = SignalFd::open() else {
-        write_all(STDERR, b"sidecar-init: cannot open a signalfd; exiting\n");
+        write_all(STDERR, report::startup(Startup::NoSignalFd).as_bytes());
         return 1;
     };
     let pid1 = process::getpid() == 1;
-    if !pid1 && process::become_subreaper().is_err() {
-        write_all(
-            STDERR,
-            b"sidecar-init: cannot become a child subreaper; orphans of the daemons go to the real init\n",
-        );
-    }
-    let pump = if config.log_prefix {
-        let pump = shell::Pump::new();
-        if pump.is_none() {
-            write_all(STDERR, b"sidecar-init: no memory for log buffers; daemon lines go out unprefixed\n");
-        }
-        pump
-    } else {
-        None
-    };
-    let Some(output) = shell::Output::open() else {
-        write_all(STDERR, b"sidecar-init: no memory for output buffers; exiting\n");
+    let Some(logs) = shell::Logs::open(&config.selected, config.log_prefix) else {
+        write_all(STDERR, report::startup(Startup::NoMemory).as_bytes());
         return 1;
     };
-    c_int::from(Shell::new(&config, environ, signal_fd, output, pump, pid1).run())
+    let mut shell = Shell::new(&config, environ, signal_fd, logs, pid1);
+    if !pid1 && process::become_subreaper().is_err() {
+        shell.startup_note(Startup::NotSubreaper);
+    }
+    if !faults_caught {
+        shell.startup_note(Startup::FaultsNotCaught);
+    }
+    c_int::from(shell.run())
 }

@@ -159,7 +159,14 @@ enum Phase {
     Exited,
 }
 
+/// How long after the stop's deadline the init still waits for its output's
+/// readers before it exits (SPEC: at most one second).
+pub const OUTPUT_PATIENCE_MS: Millis = 1000;
+
 pub struct Machine {
+    /// The deadline of the stop under way, kept after the exit for the
+    /// output's patience.
+    stop_deadline: Option<Millis>,
     slots: PerSlot<SlotState>,
     phase: Phase,
     grace_ms: u32,
@@ -174,6 +181,7 @@ impl Machine {
         Machine {
             slots: PerSlot::from_fn(|slot| SlotState { selected: *selected.get(slot), ..SlotState::default() }),
             phase: Phase::Running,
+            stop_deadline: None,
             grace_ms,
             sweep,
             ignored_logged: 0,
@@ -218,6 +226,14 @@ impl Machine {
         kills.chain(sweep).min()
     }
 
+    /// When the init, exiting, stops waiting for its output's readers: one
+    /// second after the stop's deadline (the shutdown's start plus the grace,
+    /// or the sweep's), or after `now` plus the grace when no stop had begun.
+    pub fn output_deadline(&self, now: Millis) -> Millis {
+        let stop = self.stop_deadline.unwrap_or_else(|| now.saturating_add(u64::from(self.grace_ms)));
+        stop.saturating_add(OUTPUT_PATIENCE_MS)
+    }
+
     #[inline(never)]
     pub fn handle(&mut self, event: Event, now: Millis, out: &mut Actions) {
         if self.phase == Phase::Exited {
@@ -259,6 +275,7 @@ impl Machine {
         }
         let deadline = now.saturating_add(u64::from(self.grace_ms));
         self.phase = Phase::Stopping { deadline };
+        self.stop_deadline = Some(deadline);
         push(out, Action::Log(Note::ShuttingDown { sig, grace_ms: self.grace_ms }));
         for slot in Slot::ALL {
             let state = self.slots.get_mut(slot);
@@ -352,6 +369,7 @@ impl Machine {
             Phase::Stopping { deadline } => deadline,
             Phase::Sweeping { .. } | Phase::Exited => return,
         };
+        self.stop_deadline = Some(deadline);
         if self.sweep {
             self.phase = Phase::Sweeping { deadline, killed: false, recheck: None };
             push(out, Action::Log(Note::Sweeping { sig: SIGTERM }));

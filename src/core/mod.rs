@@ -6,6 +6,8 @@ pub mod line;
 pub mod lines;
 pub mod machine;
 pub mod report;
+pub mod routing;
 pub mod signals;
 pub mod slot;
+pub mod trouble;
 pub mod words;

@@ -1,10 +1,12 @@
 //! Renders the init's own lines: notes from the machine and configuration errors.
 
-use super::config::{ConfigError, Problem, DEFAULT_GRACE_MS, MAX_GRACE_MS};
+use super::config::{ConfigError, Problem, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS};
 use super::line::Line;
 use super::machine::{Ended, Note, Skip};
+use super::routing::SinkId;
 use super::signals::{self, KERNEL_SIGRTMIN};
 use super::slot::Slot;
+use super::trouble::{Trouble, DEGRADED_WAKE_MS};
 use super::words::{WordsError, MAX_COMMAND_BYTES, MAX_WORDS};
 
 pub const PREFIX: &str = "sidecar-init: ";
@@ -150,6 +152,126 @@ pub fn config_error(error: &ConfigError) -> Line {
         }
     }
     line.end();
+    line
+}
+
+/// What the init says about its start-up, before or instead of running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Startup<'a> {
+    /// DAEMONS names no slot: nothing to run, exit 0.
+    NothingSelected {
+        value: &'a [u8],
+    },
+    NoSignalFd,
+    NoMemory,
+    /// Not PID 1 and not a subreaper: orphans go to the real init.
+    NotSubreaper,
+    /// Fault signals sent by others could kill the init.
+    FaultsNotCaught,
+}
+
+#[inline(never)]
+pub fn startup(what: Startup) -> Line {
+    let mut line = Line::new();
+    line.str(PREFIX);
+    match what {
+        Startup::NothingSelected { value } => {
+            line.str("no daemon selected (").str(DAEMONS_VAR).str("='").quoted(value);
+            line.str("'); nothing to run, exiting");
+        }
+        Startup::NoSignalFd => {
+            line.str("cannot open a signalfd; exiting");
+        }
+        Startup::NoMemory => {
+            line.str("no memory for output buffers; exiting");
+        }
+        Startup::NotSubreaper => {
+            line.str("cannot become a child subreaper; orphans of the daemons go to the real init");
+        }
+        Startup::FaultsNotCaught => {
+            line.str("cannot catch fault signals; one sent by another process would kill the init");
+        }
+    }
+    line.end();
+    line
+}
+
+/// An argument that is not accepted.
+#[inline(never)]
+pub fn usage_error(argument: &[u8]) -> Line {
+    let mut line = Line::new();
+    line.str(PREFIX).str("unknown argument '").quoted(argument);
+    line.str("'; accepted: --help, --version (configuration comes from the environment)").end();
+    line
+}
+
+/// A trouble of the init's, logged once.
+#[inline(never)]
+pub fn trouble(trouble: &Trouble, context: &impl Context) -> Line {
+    let mut line = Line::new();
+    line.str(PREFIX);
+    let errno = match *trouble {
+        Trouble::Unprefixed { slot, errno } => {
+            line.str(slot.name()).str(" output goes out unprefixed: cannot make its log pipes");
+            Some(errno)
+        }
+        Trouble::SharedOutput { sink, errno } => {
+            line.str("cannot reopen ")
+                .str(sink_name(sink))
+                .str(" non-blocking; writing it only when poll says a line fits");
+            Some(errno)
+        }
+        Trouble::OutputGone { sink, errno } => {
+            line.str(sink_name(sink)).str(" cannot be written any more; its lines are dropped");
+            Some(errno)
+        }
+        Trouble::ReadFailed { errno } => {
+            line.str("reading a log pipe failed; its daemon's output may stall");
+            Some(errno)
+        }
+        Trouble::PollFailed { errno } => {
+            line.str("poll failed; watching what it can and every log pipe each ");
+            line.num(DEGRADED_WAKE_MS).str(" ms");
+            Some(errno)
+        }
+        Trouble::SentFault { sig } => {
+            line.str("ignoring ");
+            signal_name(&mut line, sig);
+            line.str(" sent by another process (not a fault of the init's)");
+            None
+        }
+    };
+    if let Some(errno) = errno {
+        line.str(" (").quoted(context.error_text(errno)).str(", errno ").signed(errno.into()).str(")");
+    }
+    line.end();
+    line
+}
+
+fn sink_name(sink: SinkId) -> &'static str {
+    match sink {
+        SinkId::Stdout => "stdout",
+        SinkId::Stderr => "stderr",
+    }
+}
+
+/// Said where lines went missing, once the output drains again.
+#[inline(never)]
+pub fn lines_dropped(count: u64) -> Line {
+    let mut line = Line::new();
+    line.str(PREFIX).num(count).str(" lines dropped while output was blocked").end();
+    line
+}
+
+/// The last line at exit when the readers did not take everything in time.
+#[inline(never)]
+pub fn exit_with_lost_lines(code: u8, lost: u64, mid_line: bool) -> Line {
+    let mut line = Line::new();
+    if mid_line {
+        line.str("\n");
+    }
+    line.str(PREFIX).str("exiting code=").num(code.into()).str("; ").num(lost);
+    line.str(" lines of output dropped: not taken by the exit deadline").end();
     line
 }
 

@@ -1,28 +1,24 @@
-//! The imperative shell: one wait point (poll on the signalfd and the log
-//! pipes, the next deadline as its timeout), events fed to the machine, its
-//! actions carried out with the `sys` layer.
+//! The imperative shell: one wait point (poll on the signalfd, the log pipes
+//! and the sinks with a backlog; the next deadline as its timeout), events
+//! fed to the machine, its actions carried out with the `sys` layer.
 
-mod output;
-mod pump;
+mod logs;
 
-pub use output::Output;
-pub use pump::Pump;
+pub use logs::Logs;
 
 use heapless::{Deque, Vec};
-use rustix::event::{PollFd, PollFlags};
-use rustix::fd::AsFd;
 
 use crate::core::config::Config;
 use crate::core::machine::{Action, Actions, Event, Machine, Millis, NOT_EXECUTABLE, NOT_FOUND};
-use crate::core::report::{self, Context};
+use crate::core::report::{self, Context, Startup};
 use crate::core::slot::Slot;
+use crate::core::trouble::Trouble;
 use crate::sys::clock::now_ms;
 use crate::sys::environ::Environ;
-use crate::sys::signals::SignalFd;
+use crate::sys::signals::{self, SignalFd};
 use crate::sys::spawn::{self, DEFAULT_PATH};
 use crate::sys::wait::{self, Reaped};
 use crate::sys::{error_text, process};
-use pump::MAX_STREAMS;
 
 /// Actions waiting to be carried out: one event's worth and what the
 /// outcomes of its spawns and reaps add (each of those at most four daemons).
@@ -33,8 +29,7 @@ pub struct Shell<'a> {
     environ: Environ,
     search_path: &'static [u8],
     signals: SignalFd,
-    output: Output,
-    pump: Option<Pump>,
+    logs: Logs,
     machine: Machine,
     /// The monotonic clock, read once before and once after each wait.
     now: Millis,
@@ -53,34 +48,23 @@ impl Context for ReportContext<'_> {
 }
 
 impl<'a> Shell<'a> {
-    pub fn new(
-        config: &'a Config,
-        environ: Environ,
-        signals: SignalFd,
-        output: Output,
-        pump: Option<Pump>,
-        pid1: bool,
-    ) -> Self {
+    pub fn new(config: &'a Config, environ: Environ, signals: SignalFd, logs: Logs, pid1: bool) -> Self {
         let search_path = environ.get("PATH").unwrap_or(DEFAULT_PATH);
         let machine = Machine::new(config.selected, config.grace_ms, pid1);
-        Shell { config, environ, search_path, signals, output, pump, machine, now: now_ms() }
+        Shell { config, environ, search_path, signals, logs, machine, now: now_ms() }
     }
 
     /// Runs the daemons until the machine says exit; returns the exit code.
     pub fn run(&mut self) -> u8 {
+        self.log_troubles();
         let mut first = Actions::new();
         self.machine.start(&mut first);
         let mut queue = Queue::new();
         enqueue(&mut queue, first);
         loop {
             if let Some(code) = self.execute(&mut queue) {
-                // A reader that takes nothing cannot hold the exit for long.
-                let patience = u64::from(self.config.grace_ms.max(1000));
-                let deadline = now_ms().saturating_add(patience);
-                if let Some(pump) = &mut self.pump {
-                    pump.finish(&mut self.output, deadline);
-                }
-                self.output.flush_until(deadline);
+                let deadline = self.machine.output_deadline(now_ms());
+                self.logs.finish(deadline, code);
                 return code;
             }
             self.wait(&mut queue);
@@ -96,37 +80,24 @@ impl<'a> Shell<'a> {
             self.feed(Event::Deadline, queue);
             return;
         }
-        // [signalfd, sinks with a backlog…, pipes…]
-        let mut polled: Vec<PollFd<'static>, { MAX_STREAMS + 3 }> = Vec::new();
-        let signal_entry = PollFd::from_borrowed_fd(self.signals.fd(), PollFlags::IN);
-        for entry in core::iter::once(signal_entry).chain(self.output.poll_entries()) {
-            let _ = polled.push(entry);
-        }
-        let first_pipe = polled.len();
-        if let Some(pump) = &self.pump {
-            for entry in pump.poll_entries(&self.output) {
-                let _ = polled.push(entry);
-            }
-        }
-        let _ = wait::poll(&mut polled, deadline, self.now);
+        let signalled = self.logs.wait(Some(self.signals.fd()), deadline, self.now);
         // One clock reading a wake: a burst of reaps costs no system call each.
         self.now = now_ms();
 
         // One batch of signals a wake, each fed as it is read; the poll is
         // level-triggered, so a flood cannot push any signal out.
-        let mut signals: Vec<i32, { SignalFd::BATCH }> = Vec::new();
-        self.signals.read_batch(|sig| {
-            let _ = signals.push(sig);
-        });
-        for sig in signals {
+        let mut batch: Vec<i32, { SignalFd::BATCH }> = Vec::new();
+        if signalled {
+            self.signals.read_batch(|sig| {
+                let _ = batch.push(sig);
+            });
+        }
+        for sig in batch {
             self.feed(Event::Signal(sig), queue);
         }
-        self.output.flush();
-        if let Some(pump) = &mut self.pump {
-            for entry in polled.iter().skip(first_pipe).filter(|e| !e.revents().is_empty()) {
-                pump.service(entry.as_fd(), &mut self.output);
-            }
-        }
+        signals::take_sent_faults(|sig| self.logs.trouble(Trouble::SentFault { sig }));
+        self.logs.flush();
+        self.log_troubles();
     }
 
     fn feed(&mut self, event: Event, queue: &mut Queue) {
@@ -148,11 +119,22 @@ impl<'a> Shell<'a> {
                 Action::SignalProcess { pid, sig } => process::kill_process(pid, sig),
                 Action::SignalAll(sig) => process::kill_all(sig),
                 Action::Reap => self.reap(queue),
-                Action::Log(note) => self.output.note(report::note(&note, &ReportContext(self.config)).as_bytes()),
+                Action::Log(note) => self.logs.note(&report::note(&note, &ReportContext(self.config))),
                 Action::Exit(code) => return Some(code),
             }
         }
         None
+    }
+
+    /// A line about how the start-up went, before the daemons start.
+    pub fn startup_note(&mut self, what: Startup) {
+        self.logs.note(&report::startup(what));
+    }
+
+    fn log_troubles(&mut self) {
+        while let Some(trouble) = self.logs.next_trouble() {
+            self.logs.note(&report::trouble(&trouble, &ReportContext(self.config)));
+        }
     }
 
     #[inline(never)]
@@ -161,8 +143,8 @@ impl<'a> Shell<'a> {
             match wait::reap_one() {
                 Reaped::Child { pid, ended } => {
                     // What the daemon wrote before dying comes before its death note.
-                    if let (Some(pump), Some(slot)) = (&mut self.pump, self.machine.slot_of(pid)) {
-                        pump.drain_slot(slot, &mut self.output);
+                    if let Some(slot) = self.machine.slot_of(pid) {
+                        self.logs.drain_slot(slot);
                     }
                     self.feed(Event::Reaped { pid, ended }, queue);
                 }
@@ -179,7 +161,7 @@ impl<'a> Shell<'a> {
     #[inline(never)]
     fn spawn(&mut self, slot: Slot) -> Event {
         let command = self.config.commands.get(slot);
-        let pipes = self.pump.as_mut().and_then(|pump| pump.pipes_for(slot));
+        let pipes = self.logs.pipes_for(slot);
         match spawn::spawn(command, self.search_path, self.environ.envp(), pipes) {
             Ok(pid) => Event::Spawned { slot, pid },
             Err(errno) => {

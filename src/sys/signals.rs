@@ -1,5 +1,7 @@
 //! The init's signal set-up and its signalfd.
 
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use super::fds::{read, Fd, Read};
 use crate::core::signals::bit;
 
@@ -7,6 +9,63 @@ use crate::core::signals::bit;
 /// so a fault kills it instead of looping.
 const FAULTS: [i32; 7] =
     [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGABRT, libc::SIGTRAP, libc::SIGSYS];
+
+/// Fault signals sent by another process since the last look, bit n-1 for
+/// signal n. The handler only sets bits; the wait point reads them.
+static SENT_FAULTS: AtomicU64 = AtomicU64::new(0);
+
+/// Catches the fault signals: a real fault (the kernel's, si_code > 0)
+/// puts the default action back and returns, so the faulting instruction
+/// runs again and the fault kills the init as it should; one sent with
+/// kill() or tkill() (si_code <= 0) is only noted, so another process
+/// cannot kill the init with it (as under `docker run --init`).
+extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, _: *mut core::ffi::c_void) {
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+    let code = unsafe { info.as_ref() }.map_or(1, |info| info.si_code);
+    if code <= 0 {
+        SENT_FAULTS.fetch_or(bit(sig), Ordering::Relaxed);
+    } else {
+        set_default(sig);
+    }
+}
+
+extern "C" {
+    /// musl's return trampoline for signal handlers (rt_sigreturn), which
+    /// x86_64 requires in the kernel's sigaction.
+    fn __restore_rt();
+}
+
+/// The kernel's flag saying `restorer` is set.
+const SA_RESTORER: libc::c_ulong = 0x0400_0000;
+
+/// Installs [`on_fault`] for every fault signal with a bare system call
+/// (musl's sigaction costs half a KiB; rustix's is in its unstable
+/// "runtime" feature). Returns false when one could not be installed.
+pub fn catch_sent_faults() -> bool {
+    let action = KernelSigaction {
+        handler: on_fault as *const () as libc::sighandler_t,
+        flags: libc::SA_SIGINFO as libc::c_ulong | SA_RESTORER,
+        restorer: __restore_rt as *const () as usize,
+        mask: 0,
+    };
+    let mut all = true;
+    for sig in FAULTS {
+        // SAFETY: a valid kernel sigaction whose handler only touches an
+        // atomic and makes one system call, returning through musl's trampoline.
+        all &= unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, &raw const action, 0, KERNEL_SIGSET) } == 0;
+    }
+    all
+}
+
+/// Calls `each` with every fault signal sent since the last call.
+pub fn take_sent_faults(mut each: impl FnMut(i32)) {
+    let sent = SENT_FAULTS.swap(0, Ordering::Relaxed);
+    for sig in FAULTS {
+        if sent & bit(sig) != 0 {
+            each(sig);
+        }
+    }
+}
 
 /// The kernel's signal mask (bit n-1 for signal n) with every signal but the
 /// faults. Built by hand: musl's sigfillset leaves out 32–34, which it keeps

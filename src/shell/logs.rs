@@ -1,0 +1,300 @@
+//! The log pipes and the init's stdout and stderr: the descriptors, and the
+//! reads and writes that [`Routing`] asks for. Nothing here decides.
+//!
+//! Each slot has one stdout and one stderr pipe for the init's lifetime,
+//! made at start-up and handed to every run. The init keeps the write ends
+//! (close-on-exec), so the pipes never close under it: a restart or a
+//! grandchild holding an old run's pipe cannot use up descriptors.
+
+use heapless::Vec;
+use rustix::event::{PollFd, PollFlags};
+
+use crate::core::line::Line;
+use crate::core::lines::MAX_LINE;
+use crate::core::machine::Millis;
+use crate::core::routing::{Routing, Sink, SinkId, StreamId, WriteMode, DRAIN_READS, MAX_STREAMS};
+use crate::core::slot::{PerSlot, Slot};
+use crate::core::trouble::{Trouble, Troubles, DEGRADED_WAKE_MS};
+use crate::sys::clock::now_ms;
+use crate::sys::fds::{self, log_pipe, make_blocking, read, same_pipe, write_some, Fd, Read, Written, STDERR, STDOUT};
+use crate::sys::memory;
+use crate::sys::wait::poll;
+
+/// One read. Its lines can grow by a 12-byte prefix each (13× for empty
+/// lines); the sink's backlog must hold all of one read's output.
+const CHUNK: usize = 16 * 1024;
+/// Room for everything one read can turn into, plus a few hundred notes.
+pub const BACKLOG: usize = 256 * 1024;
+
+/// The descriptors of one stream, in [`Routing`]'s order.
+struct Pipe {
+    reader: Fd,
+    writer: Fd,
+}
+
+pub struct Logs {
+    pub routing: Routing<'static>,
+    out: Fd,
+    err: Fd,
+    pipes: Vec<Pipe, MAX_STREAMS>,
+    chunk: &'static mut [u8],
+    /// What degraded, each kind once, for the shell to log.
+    troubles: Troubles,
+    /// The last poll failed: wake regularly and read every pipe.
+    degraded: bool,
+}
+
+impl Logs {
+    /// The init's stdout and stderr as sinks, and, with `prefix`, a pipe pair
+    /// for each selected slot. `troubles` gets what degraded on the way.
+    /// `None`: no memory for the buffers.
+    pub fn open(selected: &PerSlot<bool>, prefix: bool) -> Option<Logs> {
+        let mut troubles = Troubles::new();
+        let shared = same_pipe(STDOUT, STDERR);
+        let (out_fd, out_mode) = sink_of(STDOUT, SinkId::Stdout, &mut troubles);
+        let out = Sink::new(memory::pages(BACKLOG)?, out_mode);
+        let (err_fd, err) = if shared {
+            (out_fd, None)
+        } else {
+            let (fd, mode) = sink_of(STDERR, SinkId::Stderr, &mut troubles);
+            (fd, Some(Sink::new(memory::pages(BACKLOG)?, mode)))
+        };
+        let chunk = memory::pages(CHUNK)?;
+        let routing = Routing::new(out, err);
+        let mut logs = Logs { routing, out: out_fd, err: err_fd, pipes: Vec::new(), chunk, troubles, degraded: false };
+        if prefix {
+            logs.open_pipes(selected)?;
+        }
+        Some(logs)
+    }
+
+    /// Something degraded; logged once per kind by the shell.
+    pub fn trouble(&mut self, trouble: Trouble) {
+        self.troubles.add(trouble);
+    }
+
+    /// The next trouble to log, each kind once.
+    pub fn next_trouble(&mut self) -> Option<Trouble> {
+        self.troubles.next()
+    }
+
+    /// Both pipes of every selected slot, now, so that a low descriptor
+    /// limit shows at start-up, naming the slot, and never later.
+    fn open_pipes(&mut self, selected: &PerSlot<bool>) -> Option<()> {
+        let slots = selected.iter().filter(|(_, &on)| on).count();
+        let mut carries = memory::pages(2usize.saturating_mul(slots).saturating_mul(MAX_LINE))?;
+        for (slot, _) in selected.iter().filter(|(_, &on)| on) {
+            let (out, err) = match (log_pipe(), log_pipe()) {
+                (Ok(out), Ok(err)) => (out, err),
+                (Err(errno), _) | (_, Err(errno)) => {
+                    self.trouble(Trouble::Unprefixed { slot, errno: errno.raw_os_error() });
+                    continue;
+                }
+            };
+            for ((reader, writer), sink) in [(out, SinkId::Stdout), (err, SinkId::Stderr)] {
+                let Some((carry, rest)) = core::mem::take(&mut carries).split_at_mut_checked(MAX_LINE) else { break };
+                carries = rest;
+                if self.routing.add_stream(slot, sink, carry).is_some() {
+                    let _ = self.pipes.push(Pipe { reader, writer });
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// The write ends a run of `slot` takes as stdout and stderr; `None`:
+    /// the run writes to the init's own, unprefixed (said at start-up).
+    pub fn pipes_for(&self, slot: Slot) -> Option<(Fd, Fd)> {
+        let writer = |sink| {
+            self.routing.streams().find(|(_, s)| s.slot == slot && s.sink == sink).and_then(|(id, _)| self.pipe(id))
+        };
+        let (out, err) = (writer(SinkId::Stdout)?.writer, writer(SinkId::Stderr)?.writer);
+        // Every run starts with blocking stdio, as a fresh pipe would give it.
+        let _ = make_blocking(out);
+        let _ = make_blocking(err);
+        Some((out, err))
+    }
+
+    fn pipe(&self, stream: StreamId) -> Option<&Pipe> {
+        self.pipes.get(stream)
+    }
+
+    fn fd(&self, sink: SinkId) -> Fd {
+        match sink {
+            SinkId::Stdout => self.out,
+            SinkId::Stderr => self.err,
+        }
+    }
+
+    /// One read; false when the pipe had nothing (more).
+    fn read_once(&mut self, stream: StreamId) -> bool {
+        let Some(pipe) = self.pipes.get(stream) else { return false };
+        match read(pipe.reader, self.chunk) {
+            Read::Data(n) => {
+                self.routing.on_data(stream, self.chunk.get(..n).unwrap_or(&[]));
+                true
+            }
+            Read::Empty | Read::Closed => false,
+            Read::Failed(errno) => {
+                self.trouble(Trouble::ReadFailed { errno: errno.raw_os_error() });
+                false
+            }
+        }
+    }
+
+    /// A run of `slot` was reaped: what it wrote, its unfinished last line
+    /// included, goes to the sinks now, whatever their backlog, so it comes
+    /// before its death note and before any line of the next run. Bounded
+    /// reads: a grandchild may keep writing.
+    pub fn drain_slot(&mut self, slot: Slot) {
+        for id in 0..self.pipes.len() {
+            if self.routing.stream_slot(id) != Some(slot) {
+                continue;
+            }
+            for _ in 0..DRAIN_READS {
+                if !self.read_once(id) {
+                    break;
+                }
+            }
+            self.routing.finish_line(id);
+        }
+    }
+
+    /// Writes what every sink may write now.
+    pub fn flush(&mut self) {
+        for sink in self.routing.sink_list() {
+            let fd = self.fd(sink);
+            let backlog = self.routing.sink(sink);
+            while let Some(bytes) = backlog.to_write() {
+                match write_some(fd, bytes) {
+                    Written::Bytes(n) => backlog.wrote(n),
+                    Written::WouldBlock => break,
+                    Written::Gone(errno) => {
+                        backlog.reader_gone();
+                        self.troubles.add(Trouble::OutputGone { sink, errno: errno.raw_os_error() });
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The one wait: polls `first` (the signalfd), the sinks with a backlog
+    /// and the pipes whose sink has none, until `deadline`; then marks the
+    /// writable sinks and reads each ready pipe once. Returns whether `first`
+    /// was polled ready or may be: a failed poll (EINVAL: more entries than
+    /// RLIMIT_NOFILE now allows) is logged once and degrades the wait to
+    /// `first` alone, or nothing, for [`DEGRADED_WAKE_MS`] at most, after
+    /// which every pipe is read; each wait tries everything again first.
+    pub fn wait(&mut self, first: Option<Fd>, deadline: Option<Millis>, now: Millis) -> bool {
+        let mut polled: Vec<PollFd<'static>, POLLED> = Vec::new();
+        let mut sources: Vec<Source, POLLED> = Vec::new();
+        let mut add = |source, entry| {
+            if polled.push(entry).is_ok() {
+                let _ = sources.push(source);
+            }
+        };
+        if let Some(fd) = first {
+            add(Source::First, PollFd::from_borrowed_fd(fd, PollFlags::IN));
+        }
+        for sink in self.routing.sink_ids() {
+            if self.routing.sink_ref(sink).wants_writable() {
+                add(Source::Sink(sink), PollFd::from_borrowed_fd(self.fd(sink), PollFlags::OUT));
+            }
+        }
+        for (id, pipe) in self.pipes.iter().enumerate() {
+            if self.routing.wants_read(id) {
+                add(Source::Stream(id), PollFd::from_borrowed_fd(pipe.reader, PollFlags::IN));
+            }
+        }
+        let soon = now.saturating_add(DEGRADED_WAKE_MS);
+        let deadline = if self.degraded { Some(deadline.map_or(soon, |at| at.min(soon))) } else { deadline };
+        let trusted = match poll(&mut polled, deadline, now) {
+            Ok(_) => true,
+            Err(errno) => {
+                self.trouble(Trouble::PollFailed { errno: errno.raw_os_error() });
+                let deadline = Some(deadline.map_or(soon, |at| at.min(soon)));
+                if poll(polled.get_mut(..1).unwrap_or(&mut []), deadline, now).is_err() {
+                    let _ = poll(&mut [], deadline, now);
+                }
+                false
+            }
+        };
+        self.degraded = !trusted;
+        let mut first_ready = !trusted;
+        for (entry, &source) in polled.iter().zip(&sources) {
+            let ready = !entry.revents().is_empty();
+            match source {
+                Source::First => first_ready |= ready,
+                Source::Sink(sink) if ready => self.routing.sink(sink).on_writable(),
+                // Reads are non-blocking: without trusted readiness, try them all.
+                Source::Stream(id) if ready || !trusted => {
+                    if self.routing.wants_read(id) {
+                        self.read_once(id);
+                    }
+                }
+                _ => {}
+            }
+        }
+        first_ready
+    }
+
+    /// The init exits: the pipes are read in turn until all are empty and
+    /// every last line delivered, for as long as the readers take it, until
+    /// `deadline` at most. What is left then is dropped, and said once if
+    /// there is room.
+    pub fn finish(&mut self, deadline: Millis, code: u8) {
+        loop {
+            let mut more = false;
+            for id in 0..self.pipes.len() {
+                more |= !self.routing.wants_read(id) || self.read_once(id);
+            }
+            self.flush();
+            let now = now_ms();
+            if (!more && self.routing.is_idle()) || now >= deadline {
+                break;
+            }
+            self.wait(None, Some(deadline), now);
+        }
+        for id in 0..self.pipes.len() {
+            self.routing.finish_line(id);
+        }
+        self.flush();
+        for sink in self.routing.sink_list() {
+            if let Some(line) = self.routing.sink(sink).give_up(code) {
+                // One try: the reader had its time.
+                let _ = write_some(self.fd(sink), line.as_bytes());
+            }
+        }
+    }
+
+    /// One of the init's own lines, on stderr, written at once if it can be.
+    pub fn note(&mut self, line: &Line) {
+        self.routing.note(line.as_bytes());
+        self.flush();
+    }
+}
+
+/// What a poll entry stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// The caller's descriptor: the signalfd.
+    First,
+    Sink(SinkId),
+    Stream(StreamId),
+}
+
+/// Entries of the wait point: the signalfd, two sinks, every pipe.
+const POLLED: usize = MAX_STREAMS + 3;
+
+/// The descriptor and write mode for the init's `fd` (1 or 2).
+fn sink_of(fd: Fd, sink: SinkId, troubles: &mut Troubles) -> (Fd, WriteMode) {
+    match fds::open_sink(fd) {
+        fds::Sink::OwnDescription(own) => (own, WriteMode::NonBlocking),
+        fds::Sink::SharedPipe(shared, errno) => {
+            troubles.add(Trouble::SharedOutput { sink, errno });
+            (shared, WriteMode::WhenPolled)
+        }
+        fds::Sink::NotAPipe(fd) => (fd, WriteMode::Direct),
+    }
+}
