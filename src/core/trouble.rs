@@ -33,11 +33,11 @@ impl Trouble {
     fn key(self) -> u32 {
         let bit = match self {
             Trouble::Unprefixed { slot, .. } => slot_index(slot),
-            Trouble::SharedOutput { sink, .. } => 4 + sink_index(sink),
-            Trouble::OutputGone { sink, .. } => 6 + sink_index(sink),
+            Trouble::SharedOutput { sink, .. } => sink_index(sink) | 4,
+            Trouble::OutputGone { sink, .. } => sink_index(sink).wrapping_add(6),
             Trouble::ReadFailed { .. } => 8,
             Trouble::PollFailed { .. } => 9,
-            Trouble::SentFault { sig } => 10 + u32::try_from(sig & 15).unwrap_or(0),
+            Trouble::SentFault { sig } => u32::try_from(sig & 15).unwrap_or(0).wrapping_add(10),
         };
         1u32.checked_shl(bit).unwrap_or(0)
     }
@@ -78,7 +78,7 @@ impl Troubles {
         }
     }
 
-    pub fn next(&mut self) -> Option<Trouble> {
+    pub fn take(&mut self) -> Option<Trouble> {
         self.waiting.pop_front()
     }
 }
@@ -97,7 +97,7 @@ mod tests {
             troubles.add(Trouble::SentFault { sig: 11 });
             troubles.add(Trouble::SentFault { sig: 7 });
         }
-        let told: Vec<Trouble> = core::iter::from_fn(|| troubles.next()).collect();
+        let told: Vec<Trouble> = core::iter::from_fn(|| troubles.take()).collect();
         assert_eq!(
             told,
             [

@@ -75,7 +75,7 @@ impl Logs {
 
     /// The next trouble to log, each kind once.
     pub fn next_trouble(&mut self) -> Option<Trouble> {
-        self.troubles.next()
+        self.troubles.take()
     }
 
     /// Both pipes of every selected slot, now, so that a low descriptor
@@ -228,10 +228,8 @@ impl Logs {
                 Source::First => first_ready |= ready,
                 Source::Sink(sink) if ready => self.routing.sink(sink).on_writable(),
                 // Reads are non-blocking: without trusted readiness, try them all.
-                Source::Stream(id) if ready || !trusted => {
-                    if self.routing.wants_read(id) {
-                        self.read_once(id);
-                    }
+                Source::Stream(id) if (ready || !trusted) && self.routing.wants_read(id) => {
+                    self.read_once(id);
                 }
                 _ => {}
             }
