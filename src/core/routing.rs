@@ -193,10 +193,7 @@ impl<'a> Routing<'a> {
     }
 
     pub fn sink(&mut self, id: SinkId) -> &mut Sink<'a> {
-        match (&mut self.err, id) {
-            (Some(err), SinkId::Stderr) => err,
-            _ => &mut self.out,
-        }
+        pick(&mut self.out, &mut self.err, id)
     }
 
     pub fn sink_ref(&self, id: SinkId) -> &Sink<'a> {
@@ -249,10 +246,7 @@ impl<'a> Routing<'a> {
     /// Bytes read from the pipe of `stream`: its whole lines go to its sink.
     pub fn on_data(&mut self, stream: StreamId, data: &[u8]) {
         let Some(Stream { sink, lines, prefix, .. }) = self.streams.get_mut(stream) else { return };
-        let sink = match (&mut self.err, *sink) {
-            (Some(err), SinkId::Stderr) => err,
-            _ => &mut self.out,
-        };
+        let sink = pick(&mut self.out, &mut self.err, *sink);
         lines.feed(data, &mut |line| {
             sink.push(&[prefix, line, b"\n"]);
         });
@@ -262,10 +256,7 @@ impl<'a> Routing<'a> {
     /// last line goes out as a line of its own.
     pub fn finish_line(&mut self, stream: StreamId) {
         let Some(Stream { sink, lines, prefix, .. }) = self.streams.get_mut(stream) else { return };
-        let sink = match (&mut self.err, *sink) {
-            (Some(err), SinkId::Stderr) => err,
-            _ => &mut self.out,
-        };
+        let sink = pick(&mut self.out, &mut self.err, *sink);
         lines.finish(&mut |line| {
             sink.push(&[prefix, line, b"\n"]);
         });
@@ -279,6 +270,14 @@ impl<'a> Routing<'a> {
     /// Nothing waits in any sink.
     pub fn is_idle(&self) -> bool {
         self.out.is_idle() && self.err.as_ref().is_none_or(Sink::is_idle)
+    }
+}
+
+/// The sink for `id`: stderr's own, or stdout's when they are one pipe.
+fn pick<'s, 'a>(out: &'s mut Sink<'a>, err: &'s mut Option<Sink<'a>>, id: SinkId) -> &'s mut Sink<'a> {
+    match (err, id) {
+        (Some(err), SinkId::Stderr) => err,
+        _ => out,
     }
 }
 
