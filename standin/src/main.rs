@@ -187,6 +187,8 @@ struct Opts {
     no_newline: Option<String>,
     listen: Option<u16>,
     fork_bomb: bool,
+    nonblock_stdio: bool,
+    delay_ms: u64,
 }
 
 fn num<T: std::str::FromStr>(opt: &str, v: String, ok: impl Fn(&T) -> bool) -> Result<T, String> {
@@ -220,6 +222,8 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             "--no-newline" => o.no_newline = Some(value()?),
             "--listen" => o.listen = Some(num(opt, value()?, |_| true)?),
             "--fork-bomb" => o.fork_bomb = true,
+            "--nonblock-stdio" => o.nonblock_stdio = true,
+            "--delay" => o.delay_ms = num(opt, value()?, |_| true)?,
             _ => return Err(format!("unknown option {opt}")),
         }
     }
@@ -599,10 +603,30 @@ fn event_loop(r: &Reporter, o: &Opts, sfd: c_int, listener: c_int, deadline: Opt
     }
 }
 
+/// `--nonblock-stdio`, as Node/libuv does: reports the status flags its fds 1
+/// and 2 came with (`stdio-flags fd1=<octal> fd2=<octal>`, O_NONBLOCK is
+/// 04000), then sets O_NONBLOCK on both (on the open file descriptions,
+/// which the init may hand to the next run) and reports `stdio nonblocking`.
+fn nonblock_stdio(r: &Reporter) {
+    let flags = |fd: c_int| unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    let (out, err) = (flags(1), flags(2));
+    r.line(&format!("stdio-flags fd1={out:o} fd2={err:o}"));
+    for (fd, old) in [(1, out), (2, err)] {
+        if old < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, old | libc::O_NONBLOCK) } != 0 {
+            r.line(&format!("stdio nonblocking failed fd={fd}: {}", err_text(errno())));
+            return;
+        }
+    }
+    r.line("stdio nonblocking");
+}
+
 fn run(o: Opts, log_dir: Option<PathBuf>) -> c_int {
     let r = Reporter { prefix: o.name.clone(), log_path: log_dir.map(|d| d.join(format!("{}.log", o.name))) };
     // Built before any fd of ours is opened and before the mask changes.
     r.line(&start_line());
+    if o.nonblock_stdio {
+        nonblock_stdio(&r);
+    }
 
     let caught = caught_mask();
     set_mask(libc::SIG_BLOCK, caught);
@@ -614,6 +638,9 @@ fn run(o: Opts, log_dir: Option<PathBuf>) -> c_int {
         exit_code(&r, 1);
     }
 
+    // --delay: everything below (listen, stray, orphans, flood...) starts
+    // this much later; signals wait in the signalfd meanwhile.
+    sleep_ms(o.delay_ms);
     let listener = o.listen.map_or(-1, |port| listen_tcp(&r, port));
     if o.stray {
         spawn_stray(&r, caught);

@@ -128,6 +128,8 @@ pub struct Setup {
     args: Vec<String>,
     hostile: bool,
     stdout: StdoutReader,
+    /// A command the init is started through (it execs the init).
+    wrapper: Vec<String>,
 }
 
 impl Setup {
@@ -145,6 +147,7 @@ impl Setup {
             args: Vec::new(),
             hostile: false,
             stdout: StdoutReader::Prompt,
+            wrapper: Vec::new(),
         }
     }
 
@@ -219,6 +222,15 @@ impl Setup {
         self
     }
 
+    /// Starts the init through `command` (which must exec it, keeping the
+    /// pid): `["prlimit", "--nofile=16:16"]`, `["setpriv", "--reuid=65534", ...]`.
+    /// In PID 1 mode it runs between unshare and the init, so the init is
+    /// still PID 1 of the new namespace.
+    pub fn wrap(mut self, command: &[&str]) -> Self {
+        self.wrapper = command.iter().map(|a| a.to_string()).collect();
+        self
+    }
+
     pub fn args(mut self, args: &[&str]) -> Self {
         self.args = args.iter().map(|a| a.to_string()).collect();
         self
@@ -238,7 +250,11 @@ impl Setup {
     pub fn start(self) -> Init {
         let mut command = if self.pid1 {
             let mut c = Command::new("unshare");
-            c.args(["--pid", "--fork", "--mount-proc"]).arg(&self.init);
+            c.args(["--pid", "--fork", "--mount-proc"]).args(&self.wrapper).arg(&self.init);
+            c
+        } else if let Some((wrapper, its_args)) = self.wrapper.split_first() {
+            let mut c = Command::new(wrapper);
+            c.args(its_args).arg(&self.init);
             c
         } else {
             Command::new(&self.init)

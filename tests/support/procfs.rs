@@ -48,6 +48,31 @@ pub fn cpu_ns(pid: i32) -> u64 {
     text.split_whitespace().next().and_then(|ns| ns.parse().ok()).unwrap_or_else(|| panic!("schedstat: {text:?}"))
 }
 
+/// A process's pid in its own (innermost) PID namespace: the last field
+/// of `NSpid:` in /proc/PID/status (what a standin reports as `pid=`).
+pub fn inner_pid(pid: i32) -> Option<i32> {
+    proc_status_field(pid, "NSpid")?.split_whitespace().last()?.parse().ok()
+}
+
+/// The status flags of a process's descriptor (`flags:` of
+/// /proc/PID/fdinfo/FD, octal); O_NONBLOCK is 0o4000.
+pub fn fd_flags(pid: i32, fd: i32) -> u32 {
+    let path = format!("/proc/{pid}/fdinfo/{fd}");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let flags = text.lines().find_map(|l| l.strip_prefix("flags:")).map(str::trim);
+    flags.and_then(|f| u32::from_str_radix(f, 8).ok()).unwrap_or_else(|| panic!("no flags: in {path}: {text:?}"))
+}
+
+/// Sets another process's RLIMIT_NOFILE (soft and hard), as
+/// `prlimit --pid PID --nofile=N:N` does.
+pub fn set_nofile(pid: i32, limit: u64) {
+    let new = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+    // SAFETY: a valid rlimit; the old value is not wanted.
+    if unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, &new, std::ptr::null_mut()) } != 0 {
+        panic!("prlimit({pid}, NOFILE, {limit}): {}", std::io::Error::last_os_error());
+    }
+}
+
 /// Whether the process exists and is not a zombie.
 pub fn alive(pid: i32) -> bool {
     matches!(proc_state(pid), Some(s) if s != 'Z' && s != 'X')
