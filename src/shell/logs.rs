@@ -260,8 +260,11 @@ impl Logs {
         self.flush();
         for sink in self.routing.sink_list() {
             if let Some(line) = self.routing.sink(sink).give_up(code) {
-                // One try: the reader had its time.
-                let _ = write_some(self.fd(sink), line.as_bytes());
+                // One try, within the sink's write mode: the reader had its time.
+                self.routing.sink(sink).push(&[line.as_bytes()]);
+                let now = now_ms();
+                self.wait(None, Some(now), now);
+                self.flush();
             }
         }
     }
