@@ -129,3 +129,25 @@ fn a_signal_flood_loses_no_child_exit() {
     init.expect_exit(0);
     assert!(init.zombie_children().is_empty(), "zombies left");
 }
+
+/// Once every daemon has died and its output is written, the init exits at
+/// once: its patience with the readers is for output they have not taken,
+/// not a wait for the output deadline. (The first routing rewrite waited
+/// for the deadline whenever the pipes had just been read empty.)
+#[test]
+fn an_exit_with_all_output_taken_does_not_wait_for_the_output_deadline() {
+    let init = Setup::new("prompt-exit")
+        .daemons("egress")
+        .standin("egress", &["--flood", "2000", "--max-len", "120", "--exit", "0"])
+        .grace_ms(5000)
+        .not_pid1()
+        .slow_stdout()
+        .start();
+    let started = Instant::now();
+    let exit = init.wait_exit_within(Duration::from_secs(8));
+    assert_eq!(exit.code(), Some(0));
+    let took = exit.at.duration_since(started);
+    assert!(took < Duration::from_secs(3), "the exit took {took:?}; the output deadline is grace + 1 s = 6 s");
+    let flood_lines = |init: &Init| init.stdout().lines().filter(|l| l.starts_with("[egress] egress:")).count();
+    init.wait_for("every flood line read", |init| (flood_lines(init) == 2000).then_some(()));
+}

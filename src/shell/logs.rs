@@ -245,14 +245,19 @@ impl Logs {
         loop {
             let mut more = false;
             for id in 0..self.pipes.len() {
-                more |= !self.routing.wants_read(id) || self.read_once(id);
+                if self.routing.wants_read(id) {
+                    more |= self.read_once(id);
+                }
             }
             self.flush();
             let now = now_ms();
-            if (!more && self.routing.is_idle()) || now >= deadline {
+            if now >= deadline || (!more && self.routing.is_idle()) {
                 break;
             }
-            self.wait(None, Some(deadline), now);
+            if !self.routing.is_idle() {
+                // A sink waits for its reader.
+                self.wait(None, Some(deadline), now);
+            }
         }
         for id in 0..self.pipes.len() {
             self.routing.finish_line(id);
