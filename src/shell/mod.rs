@@ -62,7 +62,7 @@ impl<'a> Shell<'a> {
         pid1: bool,
     ) -> Self {
         let search_path = environ.get("PATH").unwrap_or(DEFAULT_PATH);
-        let machine = Machine::new(config.selected, config.grace_ms, pid1);
+        let machine = Machine::new(config.selected, config.grace_ms, pid1).with_policy(config.policy);
         Shell { config, environ, search_path, signals, output, pump, machine, now: now_ms() }
     }
 
@@ -88,14 +88,13 @@ impl<'a> Shell<'a> {
     }
 
     /// Blocks at the one wait point, then turns what woke it into actions.
+    /// A deadline already due still gets a poll that does not block, so
+    /// deadlines that keep coming due (a restart delay of 0 for a program
+    /// that cannot start) cannot starve signals and pipes.
     #[inline(never)]
     fn wait(&mut self, queue: &mut Queue) {
         let deadline = self.machine.next_deadline();
         self.now = now_ms();
-        if deadline.is_some_and(|at| at <= self.now) {
-            self.feed(Event::Deadline, queue);
-            return;
-        }
         // [signalfd, sinks with a backlog…, pipes…]
         let mut polled: Vec<PollFd<'static>, { MAX_STREAMS + 3 }> = Vec::new();
         let signal_entry = PollFd::from_borrowed_fd(self.signals.fd(), PollFlags::IN);
@@ -111,6 +110,9 @@ impl<'a> Shell<'a> {
         let _ = wait::poll(&mut polled, deadline, self.now);
         // One clock reading a wake: a burst of reaps costs no system call each.
         self.now = now_ms();
+        if deadline.is_some_and(|at| at <= self.now) {
+            self.feed(Event::Deadline, queue);
+        }
 
         // One batch of signals a wake, each fed as it is read; the poll is
         // level-triggered, so a flood cannot push any signal out.
@@ -144,8 +146,16 @@ impl<'a> Shell<'a> {
                     let event = self.spawn(slot);
                     self.feed(event, queue);
                 }
-                Action::SignalGroup { pid, sig } => process::kill_group(pid, sig),
-                Action::SignalProcess { pid, sig } => process::kill_process(pid, sig),
+                // Only to a run the machine still has: one reaped since the
+                // action was queued (later in the same reap loop or signal
+                // batch) may have a new owner of its pid.
+                Action::SignalGroup { pid, sig } if self.machine.slot_of(pid).is_some() => {
+                    process::kill_group(pid, sig)
+                }
+                Action::SignalProcess { pid, sig } if self.machine.slot_of(pid).is_some() => {
+                    process::kill_process(pid, sig)
+                }
+                Action::SignalGroup { .. } | Action::SignalProcess { .. } => {}
                 Action::SignalAll(sig) => process::kill_all(sig),
                 Action::Reap => self.reap(queue),
                 Action::Log(note) => self.output.note(report::note(&note, &ReportContext(self.config)).as_bytes()),
