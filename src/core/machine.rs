@@ -521,25 +521,19 @@ impl Machine {
                     push(out, Action::Log(Note::RestartScheduled { slot, delay_ms, deaths }));
                 }
             }
-        }
-        self.after_change(now, out);
-    }
-
-    /// Shuts down once an essential slot is down for good; moves on to the
-    /// sweep once every slot is down for good, or every daemon is reaped
-    /// after a shutdown.
-    fn after_change(&mut self, now: Millis, out: &mut Actions) {
-        if self.phase == Phase::Running {
-            let essential = self.slots.iter().find(|&(slot, state)| {
-                state.selected && *self.policy.essential.get(slot) && state.process.down_for_good()
-            });
-            if let Some((slot, _)) = essential {
+            // The one place a slot (selected: it ran) becomes down for good while running.
+            if running && *policy.essential.get(slot) && state.process.down_for_good() {
                 push(out, Action::Log(Note::EssentialDown { slot, grace_ms: self.grace_ms }));
-                // The stop comes back here, no longer running.
                 self.stop(now, out);
                 return;
             }
         }
+        self.after_change(now, out);
+    }
+
+    /// Moves on to the sweep once every slot is down for good, or every
+    /// daemon is reaped after a shutdown.
+    fn after_change(&mut self, now: Millis, out: &mut Actions) {
         if !self.slots.iter().all(|(_, state)| state.process.down_for_good()) {
             return;
         }
