@@ -87,86 +87,32 @@ pub enum Skip {
 }
 
 /// Everything the init says on stderr, as data; `report` renders it.
+/// The restart policy's: `RestartScheduled` (the slot starts again in
+/// `delay_ms`, after `deaths` quick deaths in a row), `Failed` (too many
+/// quick deaths in a row: given up), `EssentialDown` (an essential slot is
+/// down for good: the bundle shuts down); `RestartDropped` is a pending
+/// restart, asked for or waiting for its delay, given up for a shutdown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Note {
-    Started {
-        slot: Slot,
-        pid: Pid,
-    },
-    CannotStart {
-        slot: Slot,
-        errno: i32,
-        code: u8,
-    },
-    Died {
-        slot: Slot,
-        pid: Pid,
-        ended: Ended,
-    },
-    ShuttingDown {
-        sig: i32,
-        grace_ms: u32,
-    },
-    AlreadyShuttingDown {
-        sig: i32,
-    },
-    Restarting {
-        slot: Slot,
-        pid: Option<Pid>,
-        sig: i32,
-    },
-    RestartCoalesced {
-        slot: Slot,
-        sig: i32,
-    },
-    RestartSkipped {
-        slot: Slot,
-        sig: i32,
-        why: Skip,
-    },
-    /// A pending restart (asked for, or waiting for its delay) given up for a shutdown.
-    RestartDropped {
-        slot: Slot,
-    },
-    /// The policy starts the slot again in `delay_ms`, after `deaths` quick deaths in a row.
-    RestartScheduled {
-        slot: Slot,
-        delay_ms: u32,
-        deaths: u32,
-    },
-    /// Too many quick deaths in a row: the policy gives the slot up.
-    Failed {
-        slot: Slot,
-        deaths: u32,
-    },
-    /// An essential slot is down for good: the bundle shuts down.
-    EssentialDown {
-        slot: Slot,
-        grace_ms: u32,
-    },
-    Forwarded {
-        slot: Slot,
-        pid: Pid,
-        sig: i32,
-    },
-    NotForwarded {
-        slot: Slot,
-        sig: i32,
-    },
-    GraceExpired {
-        slot: Slot,
-        pid: Pid,
-    },
-    IgnoredSignal {
-        sig: i32,
-    },
+    Started { slot: Slot, pid: Pid },
+    CannotStart { slot: Slot, errno: i32, code: u8 },
+    Died { slot: Slot, pid: Pid, ended: Ended },
+    ShuttingDown { sig: i32, grace_ms: u32 },
+    AlreadyShuttingDown { sig: i32 },
+    Restarting { slot: Slot, pid: Option<Pid>, sig: i32 },
+    RestartCoalesced { slot: Slot, sig: i32 },
+    RestartSkipped { slot: Slot, sig: i32, why: Skip },
+    RestartDropped { slot: Slot },
+    RestartScheduled { slot: Slot, delay_ms: u32, deaths: u32 },
+    Failed { slot: Slot, deaths: u32 },
+    EssentialDown { slot: Slot, grace_ms: u32 },
+    Forwarded { slot: Slot, pid: Pid, sig: i32 },
+    NotForwarded { slot: Slot, sig: i32 },
+    GraceExpired { slot: Slot, pid: Pid },
+    IgnoredSignal { sig: i32 },
     AllDown,
-    Sweeping {
-        sig: i32,
-    },
-    Exiting {
-        code: u8,
-    },
+    Sweeping { sig: i32 },
+    Exiting { code: u8 },
 }
 
 /// How often a sweep looks again for processes that are not the init's
