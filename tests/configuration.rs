@@ -25,7 +25,7 @@ fn subset_selection_runs_exactly_the_named_slots_in_slot_order() {
 
 #[test]
 fn configuration_errors_exit_2_with_one_line_and_start_nothing() {
-    let cases: [(&str, &str, &str); 8] = [
+    let cases: [(&str, &str, &str); 13] = [
         ("CLAUDE_BOTTLE_SIDECAR_GRACE_MS", "abc", "'abc'"),
         ("CLAUDE_BOTTLE_SIDECAR_GRACE_MS", "3600001", "'3600001'"),
         ("CLAUDE_BOTTLE_SIDECAR_GRACE_MS", " 5", "' 5'"),
@@ -35,6 +35,12 @@ fn configuration_errors_exit_2_with_one_line_and_start_nothing() {
         ("CLAUDE_BOTTLE_SIDECAR_CMD_SUPERVISE", " \t ", "' \\t '"),
         ("CLAUDE_BOTTLE_SIDECAR_LOG_PREFIX", "yes", "'yes'"),
         ("CLAUDE_BOTTLE_SIDECAR_LOG_PREFIX", "01", "'01'"),
+        // The restart policy; names of unselected slots are fine, unknown ones are not.
+        ("CLAUDE_BOTTLE_SIDECAR_RESTART", "supervise,bogus", "'supervise,bogus'"),
+        ("CLAUDE_BOTTLE_SIDECAR_RESTART_DELAY_MS", "3600001", "'3600001'"),
+        ("CLAUDE_BOTTLE_SIDECAR_RESTART_LIMIT", "1001", "'1001'"),
+        ("CLAUDE_BOTTLE_SIDECAR_RESTART_LIMIT", "-1", "'-1'"),
+        ("CLAUDE_BOTTLE_SIDECAR_ESSENTIAL", "egress\r", "'egress\\r'"),
     ];
     for (var, value, shown) in cases {
         let mut setup = Setup::new("config-error").all_standins();

@@ -397,6 +397,30 @@ fn usr1_restarts_pipelock_and_leaves_the_others_alone() {
 }
 
 #[test]
+fn rtmin_2_restarts_pipelock_and_leaves_the_others_alone() {
+    let c = Container::run("rtmin2", &[], &[]);
+    let before = c.wait_listening(&SLOT_PORTS);
+    let old = pid_of(&before, "pipelock");
+
+    // Docker counts RTMIN from 34, the kernel's: RTMIN+2 is signal 36.
+    c.kill("RTMIN+2");
+    let after = c.wait_logs("a second pipelock listening", |logs| {
+        count(logs, |l| l == "[pipelock] pipelock listening port=8888") == 2 && pids_of(logs, "pipelock").len() == 2
+    });
+    assert_line(&after, &format!("sidecar-init: restarting pipelock pid={old} (SIGRTMIN+2)"));
+    assert_line(&after, &format!("sidecar-init: pipelock exited pid={old} signal=SIGTERM"));
+    assert!(c.running(), "the container stopped on RTMIN+2");
+    for (slot, _) in SLOT_PORTS.iter().filter(|(s, _)| *s != "pipelock") {
+        assert_eq!(pid_of(&after, slot), pid_of(&before, slot), "{slot} has a new pid");
+        let got_signal = format!("[{slot}] {slot} signal");
+        assert_eq!(count(&after, |l| l.starts_with(&got_signal)), 0, "{slot} got a signal");
+    }
+    c.assert_ports_answer(&all_ports());
+    c.stop();
+    assert_eq!(c.exit_code(), 0, "the replaced run must not count");
+}
+
+#[test]
 fn hup_reaches_egress_only() {
     let c = Container::run("hup", &[], &[]);
     let logs = c.wait_listening(&SLOT_PORTS);
@@ -502,6 +526,35 @@ fn a_daemon_exit_code_becomes_the_containers() {
     assert_eq!(waited, "3", "docker wait");
     assert_eq!(c.exit_code(), 3, "docker inspect");
     assert_line(&c.logs(), "sidecar-init: exiting code=3");
+}
+
+// ---- restart policy -------------------------------------------------------------
+
+#[test]
+fn an_essential_slot_exiting_3_hands_over_to_dockers_on_failure_restart() {
+    let c = Container::run(
+        "essential",
+        &["--restart", "on-failure"],
+        &[
+            ("CLAUDE_BOTTLE_SIDECAR_ESSENTIAL", "git-gate"),
+            ("CLAUDE_BOTTLE_SIDECAR_CMD_GIT_GATE", "/standin git-gate --exit 3 --after 500"),
+        ],
+    );
+    // The init exits 3, Docker starts the container again (and again).
+    let restarts = wait_until(PATIENCE, ASK_EVERY, "Docker to restart the container", || {
+        let n: u32 = c.inspect("{{.RestartCount}}").parse().unwrap_or(0);
+        (n > 0).then_some(n)
+    });
+    eprintln!("RestartCount {restarts}");
+    let logs =
+        c.wait_logs("the second run's egress", |logs| count(logs, |l| l.starts_with("[egress] egress start ")) >= 2);
+    assert_line(&logs, "sidecar-init: essential git-gate is down; shutting down; grace 8000 ms");
+    assert_line(&logs, "sidecar-init: exiting code=3");
+    assert_line(&logs, "[egress] egress exiting on SIGTERM");
+    // Stop the loop: the container's last exit was git-gate's 3.
+    docker_ok(&["update", "--restart", "no", &c.name]);
+    let code = c.wait_exit();
+    assert_eq!(code, 3, "the container's exit code is the essential slot's");
 }
 
 // ---- CLAUDE_BOTTLE_SIDECAR_DAEMONS -------------------------------------------

@@ -142,15 +142,16 @@ fn other_signals_are_logged_once_and_ignored() {
     init.signal(SIGUSR2);
     init.wait_stderr("sidecar-init: ignoring SIGUSR2");
     init.signal(SIGUSR2);
-    // Real-time signals queue; they are named as Docker names them (kernel SIGRTMIN is 34).
-    init.signal(37);
-    init.wait_stderr("sidecar-init: ignoring SIGRTMIN+3");
-    init.signal(37);
+    // Real-time signals queue; they are named as Docker names them (kernel
+    // SIGRTMIN is 34). RTMIN+1..+4 restart slots; +6 is unrouted.
+    init.signal(40);
+    init.wait_stderr("sidecar-init: ignoring SIGRTMIN+6");
+    init.signal(40);
     // TERM (15) is dequeued after USR2 (12) should both be pending at once,
-    // and the real-time 37 after it: its second copy may go unseen.
+    // and the real-time 40 after it: its second copy may go unseen.
     init.stop_expecting(0);
     assert_eq!(init.stderr().matches("ignoring SIGUSR2").count(), 1, "SIGUSR2 logged once");
-    assert_eq!(init.stderr().matches("ignoring SIGRTMIN+3").count(), 1, "SIGRTMIN+3 logged once");
+    assert_eq!(init.stderr().matches("ignoring SIGRTMIN+6").count(), 1, "SIGRTMIN+6 logged once");
     // Not forwarded to egress.
     init.assert_report_lacks("egress", "SIGUSR2");
 }

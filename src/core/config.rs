@@ -1,12 +1,18 @@
 //! Reads the configuration from the environment: every rule of SPEC's
-//! "Configuration" section, with no I/O (the environment is a lookup function).
+//! "Configuration" and "Restart policy" sections, with no I/O (the
+//! environment is a lookup function).
 
+use super::restart::{Policy, DEFAULT_DELAY_MS, DEFAULT_LIMIT, MAX_DELAY_MS, MAX_LIMIT};
 use super::slot::{PerSlot, Slot};
 use super::words::{Command, WordsError};
 
 pub const DAEMONS_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_DAEMONS";
 pub const GRACE_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_GRACE_MS";
 pub const LOG_PREFIX_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_LOG_PREFIX";
+pub const RESTART_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_RESTART";
+pub const RESTART_DELAY_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_RESTART_DELAY_MS";
+pub const RESTART_LIMIT_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_RESTART_LIMIT";
+pub const ESSENTIAL_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_ESSENTIAL";
 
 pub const DEFAULT_GRACE_MS: u32 = 8000;
 pub const MAX_GRACE_MS: u32 = 3_600_000;
@@ -17,6 +23,7 @@ pub struct Config {
     pub commands: PerSlot<Command>,
     pub grace_ms: u32,
     pub log_prefix: bool,
+    pub policy: Policy,
 }
 
 impl Config {
@@ -32,6 +39,10 @@ pub enum Variable {
     Command(Slot),
     Grace,
     LogPrefix,
+    Restart,
+    RestartDelay,
+    RestartLimit,
+    Essential,
 }
 
 impl Variable {
@@ -41,6 +52,10 @@ impl Variable {
             Variable::Command(slot) => slot.command_variable(),
             Variable::Grace => GRACE_VAR,
             Variable::LogPrefix => LOG_PREFIX_VAR,
+            Variable::Restart => RESTART_VAR,
+            Variable::RestartDelay => RESTART_DELAY_VAR,
+            Variable::RestartLimit => RESTART_LIMIT_VAR,
+            Variable::Essential => ESSENTIAL_VAR,
         }
     }
 }
@@ -51,6 +66,8 @@ pub enum Problem<'a> {
     Command(WordsError),
     Grace,
     LogPrefix,
+    RestartDelay,
+    RestartLimit,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,11 +91,7 @@ pub fn parse<'a>(env: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, Confi
 pub fn parse_into<'a>(env: impl Fn(&str) -> Option<&'a [u8]>, config: &mut Config) -> Result<(), ConfigError<'a>> {
     let selected = match env(DAEMONS_VAR) {
         None => PerSlot::from_fn(|_| true),
-        Some(value) => parse_daemons(value).map_err(|name| ConfigError {
-            variable: Variable::Daemons,
-            value,
-            problem: Problem::UnknownSlot(name),
-        })?,
+        Some(value) => slot_list(Variable::Daemons, value)?,
     };
     for slot in Slot::ALL {
         let text = env(slot.command_variable());
@@ -90,12 +103,7 @@ pub fn parse_into<'a>(env: impl Fn(&str) -> Option<&'a [u8]>, config: &mut Confi
             problem: Problem::Command(why),
         })?;
     }
-    let grace_ms = match env(GRACE_VAR) {
-        None | Some(b"") => DEFAULT_GRACE_MS,
-        Some(value) => {
-            parse_grace(value).ok_or(ConfigError { variable: Variable::Grace, value, problem: Problem::Grace })?
-        }
-    };
+    let grace_ms = number(&env, Variable::Grace, Problem::Grace, DEFAULT_GRACE_MS, MAX_GRACE_MS)?;
     let log_prefix = match env(LOG_PREFIX_VAR) {
         None | Some(b"" | b"1") => true,
         Some(b"0") => false,
@@ -103,14 +111,45 @@ pub fn parse_into<'a>(env: impl Fn(&str) -> Option<&'a [u8]>, config: &mut Confi
             return Err(ConfigError { variable: Variable::LogPrefix, value, problem: Problem::LogPrefix });
         }
     };
+    let restart = optional_slot_list(&env, Variable::Restart)?;
+    let delay_ms = number(&env, Variable::RestartDelay, Problem::RestartDelay, DEFAULT_DELAY_MS, MAX_DELAY_MS)?;
+    let limit = number(&env, Variable::RestartLimit, Problem::RestartLimit, DEFAULT_LIMIT.into(), MAX_LIMIT.into())?;
+    let essential = optional_slot_list(&env, Variable::Essential)?;
     config.selected = selected;
     config.grace_ms = grace_ms;
     config.log_prefix = log_prefix;
+    config.policy = Policy { restart, essential, delay_ms, limit: u16::try_from(limit).unwrap_or(DEFAULT_LIMIT) };
     Ok(())
 }
 
-/// Returns the selection, or the first name that is no slot.
-fn parse_daemons(value: &[u8]) -> Result<PerSlot<bool>, &[u8]> {
+/// A list of slot names with DAEMONS' rules; unset or empty: none.
+fn optional_slot_list<'a>(
+    env: &impl Fn(&str) -> Option<&'a [u8]>,
+    variable: Variable,
+) -> Result<PerSlot<bool>, ConfigError<'a>> {
+    env(variable.name()).map_or(Ok(PerSlot::default()), |value| slot_list(variable, value))
+}
+
+fn slot_list(variable: Variable, value: &[u8]) -> Result<PerSlot<bool>, ConfigError<'_>> {
+    parse_slots(value).map_err(|name| ConfigError { variable, value, problem: Problem::UnknownSlot(name) })
+}
+
+/// A number of ASCII digits up to `max`; unset or empty: `default`.
+fn number<'a>(
+    env: &impl Fn(&str) -> Option<&'a [u8]>,
+    variable: Variable,
+    problem: Problem<'a>,
+    default: u32,
+    max: u32,
+) -> Result<u32, ConfigError<'a>> {
+    match env(variable.name()) {
+        None | Some(b"") => Ok(default),
+        Some(value) => parse_digits(value, max).ok_or(ConfigError { variable, value, problem }),
+    }
+}
+
+/// Returns the slots named, or the first name that is no slot.
+fn parse_slots(value: &[u8]) -> Result<PerSlot<bool>, &[u8]> {
     let mut selected = PerSlot::<bool>::default();
     for item in value.split(|&b| b == b',') {
         let name = trim_blanks(item);
@@ -133,7 +172,7 @@ fn trim_blanks(item: &[u8]) -> &[u8] {
     item.get(start..end).unwrap_or(&[])
 }
 
-fn parse_grace(value: &[u8]) -> Option<u32> {
+fn parse_digits(value: &[u8], max: u32) -> Option<u32> {
     if value.is_empty() {
         return None;
     }
@@ -144,7 +183,7 @@ fn parse_grace(value: &[u8]) -> Option<u32> {
         }
         total = total.checked_mul(10)?.checked_add(u32::from(byte.wrapping_sub(b'0')))?;
     }
-    (total <= MAX_GRACE_MS).then_some(total)
+    (total <= max).then_some(total)
 }
 
 #[cfg(test)]
@@ -265,6 +304,105 @@ mod tests {
                 (Variable::Daemons, Problem::UnknownSlot(bad.as_bytes())),
                 "{value:?}"
             );
+        }
+    }
+
+    fn policy(pairs: &[(&str, &'static str)]) -> Policy {
+        config(pairs).unwrap().policy
+    }
+
+    fn names(slots: PerSlot<bool>) -> Vec<&'static str> {
+        slots.iter().filter(|(_, &on)| on).map(|(s, _)| s.name()).collect()
+    }
+
+    #[test]
+    fn the_restart_policy_defaults_to_nothing_500_ms_and_5() {
+        let p = policy(&[]);
+        assert_eq!((names(p.restart), names(p.essential), p.delay_ms, p.limit), (vec![], vec![], 500, 5));
+        let empty = policy(&[(RESTART_VAR, ""), (ESSENTIAL_VAR, ""), (RESTART_DELAY_VAR, ""), (RESTART_LIMIT_VAR, "")]);
+        assert_eq!(empty, p, "empty means the default");
+        assert_eq!(p, Policy::default());
+    }
+
+    #[test]
+    fn restart_and_essential_take_daemons_list_rules() {
+        for var in [RESTART_VAR, ESSENTIAL_VAR] {
+            let p = policy(&[(var, " supervise ,\n,egress,\tsupervise,")]);
+            let listed = if var == RESTART_VAR { p.restart } else { p.essential };
+            assert_eq!(names(listed), ["egress", "supervise"], "{var}");
+            for none in [" , ", ",", " \t\n "] {
+                let p = policy(&[(var, none)]);
+                assert_eq!(names(if var == RESTART_VAR { p.restart } else { p.essential }), Vec::<&str>::new());
+            }
+            for (value, bad) in [("egress,proxy", "proxy"), ("Pipelock", "Pipelock"), ("egress\r", "egress\r")] {
+                let err = config(&[(var, value)]).unwrap_err();
+                assert_eq!(err.variable.name(), var);
+                assert_eq!((err.value, err.problem), (value.as_bytes(), Problem::UnknownSlot(bad.as_bytes())));
+            }
+        }
+    }
+
+    #[test]
+    fn restart_and_essential_may_name_unselected_slots_and_are_checked_when_none_is_selected() {
+        let c = config(&[(DAEMONS_VAR, "egress"), (RESTART_VAR, "pipelock"), (ESSENTIAL_VAR, "git-gate")]).unwrap();
+        assert_eq!((names(c.policy.restart), names(c.policy.essential)), (vec!["pipelock"], vec!["git-gate"]));
+        for (var, value) in
+            [(RESTART_VAR, "x"), (ESSENTIAL_VAR, "x"), (RESTART_DELAY_VAR, "x"), (RESTART_LIMIT_VAR, "x")]
+        {
+            let err = config(&[(DAEMONS_VAR, ""), (var, value)]).unwrap_err();
+            assert_eq!(err.variable.name(), var);
+        }
+    }
+
+    #[test]
+    fn restart_delay_bounds() {
+        for (value, ms) in [("0", 0), ("3600000", 3_600_000), ("0000100", 100), ("500", 500)] {
+            assert_eq!(policy(&[(RESTART_DELAY_VAR, value)]).delay_ms, ms, "{value:?}");
+        }
+        for bad in ["3600001", "-1", "+5", " 5", "5 ", "5ms", "1e3", "0.5", "abc", "99999999999999999999", "\n"] {
+            let err = config(&[(RESTART_DELAY_VAR, bad)]).unwrap_err();
+            assert_eq!(
+                (err.variable, err.value, err.problem),
+                (Variable::RestartDelay, bad.as_bytes(), Problem::RestartDelay)
+            );
+        }
+    }
+
+    #[test]
+    fn restart_limit_bounds() {
+        for (value, limit) in [("0", 0), ("1", 1), ("1000", 1000), ("0005", 5)] {
+            assert_eq!(policy(&[(RESTART_LIMIT_VAR, value)]).limit, limit, "{value:?}");
+        }
+        for bad in ["1001", "65536", "-1", " 3", "3 ", "three", "4294967296", "\r5"] {
+            let err = config(&[(RESTART_LIMIT_VAR, bad)]).unwrap_err();
+            assert_eq!(
+                (err.variable, err.value, err.problem),
+                (Variable::RestartLimit, bad.as_bytes(), Problem::RestartLimit)
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_bad_variable_in_specs_order_is_the_error() {
+        let all_bad = [
+            (ESSENTIAL_VAR, "x"),
+            (RESTART_LIMIT_VAR, "x"),
+            (RESTART_DELAY_VAR, "x"),
+            (RESTART_VAR, "x"),
+            (LOG_PREFIX_VAR, "x"),
+            (GRACE_VAR, "x"),
+        ];
+        let order = [
+            Variable::Grace,
+            Variable::LogPrefix,
+            Variable::Restart,
+            Variable::RestartDelay,
+            Variable::RestartLimit,
+            Variable::Essential,
+        ];
+        for (at, expected) in order.into_iter().enumerate() {
+            let err = config(&all_bad[..all_bad.len() - at]).unwrap_err();
+            assert_eq!(err.variable, expected);
         }
     }
 

@@ -5,9 +5,11 @@
 //!
 //! Properties: `parse` never panics; it agrees with the model (the values,
 //! or the first bad variable in SPEC's order: DAEMONS, CMD_EGRESS,
-//! CMD_PIPELOCK, CMD_GIT_GATE, CMD_SUPERVISE, GRACE_MS, LOG_PREFIX, and what
-//! is wrong with it); every error renders as exactly one line that names the
-//! variable, quotes the value and ends with what is accepted.
+//! CMD_PIPELOCK, CMD_GIT_GATE, CMD_SUPERVISE, GRACE_MS, LOG_PREFIX, RESTART,
+//! RESTART_DELAY_MS, RESTART_LIMIT, ESSENTIAL, and what is wrong with it);
+//! every error renders as exactly one line that names the variable, quotes
+//! the value and ends with what is accepted. Every variable is checked
+//! whatever DAEMONS selects.
 //!
 //! `make unit` runs proptest's default case count; `make fuzz` sets
 //! `PROPTEST_CASES` much higher.
@@ -49,6 +51,8 @@ enum Wrong {
     Words(WordsError),
     Grace,
     LogPrefix,
+    Delay,
+    Limit,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +61,10 @@ struct Expected {
     words: [Vec<Vec<u8>>; 4],
     grace_ms: u32,
     log_prefix: bool,
+    restart: [bool; 4],
+    delay_ms: u32,
+    limit: u16,
+    essential: [bool; 4],
 }
 
 fn is_blank(byte: u8) -> bool {
@@ -186,8 +194,9 @@ fn model_words(text: &[u8]) -> Result<Vec<Vec<u8>>, WordsError> {
     Ok(words)
 }
 
-/// GRACE_MS: ASCII digits only, 0 to 3600000, leading zeros allowed.
-fn model_grace(value: &[u8]) -> Option<u32> {
+/// GRACE_MS and the restart policy's numbers: ASCII digits only, 0 to
+/// `max`, leading zeros allowed.
+fn model_digits(value: &[u8], max: u32) -> Option<u32> {
     if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
         return None;
     }
@@ -196,7 +205,7 @@ fn model_grace(value: &[u8]) -> Option<u32> {
         return None;
     }
     let number: u32 = std::str::from_utf8(&significant).unwrap().parse().unwrap_or(0);
-    (number <= 3_600_000).then_some(number)
+    (number <= max).then_some(number)
 }
 
 /// The whole configuration, or the first bad variable (in SPEC's order).
@@ -217,16 +226,26 @@ fn model(env: &Env) -> Result<Expected, (String, Vec<u8>, Wrong)> {
             }
         };
     }
-    let grace_ms = match get(GRACE_VAR) {
-        None | Some([]) => 8000,
-        Some(value) => model_grace(value).ok_or((GRACE_VAR.to_string(), value.to_vec(), Wrong::Grace))?,
+    let number = |name: &str, default: u32, max: u32, wrong: Wrong| match get(name) {
+        None | Some([]) => Ok(default),
+        Some(value) => model_digits(value, max).ok_or((name.to_string(), value.to_vec(), wrong)),
     };
+    let grace_ms = number(GRACE_VAR, 8000, 3_600_000, Wrong::Grace)?;
     let log_prefix = match get(LOG_PREFIX_VAR) {
         None | Some(b"" | b"1") => true,
         Some(b"0") => false,
         Some(value) => return Err((LOG_PREFIX_VAR.to_string(), value.to_vec(), Wrong::LogPrefix)),
     };
-    Ok(Expected { selected, words, grace_ms, log_prefix })
+    // RESTART and ESSENTIAL: DAEMONS' list rules, but unset names no slot.
+    let list = |name: &str| match get(name) {
+        None => Ok([false; 4]),
+        Some(value) => model_daemons(value).map_err(|bad| (name.to_string(), value.to_vec(), Wrong::UnknownSlot(bad))),
+    };
+    let restart = list(RESTART_VAR)?;
+    let delay_ms = number(RESTART_DELAY_VAR, 500, 3_600_000, Wrong::Delay)?;
+    let limit = number(RESTART_LIMIT_VAR, 5, 1000, Wrong::Limit)? as u16;
+    let essential = list(ESSENTIAL_VAR)?;
+    Ok(Expected { selected, words, grace_ms, log_prefix, restart, delay_ms, limit, essential })
 }
 
 /// How a quoted value must appear in a line: each byte as itself when
@@ -261,6 +280,10 @@ fn accepted_tail(wrong: &Wrong) -> &'static str {
         }
         Wrong::Grace => " is not accepted: ASCII digits only, 0 to 3600000 (milliseconds); empty means 8000\n",
         Wrong::LogPrefix => " is not accepted: 1 (prefix daemon lines with [slot]), 0 (no prefix); empty means 1\n",
+        Wrong::Delay => " is not accepted: ASCII digits only, 0 to 3600000 (milliseconds); empty means 500\n",
+        Wrong::Limit => {
+            " is not accepted: ASCII digits only, 0 to 1000 (quick deaths in a row; 0: no limit); empty means 5\n"
+        }
     }
 }
 
@@ -345,7 +368,7 @@ fn command_value() -> impl Strategy<Value = Vec<u8>> {
 
 fn grace_value() -> impl Strategy<Value = Vec<u8>> {
     let digits = prop::collection::vec(b'0'..=b'9', 0..25);
-    let number = prop_oneof![0u64..=4_000_000, 3_599_990u64..3_600_010, any::<u64>()];
+    let number = prop_oneof![0u64..=4_000_000, 3_599_990u64..3_600_010, 0u64..=1100, 990u64..1010, any::<u64>()];
     let decorated = (
         select(vec!["", "", "0", "000", "+", "-", " ", "\t"]),
         number,
@@ -375,16 +398,28 @@ pub(crate) fn environment() -> impl Strategy<Value = Env> {
                 "CLAUDE_BOTTLE_SIDECAR_GRACE",
                 "claude_bottle_sidecar_daemons",
                 "CLAUDE_BOTTLE_SIDECAR_CMD_egress",
+                "CLAUDE_BOTTLE_SIDECAR_RESTARTS",
+                "CLAUDE_BOTTLE_SIDECAR_RESTART_DELAY",
                 "PATH",
             ]),
             value_bytes(10),
         ),
         0..3,
     );
-    (maybe(daemons_value(), 2), commands, maybe(grace_value(), 2), maybe(log_prefix_value(), 2), decoys).prop_map(
-        |(daemons, commands, grace, prefix, decoys)| {
+    let policy =
+        (maybe(daemons_value(), 2), maybe(grace_value(), 2), maybe(grace_value(), 2), maybe(daemons_value(), 2));
+    (maybe(daemons_value(), 2), commands, maybe(grace_value(), 2), maybe(log_prefix_value(), 2), policy, decoys)
+        .prop_map(|(daemons, commands, grace, prefix, (restart, delay, limit, essential), decoys)| {
             let mut vars: Vec<(String, Vec<u8>)> = decoys.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
-            let named = [(DAEMONS_VAR, daemons), (GRACE_VAR, grace), (LOG_PREFIX_VAR, prefix)];
+            let named = [
+                (DAEMONS_VAR, daemons),
+                (GRACE_VAR, grace),
+                (LOG_PREFIX_VAR, prefix),
+                (RESTART_VAR, restart),
+                (RESTART_DELAY_VAR, delay),
+                (RESTART_LIMIT_VAR, limit),
+                (ESSENTIAL_VAR, essential),
+            ];
             let commands = COMMAND_VARS.into_iter().zip(commands);
             for (name, value) in named.into_iter().chain(commands) {
                 if let Some(value) = value {
@@ -392,8 +427,7 @@ pub(crate) fn environment() -> impl Strategy<Value = Env> {
                 }
             }
             Env { vars }
-        },
-    )
+        })
 }
 
 // ------------------------------------------------------------- properties
@@ -410,6 +444,11 @@ fn check(env: &Env) -> Result<(), TestCaseError> {
             }
             prop_assert_eq!(config.grace_ms, expected.grace_ms);
             prop_assert_eq!(config.log_prefix, expected.log_prefix);
+            let policy = config.policy;
+            prop_assert_eq!(Slot::ALL.map(|slot| *policy.restart.get(slot)), expected.restart);
+            prop_assert_eq!(Slot::ALL.map(|slot| *policy.essential.get(slot)), expected.essential);
+            prop_assert_eq!(policy.delay_ms, expected.delay_ms);
+            prop_assert_eq!(policy.limit, expected.limit);
         }
         (Err(error), Err((variable, value, wrong))) => {
             prop_assert_eq!(error.variable.name(), variable.as_str());
@@ -419,6 +458,8 @@ fn check(env: &Env) -> Result<(), TestCaseError> {
                 Problem::Command(why) => Wrong::Words(why),
                 Problem::Grace => Wrong::Grace,
                 Problem::LogPrefix => Wrong::LogPrefix,
+                Problem::RestartDelay => Wrong::Delay,
+                Problem::RestartLimit => Wrong::Limit,
             };
             prop_assert_eq!(&problem, &wrong);
             check_error_line(&error, &variable, &value, &wrong)?;
@@ -454,8 +495,9 @@ proptest! {
     }
 
     #[test]
-    fn any_bytes_in_any_variable_never_panic(values in prop::collection::vec(value_bytes(300), 7)) {
-        let names = [DAEMONS_VAR, GRACE_VAR, LOG_PREFIX_VAR].into_iter().chain(COMMAND_VARS);
+    fn any_bytes_in_any_variable_never_panic(values in prop::collection::vec(value_bytes(300), 11)) {
+        let policy = [RESTART_VAR, RESTART_DELAY_VAR, RESTART_LIMIT_VAR, ESSENTIAL_VAR];
+        let names = [DAEMONS_VAR, GRACE_VAR, LOG_PREFIX_VAR].into_iter().chain(COMMAND_VARS).chain(policy);
         let vars = names.zip(values).map(|(n, v)| (n.to_string(), v)).collect();
         check(&Env { vars })?;
     }
@@ -485,7 +527,18 @@ fn the_model_reads_specs_examples() {
     assert_eq!(words(&"y".repeat(2048)), Err(WordsError::TooLong));
     assert_eq!(model_daemons(b" egress ,\tgit-gate,,"), Ok([true, false, true, false]));
     assert_eq!(model_daemons(b"egress\r"), Err(b"egress\r".to_vec()));
-    assert_eq!(model_grace(b"0003600000"), Some(3_600_000));
-    assert_eq!(model_grace(b"3600001"), None);
+    assert_eq!(model_digits(b"0003600000", 3_600_000), Some(3_600_000));
+    assert_eq!(model_digits(b"3600001", 3_600_000), None);
+    assert_eq!(model_digits(b"1000", 1000), Some(1000));
+    assert_eq!(model_digits(b"1001", 1000), None);
+    let env = |pairs: &[(&str, &str)]| Env {
+        vars: pairs.iter().map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())).collect(),
+    };
+    let expected = model(&env(&[(DAEMONS_VAR, "egress"), (RESTART_VAR, " pipelock,"), (RESTART_LIMIT_VAR, "")]));
+    let expected = expected.unwrap();
+    assert_eq!((expected.restart, expected.essential), ([false, true, false, false], [false; 4]));
+    assert_eq!((expected.delay_ms, expected.limit), (500, 5));
+    let wrong = model(&env(&[(ESSENTIAL_VAR, "x"), (RESTART_DELAY_VAR, "-1")])).unwrap_err();
+    assert_eq!(wrong.0, RESTART_DELAY_VAR, "DELAY comes before ESSENTIAL in SPEC's order");
     assert_eq!(model_quote(&[1; 41]), format!("{}...", r"\x01".repeat(40)));
 }

@@ -4,9 +4,14 @@
 //! to [`Machine::handle`] with the current monotonic time and carries out the
 //! [`Action`]s it returns, feeding the outcome of a spawn or a reap back in as
 //! further events. Modelled on s6-supervise's state × event table.
+//!
+//! The restart policy lives here too: a slot that dies on its own waits
+//! for its backoff as a deadline of the one wait, so an init with nothing
+//! pending still never wakes up.
 
 use heapless::Vec;
 
+use super::restart::{backoff_ms, count_death, Policy};
 use super::signals::{bit, route, Route, SIGKILL, SIGTERM};
 use super::slot::{PerSlot, Slot};
 
@@ -82,6 +87,11 @@ pub enum Skip {
 }
 
 /// Everything the init says on stderr, as data; `report` renders it.
+/// The restart policy's: `RestartScheduled` (the slot starts again in
+/// `delay_ms`, after `deaths` quick deaths in a row), `Failed` (too many
+/// quick deaths in a row: given up), `EssentialDown` (an essential slot is
+/// down for good: the bundle shuts down); `RestartDropped` is a pending
+/// restart, asked for or waiting for its delay, given up for a shutdown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Note {
     Started { slot: Slot, pid: Pid },
@@ -93,6 +103,9 @@ pub enum Note {
     RestartCoalesced { slot: Slot, sig: i32 },
     RestartSkipped { slot: Slot, sig: i32, why: Skip },
     RestartDropped { slot: Slot },
+    RestartScheduled { slot: Slot, delay_ms: u32, deaths: u32 },
+    Failed { slot: Slot, deaths: u32 },
+    EssentialDown { slot: Slot, grace_ms: u32 },
     Forwarded { slot: Slot, pid: Pid, sig: i32 },
     NotForwarded { slot: Slot, sig: i32 },
     GraceExpired { slot: Slot, pid: Pid },
@@ -115,6 +128,7 @@ pub type Actions = Vec<Action, MAX_ACTIONS>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Run {
     pid: Pid,
+    started_at: Millis,
     /// The init sent it SIGTERM, so dying of TERM or KILL (or 0, 143) is clean.
     terminated: bool,
     /// When to SIGKILL its group; cleared once sent.
@@ -123,21 +137,80 @@ struct Run {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 enum Process {
+    /// Not running, and while the bundle runs nothing will start it but a
+    /// restart request: down for good (or never selected).
     #[default]
     Down,
+    /// Down for good after too many quick deaths in a row.
+    Failed,
+    /// Down; the restart policy starts it again at `at`.
+    Waiting {
+        at: Millis,
+    },
     /// A spawn was asked of the shell; its result has not come back yet.
     Spawning,
     Up(Run),
 }
 
+impl Process {
+    fn down_for_good(self) -> bool {
+        matches!(self, Process::Down | Process::Failed)
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default)]
-struct SlotState {
+struct Record {
     selected: bool,
     process: Process,
     /// Start again as soon as the current run is reaped.
     restart_pending: bool,
     /// The code of the slot's last finished run, which is what counts for the exit code.
-    last_code: u8,
+    last_code: Option<u8>,
+    /// Quick deaths in a row (SPEC's `c`), counted for slots the policy restarts.
+    quick_deaths: u32,
+    /// Runs started after the first.
+    restarts: u32,
+}
+
+impl Record {
+    /// Asks for a new run of a slot that had one before.
+    fn respawn(&mut self, slot: Slot, out: &mut Actions) {
+        self.process = Process::Spawning;
+        self.restarts = self.restarts.saturating_add(1);
+        push(out, Action::Spawn(slot));
+    }
+}
+
+/// A slot's state as `status` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotState {
+    Up,
+    /// Spawned; the init has not yet learned that the exec succeeded.
+    Starting,
+    /// Told to stop (SIGTERM sent), not reaped yet.
+    Stopping,
+    /// Down until the restart policy starts it at `at`.
+    Waiting {
+        at: Millis,
+    },
+    Down,
+    Failed,
+}
+
+/// A read-only view of one slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotView {
+    pub selected: bool,
+    pub state: SlotState,
+    pub pid: Option<Pid>,
+    /// When the current run was started (monotonic ms).
+    pub started_at: Option<Millis>,
+    /// Runs started after the first, by the policy or on request.
+    pub restarts: u32,
+    /// Quick deaths in a row (the policy's `c`).
+    pub quick_deaths: u32,
+    /// The code of the last finished run, as it counts for the exit code.
+    pub last_code: Option<u8>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,9 +240,10 @@ pub struct Machine {
     /// The deadline of the stop under way, kept after the exit for the
     /// output's patience.
     stop_deadline: Option<Millis>,
-    slots: PerSlot<SlotState>,
+    slots: PerSlot<Record>,
     phase: Phase,
     grace_ms: u32,
+    policy: Policy,
     /// PID 1 sweeps the container before exiting; a subreaper must not.
     sweep: bool,
     /// Bit n-1 set: signal n was already logged as ignored.
@@ -179,13 +253,20 @@ pub struct Machine {
 impl Machine {
     pub fn new(selected: PerSlot<bool>, grace_ms: u32, sweep: bool) -> Machine {
         Machine {
-            slots: PerSlot::from_fn(|slot| SlotState { selected: *selected.get(slot), ..SlotState::default() }),
+            slots: PerSlot::from_fn(|slot| Record { selected: *selected.get(slot), ..Record::default() }),
             phase: Phase::Running,
             stop_deadline: None,
             grace_ms,
+            policy: Policy::default(),
             sweep,
             ignored_logged: 0,
         }
+    }
+
+    /// The restart policy; without one no slot is restarted or essential.
+    pub fn with_policy(mut self, policy: Policy) -> Machine {
+        self.policy = policy;
+        self
     }
 
     /// Spawns every selected slot, in slot order.
@@ -204,6 +285,28 @@ impl Machine {
         self.run_of(pid).map(|(slot, _)| slot)
     }
 
+    /// What `status` shows of a slot.
+    pub fn slot_view(&self, slot: Slot) -> SlotView {
+        let record = self.slots.get(slot);
+        let (state, run) = match record.process {
+            Process::Down => (SlotState::Down, None),
+            Process::Failed => (SlotState::Failed, None),
+            Process::Waiting { at } => (SlotState::Waiting { at }, None),
+            Process::Spawning => (SlotState::Starting, None),
+            Process::Up(run) if run.terminated => (SlotState::Stopping, Some(run)),
+            Process::Up(run) => (SlotState::Up, Some(run)),
+        };
+        SlotView {
+            selected: record.selected,
+            state,
+            pid: run.map(|run| run.pid),
+            started_at: run.map(|run| run.started_at),
+            restarts: record.restarts,
+            quick_deaths: record.quick_deaths,
+            last_code: record.last_code,
+        }
+    }
+
     fn run_of(&self, pid: Pid) -> Option<(Slot, Run)> {
         self.slots.iter().find_map(|(slot, state)| match state.process {
             Process::Up(run) if run.pid == pid => Some((slot, run)),
@@ -215,6 +318,7 @@ impl Machine {
     pub fn next_deadline(&self) -> Option<Millis> {
         let kills = self.slots.iter().filter_map(|(_, state)| match state.process {
             Process::Up(run) => run.kill_at,
+            Process::Waiting { at } => Some(at),
             _ => None,
         });
         let sweep = match self.phase {
@@ -243,10 +347,11 @@ impl Machine {
             Event::Signal(sig) => self.on_signal(sig, now, out),
             Event::Reaped { pid, ended } => self.on_reaped(pid, ended, now, out),
             Event::NoChildren { others_left } => self.on_no_children(others_left, now, out),
-            Event::Spawned { slot, pid } => self.on_spawned(slot, pid, out),
+            Event::Spawned { slot, pid } => self.on_spawned(slot, pid, now, out),
             Event::SpawnFailed { slot, errno, code } => {
                 push(out, Action::Log(Note::CannotStart { slot, errno, code }));
-                self.on_run_over(slot, code, now, out);
+                // A run that could not start counts as a quick death.
+                self.on_run_over(slot, code, now, now, out);
             }
             Event::Deadline => self.on_deadline(now, out),
         }
@@ -273,13 +378,22 @@ impl Machine {
             push(out, Action::Log(Note::AlreadyShuttingDown { sig }));
             return;
         }
+        push(out, Action::Log(Note::ShuttingDown { sig, grace_ms: self.grace_ms }));
+        self.stop(now, out);
+    }
+
+    /// The shutdown: every pending restart dropped, SIGTERM to every daemon.
+    fn stop(&mut self, now: Millis, out: &mut Actions) {
         let deadline = now.saturating_add(u64::from(self.grace_ms));
         self.phase = Phase::Stopping { deadline };
         self.stop_deadline = Some(deadline);
-        push(out, Action::Log(Note::ShuttingDown { sig, grace_ms: self.grace_ms }));
         for slot in Slot::ALL {
             let state = self.slots.get_mut(slot);
-            if state.restart_pending {
+            let waiting = matches!(state.process, Process::Waiting { .. });
+            if waiting {
+                state.process = Process::Down;
+            }
+            if state.restart_pending || waiting {
                 state.restart_pending = false;
                 push(out, Action::Log(Note::RestartDropped { slot }));
             }
@@ -300,14 +414,18 @@ impl Machine {
             push(out, Action::Log(Note::RestartSkipped { slot, sig, why: Skip::NotSelected }));
         } else if state.restart_pending || state.process == Process::Spawning {
             push(out, Action::Log(Note::RestartCoalesced { slot, sig }));
-        } else if let Process::Up(run) = &mut state.process {
-            state.restart_pending = true;
-            push(out, Action::Log(Note::Restarting { slot, pid: Some(run.pid), sig }));
-            terminate(run, now.saturating_add(grace), out);
         } else {
-            state.process = Process::Spawning;
-            push(out, Action::Log(Note::Restarting { slot, pid: None, sig }));
-            push(out, Action::Spawn(slot));
+            // Asked for: a fresh start, whatever the runs before did.
+            state.quick_deaths = 0;
+            if let Process::Up(run) = &mut state.process {
+                state.restart_pending = true;
+                push(out, Action::Log(Note::Restarting { slot, pid: Some(run.pid), sig }));
+                terminate(run, now.saturating_add(grace), out);
+            } else {
+                // Down, failed or waiting for its delay: at once.
+                push(out, Action::Log(Note::Restarting { slot, pid: None, sig }));
+                state.respawn(slot, out);
+            }
         }
     }
 
@@ -321,8 +439,8 @@ impl Machine {
         }
     }
 
-    fn on_spawned(&mut self, slot: Slot, pid: Pid, out: &mut Actions) {
-        let mut run = Run { pid, terminated: false, kill_at: None };
+    fn on_spawned(&mut self, slot: Slot, pid: Pid, now: Millis, out: &mut Actions) {
+        let mut run = Run { pid, started_at: now, terminated: false, kill_at: None };
         push(out, Action::Log(Note::Started { slot, pid }));
         if let Phase::Stopping { deadline } = self.phase {
             // Started while a stop was under way: it must not outlive it.
@@ -335,30 +453,51 @@ impl Machine {
         // Any other child is an orphan the container re-parented to us: reaped quietly.
         if let Some((slot, run)) = self.run_of(pid) {
             push(out, Action::Log(Note::Died { slot, pid, ended }));
-            self.on_run_over(slot, run_code(ended, run.terminated), now, out);
+            self.on_run_over(slot, run_code(ended, run.terminated), run.started_at, now, out);
         }
     }
 
-    /// A slot's run is over (reaped, or never started); record it and start
-    /// the replacement when a restart waits for it.
-    fn on_run_over(&mut self, slot: Slot, code: u8, now: Millis, out: &mut Actions) {
+    /// A slot's run that began at `started_at` is over (reaped, or never
+    /// started); record it and start the replacement when a restart request
+    /// waits for it, or let the restart policy decide.
+    fn on_run_over(&mut self, slot: Slot, code: u8, started_at: Millis, now: Millis, out: &mut Actions) {
+        let running = self.phase == Phase::Running;
+        let policy = self.policy;
         let state = self.slots.get_mut(slot);
         state.process = Process::Down;
-        if state.restart_pending && self.phase == Phase::Running {
+        if state.restart_pending && running {
             // The replaced run does not count towards the exit code.
             state.restart_pending = false;
-            state.process = Process::Spawning;
-            push(out, Action::Spawn(slot));
+            state.respawn(slot, out);
         } else {
-            state.last_code = code;
+            state.last_code = Some(code);
+            if running && *policy.restart.get(slot) {
+                // Died on its own (the init's SIGTERMs come with a shutdown or a restart request).
+                let deaths = count_death(state.quick_deaths, now.saturating_sub(started_at));
+                state.quick_deaths = deaths;
+                if policy.exceeded(deaths) {
+                    state.process = Process::Failed;
+                    push(out, Action::Log(Note::Failed { slot, deaths }));
+                } else {
+                    let delay_ms = backoff_ms(policy.delay_ms, deaths);
+                    state.process = Process::Waiting { at: now.saturating_add(u64::from(delay_ms)) };
+                    push(out, Action::Log(Note::RestartScheduled { slot, delay_ms, deaths }));
+                }
+            }
+            // The one place a slot (selected: it ran) becomes down for good while running.
+            if running && *policy.essential.get(slot) && state.process.down_for_good() {
+                push(out, Action::Log(Note::EssentialDown { slot, grace_ms: self.grace_ms }));
+                self.stop(now, out);
+                return;
+            }
         }
         self.after_change(now, out);
     }
 
-    /// Moves on to the sweep once no daemon is left.
+    /// Moves on to the sweep once every slot is down for good, or every
+    /// daemon is reaped after a shutdown.
     fn after_change(&mut self, now: Millis, out: &mut Actions) {
-        let any_alive = self.slots.iter().any(|(_, state)| state.process != Process::Down);
-        if any_alive {
+        if !self.slots.iter().all(|(_, state)| state.process.down_for_good()) {
             return;
         }
         let deadline = match self.phase {
@@ -394,12 +533,16 @@ impl Machine {
 
     fn on_deadline(&mut self, now: Millis, out: &mut Actions) {
         for slot in Slot::ALL {
-            if let Process::Up(run) = &mut self.slots.get_mut(slot).process {
-                if run.kill_at.is_some_and(|at| at <= now) {
+            let state = self.slots.get_mut(slot);
+            match &mut state.process {
+                Process::Up(run) if run.kill_at.is_some_and(|at| at <= now) => {
                     run.kill_at = None;
                     push(out, Action::Log(Note::GraceExpired { slot, pid: run.pid }));
                     push(out, Action::SignalGroup { pid: run.pid, sig: SIGKILL });
                 }
+                // Only while running: a shutdown drops every waiting restart.
+                Process::Waiting { at } if *at <= now => state.respawn(slot, out),
+                _ => {}
             }
         }
         if let Phase::Sweeping { deadline, killed: false, recheck } = self.phase {
@@ -424,7 +567,7 @@ impl Machine {
 
     /// The highest code among the selected slots' last runs.
     pub fn exit_code(&self) -> u8 {
-        self.slots.iter().filter(|(_, s)| s.selected).map(|(_, s)| s.last_code).max().unwrap_or(0)
+        self.slots.iter().filter(|(_, s)| s.selected).filter_map(|(_, s)| s.last_code).max().unwrap_or(0)
     }
 }
 
@@ -469,6 +612,10 @@ fn push(out: &mut Actions, action: Action) {
 #[cfg(test)]
 #[path = "machine_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "restart_tests.rs"]
+mod restart_tests;
 
 #[cfg(test)]
 #[path = "machine_model_tests.rs"]

@@ -8,8 +8,10 @@
 //!
 //! - it never signals a pid it does not own: a group or process signal goes
 //!   only to a daemon pid it was told about (`Spawned`) and that has not been
-//!   reaped, at the moment the signal is sent; `kill(-1)` only once every
-//!   daemon is reaped, as PID 1;
+//!   reaped, at the moment the signal is sent (the shell, like the world,
+//!   drops a queued pid signal whose run the machine no longer has: the
+//!   world's reap loop, like the shell's, may reap it after the signal was
+//!   asked for); `kill(-1)` only once every daemon is reaped, as PID 1;
 //! - it never exits while a daemon it started is unreaped or a spawn is out;
 //!   once none is left it sweeps (PID 1) or exits, and a sweep exits only when
 //!   no process is left or after its SIGKILL;
@@ -22,10 +24,22 @@
 //!   simulated (restart-replaced runs do not count; our SIGTERM makes TERM,
 //!   KILL, 0 and 143 clean);
 //! - a restart request is never lost or doubled: every `Spawn` is owed (start,
-//!   a request for a down slot, the reap of a run being restarted) and every
-//!   owed one comes in the answer to that very event; at most one run per slot;
+//!   a request for a down, waiting or failed slot, the reap of a run being
+//!   restarted, a waiting restart whose delay is over) and every owed one
+//!   comes in the answer to that very event; at most one run per slot;
+//! - the restart policy (RESTART, RESTART_DELAY_MS, RESTART_LIMIT) as the
+//!   model computes it from the runs' lives: quick-death count, backoff delay,
+//!   failed past the limit, each decision noted; a waiting restart is a
+//!   deadline of the wait (so no idle wake-up when nothing is pending); the
+//!   init never sweeps or exits while a restart waits and no shutdown was
+//!   asked; an ESSENTIAL slot down for good starts the shutdown at once;
+//! - `slot_view` agrees with the model: state, pid, start time, restarts,
+//!   quick deaths, last code;
 //! - one event makes fewer than `MAX_ACTIONS` actions; every note renders as
 //!   one line; each ignored signal number is logged once.
+//!
+//! Signals include SIGRTMIN+1…+4 (35..=38), which restart egress, pipelock,
+//! git-gate and supervise like SIGUSR1 restarts pipelock.
 //!
 //! A run ends with SIGTERM and time moving from deadline to deadline until the
 //! init exits, no later than the stop's deadline.
@@ -52,9 +66,15 @@ struct Adapter {
 }
 
 impl Adapter {
-    fn new(selected: [bool; 4], grace_ms: u32, sweep: bool) -> Adapter {
-        let selected = PerSlot::from_fn(|slot| selected[index(slot)]);
-        Adapter { machine: Machine::new(selected, grace_ms, sweep) }
+    fn new(s: &Scenario) -> Adapter {
+        let per_slot = |flags: [bool; 4]| PerSlot::from_fn(|slot| flags[index(slot)]);
+        let policy = Policy {
+            restart: per_slot(s.restart),
+            essential: per_slot(s.essential),
+            delay_ms: s.delay_ms,
+            limit: s.limit,
+        };
+        Adapter { machine: Machine::new(per_slot(s.selected), s.grace_ms, s.sweep).with_policy(policy) }
     }
 
     fn start(&mut self) -> Vec<Action> {
@@ -73,6 +93,14 @@ impl Adapter {
 
     fn next_deadline(&self) -> Option<Millis> {
         self.machine.next_deadline()
+    }
+
+    fn slot_view(&self, slot: Slot) -> SlotView {
+        self.machine.slot_view(slot)
+    }
+
+    fn slot_of(&self, pid: Pid) -> Option<Slot> {
+        self.machine.slot_of(pid)
     }
 }
 
@@ -110,6 +138,11 @@ enum Op {
         ended: Ended,
         chld: bool,
     },
+    /// That slot's daemon, if alive, ends on its own; SIGCHLD follows.
+    SlotDies {
+        slot: Slot,
+        ended: Ended,
+    },
     /// A process re-parented to the init appears in the container.
     OrphanAppears {
         ignores_term: bool,
@@ -144,6 +177,11 @@ struct Scenario {
     grace_ms: u32,
     sweep: bool,
     start_at: Millis,
+    /// The restart policy: RESTART, ESSENTIAL, RESTART_DELAY_MS, RESTART_LIMIT.
+    restart: [bool; 4],
+    essential: [bool; 4],
+    delay_ms: u32,
+    limit: u16,
     plans: Vec<SpawnPlan>,
     ops: Vec<Op>,
 }
@@ -159,6 +197,8 @@ fn signal() -> impl Strategy<Value = i32> {
     prop_oneof![
         1 => select(vec![SIGTERM, SIGINT]),
         6 => Just(SIGUSR1),
+        // SIGRTMIN+1..+4: restart egress, pipelock, git-gate, supervise.
+        6 => 35..=38i32,
         2 => Just(SIGHUP),
         3 => Just(SIGCHLD),
         2 => select(vec![libc::SIGUSR2, libc::SIGWINCH, libc::SIGQUIT, libc::SIGPIPE, libc::SIGALRM, libc::SIGCONT, libc::SIGSEGV, libc::SIGABRT]),
@@ -185,11 +225,12 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         10 => signal().prop_map(Op::Signal),
         2 => (any::<Index>(), ended(), prop::bool::weighted(0.85)).prop_map(|(which, ended, chld)| Op::DaemonDies { which, ended, chld }),
+        1 => (select(Slot::ALL.to_vec()), ended()).prop_map(|(slot, ended)| Op::SlotDies { slot, ended }),
         1 => any::<bool>().prop_map(|ignores_term| Op::OrphanAppears { ignores_term }),
         1 => (any::<Index>(), ended(), any::<bool>()).prop_map(|(which, ended, chld)| Op::OrphanDies { which, ended, chld }),
         1 => any::<bool>().prop_map(|ignores_term| Op::OtherAppears { ignores_term }),
         1 => any::<Index>().prop_map(|which| Op::OtherEnds { which }),
-        6 => (prop_oneof![0..50u64, 0..20_000u64], prop_oneof![3 => Just(0u64), 1 => 0..5_000u64]).prop_map(|(ms, late)| Op::Wait { ms, late }),
+        6 => (prop_oneof![0..50u64, 0..20_000u64, Just(10_000u64), 0..70_000u64], prop_oneof![3 => Just(0u64), 1 => 0..5_000u64]).prop_map(|(ms, late)| Op::Wait { ms, late }),
         1 => Just(Op::SpuriousDeadline),
         2 => Just(Op::DeliverSpawn),
     ]
@@ -197,21 +238,28 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn scenario() -> impl Strategy<Value = Scenario> {
     let grace = prop_oneof![select(vec![0u32, 1, 20, 100, 8000]), 0..=3_600_000u32];
+    let restart = prop_oneof![1 => Just([false; 4]), 1 => Just([true; 4]), 2 => any::<[bool; 4]>()];
+    let essential = prop::array::uniform4(prop::bool::weighted(0.2));
+    let delay = prop_oneof![select(vec![0u32, 1, 100, 500, 29_999, 30_000, 3_600_000]), 0..=3_600_000u32];
+    let limit = prop_oneof![select(vec![0u16, 1, 2, 5, 1000]), 0..=1000u16];
     (
         any::<[bool; 4]>(),
         grace,
         any::<bool>(),
         prop_oneof![Just(0u64), 0..1_000_000_000_000u64],
+        (restart, essential, delay, limit),
         prop::collection::vec(spawn_plan(), 1..8),
         prop::collection::vec(op(), 0..80),
     )
-        .prop_map(|(mut selected, grace_ms, sweep, start_at, plans, ops)| {
-            // With none selected the init exits before it makes a machine.
-            if selected == [false; 4] {
-                selected[1] = true;
-            }
-            Scenario { selected, grace_ms, sweep, start_at, plans, ops }
-        })
+        .prop_map(
+            |(mut selected, grace_ms, sweep, start_at, (restart, essential, delay_ms, limit), plans, ops)| {
+                // With none selected the init exits before it makes a machine.
+                if selected == [false; 4] {
+                    selected[1] = true;
+                }
+                Scenario { selected, grace_ms, sweep, start_at, restart, essential, delay_ms, limit, plans, ops }
+            },
+        )
 }
 
 // -------------------------------------------------------------------- world
@@ -231,8 +279,9 @@ struct Child {
     state: State,
     ignores_term: bool,
     on_term: Ended,
-    /// The machine has been fed its `Spawned`.
+    /// The machine has been fed its `Spawned`, at `spawned_at`.
     told: bool,
+    spawned_at: Millis,
     /// When the machine asked for its SIGTERM, and when its SIGKILL is due.
     termed: Option<Millis>,
     kill_due: Option<Millis>,
@@ -245,6 +294,10 @@ struct Child {
 struct World {
     adapter: Adapter,
     selected: [bool; 4],
+    restart: [bool; 4],
+    essential: [bool; 4],
+    delay_ms: u32,
+    limit: u16,
     grace: Millis,
     sweep: bool,
     now: Millis,
@@ -270,6 +323,18 @@ struct World {
     /// Spawns of a slot the machine owes in its answer to the current event.
     owed: [u32; 4],
     last_code: [Option<u8>; 4],
+    /// The restart policy's state per slot: quick deaths in a row, the
+    /// waiting restart's due time, failed; and spawns asked for in all.
+    quick: [u32; 4],
+    waiting: [Option<Millis>; 4],
+    failed: [bool; 4],
+    spawns: [u32; 4],
+    /// The policy notes the current event must make, and whether it makes
+    /// an essential slot's shutdown.
+    policy_notes: Vec<Note>,
+    essential_stop: bool,
+    /// The restarts a shutdown beginning now drops (each must be logged).
+    dropped: Vec<Note>,
     logged_ignored: BTreeSet<i32>,
     exited: Option<(u8, Millis)>,
     /// The machine's wake-up before the current step.
@@ -292,15 +357,22 @@ impl report::Context for Programs {
     }
 }
 
-/// The slot a signal asks to restart. SPEC also gives SIGRTMIN+1..+4
-/// (35..=38) to egress, pipelock, git-gate and supervise; the machine does
-/// not route them yet (the restart policy's issue), so here they are still
-/// "any other" signal: add them when `signals::route` does.
+/// The slot a signal asks to restart: SIGUSR1 pipelock; SIGRTMIN+1..+4
+/// (Docker's numbering, kernel 35..=38) egress, pipelock, git-gate, supervise.
 fn restart_slot(sig: i32) -> Option<Slot> {
     match sig {
-        SIGUSR1 => Some(Slot::Pipelock),
+        SIGUSR1 | 36 => Some(Slot::Pipelock),
+        35 => Some(Slot::Egress),
+        37 => Some(Slot::GitGate),
+        38 => Some(Slot::Supervise),
         _ => None,
     }
+}
+
+/// SPEC's backoff, in big integers: `min(base × 2^(c−1), max(base, 30000))`.
+fn model_backoff(base: u32, c: u32) -> u32 {
+    let exact = u128::from(base) << (c - 1).min(100);
+    exact.min(u128::from(base.max(30_000))) as u32
 }
 
 /// A run's code by SPEC's Exit rules: its status, 128+N for signal N; clean
@@ -324,8 +396,12 @@ fn model_code(ended: Ended, termed: bool) -> u8 {
 impl World {
     fn new(s: &Scenario) -> World {
         World {
-            adapter: Adapter::new(s.selected, s.grace_ms, s.sweep),
+            adapter: Adapter::new(s),
             selected: s.selected,
+            restart: s.restart,
+            essential: s.essential,
+            delay_ms: s.delay_ms,
+            limit: s.limit,
             grace: u64::from(s.grace_ms),
             sweep: s.sweep,
             now: s.start_at,
@@ -343,6 +419,13 @@ impl World {
             kill_all_sent: false,
             owed: [0; 4],
             last_code: [None; 4],
+            quick: [0; 4],
+            waiting: [None; 4],
+            failed: [false; 4],
+            spawns: [0; 4],
+            policy_notes: Vec::new(),
+            essential_stop: false,
+            dropped: Vec::new(),
             logged_ignored: BTreeSet::new(),
             exited: None,
             deadline_before: None,
@@ -399,6 +482,16 @@ impl World {
         self.children.iter().any(|c| c.state != State::Reaped)
     }
 
+    /// The earliest restart waiting for its delay.
+    fn waiting_restart(&self) -> Option<Millis> {
+        self.waiting.iter().flatten().copied().min()
+    }
+
+    /// Running: no shutdown asked and no sweep begun.
+    fn running(&self) -> bool {
+        self.stop.is_none() && self.sweep_deadline.is_none()
+    }
+
     fn pending_kills(&self) -> Option<Millis> {
         self.children
             .iter()
@@ -444,35 +537,88 @@ impl World {
     fn before(&mut self, event: Event) {
         self.stop_begins = false;
         self.restart_effects = None;
+        self.policy_notes.clear();
+        self.essential_stop = false;
+        self.dropped.clear();
         match event {
             Event::Signal(sig) if restart_slot(sig).is_some() => {
                 self.restart_effects = Some(vec![]);
                 self.before_restart(restart_slot(sig).unwrap());
             }
-            Event::Signal(SIGTERM | SIGINT) if self.stop.is_none() && self.sweep_deadline.is_none() => {
-                self.stop_begins = true;
-                let deadline = self.now.saturating_add(self.grace);
-                self.stop = Some((self.now, deadline));
-                for child in &mut self.children {
-                    // A pending restart is dropped: the run counts again.
-                    child.replaced = false;
-                    if child.slot.is_some() && child.state != State::Reaped {
-                        child.kill_due = child.kill_due.map(|due| due.min(deadline));
-                    }
-                }
-            }
+            Event::Signal(SIGTERM | SIGINT) if self.running() => self.begin_stop(),
             Event::Reaped { pid, ended } => {
                 let Some(run) = self.children.iter().find(|c| c.pid == pid) else { return };
                 let (Some(slot), true) = (run.slot, run.told) else { return };
-                let (replaced, termed) = (run.replaced, run.termed.is_some());
+                let (replaced, termed, lived) = (run.replaced, run.termed.is_some(), self.now - run.spawned_at);
                 if replaced && self.stop.is_none() {
                     self.owed[index(slot)] += 1;
                 } else {
                     self.last_code[index(slot)] = Some(model_code(ended, termed));
+                    if self.running() {
+                        self.died_on_its_own(slot, lived);
+                    }
                 }
             }
-            Event::SpawnFailed { slot, code, .. } => self.last_code[index(slot)] = Some(code),
+            Event::SpawnFailed { slot, code, .. } => {
+                self.last_code[index(slot)] = Some(code);
+                if self.running() {
+                    // Could not start: a quick death.
+                    self.died_on_its_own(slot, 0);
+                }
+            }
+            Event::Deadline if self.running() => {
+                for at in 0..4 {
+                    if self.waiting[at].is_some_and(|due| due <= self.now) {
+                        self.waiting[at] = None;
+                        self.owed[at] += 1;
+                    }
+                }
+            }
             _ => {}
+        }
+    }
+
+    /// A shutdown begins now (SIGTERM, SIGINT, or an essential slot down for good).
+    fn begin_stop(&mut self) {
+        self.stop_begins = true;
+        let deadline = self.now.saturating_add(self.grace);
+        self.stop = Some((self.now, deadline));
+        // Every restart asked for or waiting for its delay is dropped, and logged.
+        self.dropped = Slot::ALL
+            .into_iter()
+            .filter(|&slot| self.waiting[index(slot)].is_some() || self.run_of(slot).is_some_and(|run| run.replaced))
+            .map(|slot| Note::RestartDropped { slot })
+            .collect();
+        self.waiting = [None; 4];
+        for child in &mut self.children {
+            // A pending restart is dropped: the run counts again.
+            child.replaced = false;
+            if child.slot.is_some() && child.state != State::Reaped {
+                child.kill_due = child.kill_due.map(|due| due.min(deadline));
+            }
+        }
+    }
+
+    /// SPEC's restart policy for a run of `slot` that ended on its own
+    /// after `lived` ms, and the essential rule.
+    fn died_on_its_own(&mut self, slot: Slot, lived: Millis) {
+        let at = index(slot);
+        if self.restart[at] {
+            self.quick[at] = if lived >= 10_000 { 1 } else { self.quick[at].saturating_add(1) };
+            let deaths = self.quick[at];
+            if self.limit != 0 && deaths > u32::from(self.limit) {
+                self.failed[at] = true;
+                self.policy_notes.push(Note::Failed { slot, deaths });
+            } else {
+                let delay_ms = model_backoff(self.delay_ms, deaths);
+                self.waiting[at] = Some(self.now.saturating_add(u64::from(delay_ms)));
+                self.policy_notes.push(Note::RestartScheduled { slot, delay_ms, deaths });
+            }
+        }
+        let down_for_good = !self.restart[at] || self.failed[at];
+        if self.essential[at] && self.selected[at] && down_for_good {
+            self.essential_stop = true;
+            self.begin_stop();
         }
     }
 
@@ -492,10 +638,16 @@ impl World {
                 run.replaced = true;
                 run.kill_due = Some(now.saturating_add(grace));
                 self.restart_effects = Some(vec![Action::SignalGroup { pid: run.pid, sig: SIGTERM }]);
+                // A requested restart is a fresh start.
+                self.quick[at] = 0;
             }
             None => {
+                // Down, failed, or waiting for its delay: at once, with c = 0.
                 self.owed[at] += 1;
                 self.restart_effects = Some(vec![Action::Spawn(slot)]);
+                self.quick[at] = 0;
+                self.waiting[at] = None;
+                self.failed[at] = false;
             }
         }
     }
@@ -551,10 +703,32 @@ impl World {
             }
             Event::NoChildren { .. } => {}
         }
-        if let Event::Signal(SIGTERM | SIGINT) = event {
-            let says = notes.iter().any(|n| matches!(n, Note::ShuttingDown { .. }));
-            self.check(says == self.stop_begins, || format!("shutdown begins: {}, notes {notes:?}", self.stop_begins));
+        let policy: Vec<Note> = notes
+            .iter()
+            .filter(|n| matches!(n, Note::RestartScheduled { .. } | Note::Failed { .. }))
+            .copied()
+            .collect();
+        self.check(policy == self.policy_notes, || {
+            format!("restart policy notes {policy:?}, SPEC says {:?}", self.policy_notes)
+        });
+        let essential = notes.iter().any(|n| matches!(n, Note::EssentialDown { .. }));
+        self.check(essential == self.essential_stop, || {
+            format!("essential shutdown: {essential}, SPEC says {} ({notes:?})", self.essential_stop)
+        });
+        let by_signal = matches!(event, Event::Signal(SIGTERM | SIGINT));
+        if by_signal || self.essential_stop {
+            if by_signal {
+                let says = notes.iter().any(|n| matches!(n, Note::ShuttingDown { .. }));
+                self.check(says == self.stop_begins, || {
+                    format!("shutdown begins: {}, notes {notes:?}", self.stop_begins)
+                });
+            }
             if self.stop_begins {
+                let dropped: Vec<Note> =
+                    notes.iter().filter(|n| matches!(n, Note::RestartDropped { .. })).copied().collect();
+                self.check(dropped == self.dropped, || {
+                    format!("the shutdown dropped {dropped:?}, SPEC says {:?}", self.dropped)
+                });
                 // SIGTERM to every running daemon's group that has not had one.
                 let mut expected: Vec<Pid> = Slot::ALL
                     .iter()
@@ -595,6 +769,7 @@ impl World {
                         format!("{label}: Spawn({slot:?}) during a stop")
                     });
                     self.outstanding[i] = true;
+                    self.spawns[i] += 1;
                 }
                 Action::SignalGroup { pid, sig } => {
                     let Some(run) = self.owned(pid).cloned() else {
@@ -636,6 +811,8 @@ impl World {
                 Action::SignalAll(sig) => {
                     self.check(self.sweep, || format!("{label}: kill(-1) when not PID 1"));
                     self.check(!self.daemons_left(), || format!("{label}: kill(-1, {sig}) with daemons left"));
+                    let waiting = self.waiting_restart();
+                    self.check(waiting.is_none(), || format!("{label}: a sweep while a restart waits ({waiting:?})"));
                     match sig {
                         SIGTERM => {
                             self.check(self.sweep_deadline.is_none(), || format!("{label}: a second sweep"));
@@ -671,6 +848,8 @@ impl World {
                     self.check(!self.daemons_left(), || {
                         format!("{label}: exit with daemons left: {:?}", self.children)
                     });
+                    let waiting = self.waiting_restart();
+                    self.check(waiting.is_none(), || format!("{label}: exit while a restart waits ({waiting:?})"));
                     let expected = self
                         .selected
                         .iter()
@@ -725,6 +904,13 @@ impl World {
                     self.deliver(slot, plan);
                 }
             }
+            // The shell's guard: not to a run the machine no longer has.
+            Action::SignalGroup { pid, .. } | Action::SignalProcess { pid, .. }
+                if self.adapter.slot_of(pid).is_none() =>
+            {
+                let gone = self.children.iter().any(|c| c.pid == pid && c.state == State::Reaped);
+                self.check(gone, || format!("the machine forgot {pid}, which is not reaped"));
+            }
             Action::SignalGroup { pid, sig } => {
                 // At the moment of the kill: still ours, not reaped (its pid not free for reuse).
                 self.check(self.owned(pid).is_some(), || format!("kill(-{pid}, {sig}) after its reap"));
@@ -777,6 +963,7 @@ impl World {
                     ignores_term: plan.ignores_term,
                     on_term: plan.on_term,
                     told: true,
+                    spawned_at: self.now,
                     termed: None,
                     kill_due: None,
                     killed: false,
@@ -801,9 +988,13 @@ impl World {
         let next = self.adapter.next_deadline();
         match self.sweep_deadline {
             None => {
-                let expected = self.pending_kills();
+                // A waiting restart is a deadline; with nothing pending, none: no idle wake-up.
+                let (kills, restarts) = (self.pending_kills(), self.waiting_restart());
+                let expected = kills.into_iter().chain(restarts).min();
                 self.check(next == expected, || {
-                    format!("next_deadline {next:?}, the earliest pending SIGKILL is {expected:?}")
+                    format!(
+                        "next_deadline {next:?}, SPEC says {expected:?} (SIGKILL due {kills:?}, restart due {restarts:?})"
+                    )
                 });
                 if let (Some((_, deadline)), Some(at)) = (self.stop, next) {
                     self.check(at <= deadline, || format!("wake-up {at} after the stop's deadline {deadline}"));
@@ -820,10 +1011,45 @@ impl World {
                 });
             }
         }
-        if !self.daemons_left() {
+        if !self.daemons_left() && self.waiting_restart().is_none() {
             self.check(self.sweep_deadline.is_some() || !self.sweep && self.exited.is_some(), || {
-                "every daemon is reaped, yet no sweep or exit".to_string()
+                "every slot is down for good, yet no sweep or exit".to_string()
             });
+        }
+        self.check_views();
+    }
+
+    /// What `status` would show agrees with the model, slot by slot.
+    fn check_views(&self) {
+        for slot in Slot::ALL {
+            let at = index(slot);
+            let view = self.adapter.slot_view(slot);
+            let run = self.run_of(slot);
+            let state = if self.outstanding[at] {
+                SlotState::Starting
+            } else if let Some(run) = run {
+                if run.termed.is_some() {
+                    SlotState::Stopping
+                } else {
+                    SlotState::Up
+                }
+            } else if let Some(at) = self.waiting[at] {
+                SlotState::Waiting { at }
+            } else if self.failed[at] {
+                SlotState::Failed
+            } else {
+                SlotState::Down
+            };
+            let expected = SlotView {
+                selected: self.selected[at],
+                state,
+                pid: run.map(|r| r.pid),
+                started_at: run.map(|r| r.spawned_at),
+                restarts: self.spawns[at].saturating_sub(1),
+                quick_deaths: self.quick[at],
+                last_code: self.last_code[at],
+            };
+            self.check(view == expected, || format!("slot_view({slot:?}) is {view:?}, the model says {expected:?}"));
         }
     }
 
@@ -846,6 +1072,14 @@ impl World {
                     }
                 }
             }
+            Op::SlotDies { slot, ended } => {
+                let alive = self.children.iter_mut().find(|c| c.slot == Some(slot) && c.state == State::Alive);
+                if let Some(child) = alive {
+                    child.state = State::Dead(ended);
+                    self.chld_pending = true;
+                    self.feed(Event::Signal(SIGCHLD));
+                }
+            }
             Op::OrphanAppears { ignores_term } => {
                 let pid = self.new_pid();
                 self.children.push(Child {
@@ -855,6 +1089,7 @@ impl World {
                     ignores_term,
                     on_term: Ended::Signaled(SIGTERM),
                     told: false,
+                    spawned_at: 0,
                     termed: None,
                     kill_due: None,
                     killed: false,
@@ -1040,6 +1275,88 @@ fn fixed_runs_through_the_tricky_paths() {
                 grace_ms: 8000,
                 sweep,
                 start_at: 5,
+                restart: [false; 4],
+                essential: [false; 4],
+                delay_ms: 500,
+                limit: 5,
+                plans: plans.clone(),
+                ops: ops.clone(),
+            });
+        }
+    }
+}
+
+/// The restart policy's paths, run every time: crash loops into the
+/// failed state and back on request, a 10 s run resetting the count, a
+/// waiting restart dropped by a shutdown or started early by RTMIN+k, an
+/// essential slot failing, and the exit only once no restart waits.
+#[test]
+fn fixed_runs_through_the_restart_policy() {
+    let plan = SpawnPlan { fails: None, ignores_term: false, on_term: Ended::Signaled(SIGTERM), deferred: false };
+    let cannot = SpawnPlan { fails: Some((libc::ENOENT, NOT_FOUND)), ..plan };
+    let held = SpawnPlan { deferred: true, ..plan };
+    let wait = |ms| Op::Wait { ms, late: 0 };
+    let crash = |at: usize| Op::SlotDies { slot: Slot::ALL[at], ended: Ended::Exited(1) };
+    /// RESTART, ESSENTIAL, RESTART_DELAY_MS, RESTART_LIMIT, spawn plans, ops.
+    type Case = ([bool; 4], [bool; 4], u32, u16, Vec<SpawnPlan>, Vec<Op>);
+    let cases: Vec<Case> = vec![
+        // pipelock alone crash-loops into failed, comes back on RTMIN+2, fails again.
+        (
+            [false, true, false, false],
+            [false; 4],
+            100,
+            2,
+            vec![plan],
+            vec![crash(0), wait(100), crash(0), wait(200), crash(0), wait(5000), Op::Signal(36), crash(0), wait(100)],
+        ),
+        // A run of 10 s resets the count; SIGUSR1 starts a waiting restart early.
+        (
+            [true; 4],
+            [false; 4],
+            500,
+            1,
+            vec![plan],
+            vec![crash(1), wait(500), wait(10_000), crash(1), wait(500), crash(1), Op::Signal(SIGUSR1), Op::Signal(36)],
+        ),
+        // A shutdown while restarts wait; a program that cannot start loops at delay 0 without limit.
+        (
+            [true; 4],
+            [false; 4],
+            0,
+            0,
+            vec![plan, cannot, cannot, plan],
+            vec![crash(0), wait(0), wait(0), wait(0), crash(2), Op::Signal(SIGTERM), wait(0)],
+        ),
+        // An essential slot that fails takes the bundle down; others wait meanwhile.
+        (
+            [true; 4],
+            [true, false, false, false],
+            100,
+            1,
+            vec![plan, held, plan],
+            vec![crash(3), crash(0), Op::DeliverSpawn, wait(100), crash(0), wait(0)],
+        ),
+        // An essential slot without restart; a restart signal for an unselected slot.
+        (
+            [false; 4],
+            [false, false, true, false],
+            500,
+            5,
+            vec![plan],
+            vec![Op::Signal(35), Op::Signal(38), crash(2), wait(0)],
+        ),
+    ];
+    for (restart, essential, delay_ms, limit, plans, ops) in cases {
+        for sweep in [true, false] {
+            run(&Scenario {
+                selected: [true, true, true, false],
+                grace_ms: 8000,
+                sweep,
+                start_at: 5,
+                restart,
+                essential,
+                delay_ms,
+                limit,
                 plans: plans.clone(),
                 ops: ops.clone(),
             });

@@ -6,6 +6,7 @@ pub mod line;
 pub mod lines;
 pub mod machine;
 pub mod report;
+pub mod restart;
 pub mod routing;
 pub mod signals;
 pub mod slot;

@@ -3,6 +3,7 @@
 use super::config::{ConfigError, Problem, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS};
 use super::line::Line;
 use super::machine::{Ended, Note, Skip};
+use super::restart::{DEFAULT_DELAY_MS, DEFAULT_LIMIT, MAX_DELAY_MS, MAX_LIMIT};
 use super::routing::SinkId;
 use super::signals::{self, KERNEL_SIGRTMIN};
 use super::slot::Slot;
@@ -93,6 +94,17 @@ pub fn note(note: &Note, context: &impl Context) -> Line {
         Note::RestartDropped { slot } => {
             l.str("pending ").str(slot.name()).str(" restart dropped: shutting down");
         }
+        Note::RestartScheduled { slot, delay_ms, deaths } => {
+            l.str(slot.name()).str(" restarting in ").num(delay_ms.into());
+            l.str(" ms (quick deaths in a row: ").num(deaths.into()).str(")");
+        }
+        Note::Failed { slot, deaths } => {
+            l.str(slot.name()).str(" failed: ").num(deaths.into()).str(" quick deaths in a row; not restarting");
+        }
+        Note::EssentialDown { slot, grace_ms } => {
+            l.str("essential ").str(slot.name()).str(" is down; shutting down; grace ").num(grace_ms.into());
+            l.str(" ms");
+        }
         Note::Forwarded { slot, pid, sig } => {
             signal_name(l, sig);
             l.str(" forwarded to ").str(slot.name()).str(" pid=").signed(pid.into());
@@ -143,9 +155,10 @@ pub fn config_error(error: &ConfigError) -> Line {
             line.str(" words and ").num((MAX_COMMAND_BYTES - 1) as u64);
             line.str(" bytes, split on blanks with POSIX shell quoting ('', \"\", \\) and no expansion");
         }
-        Problem::Grace => {
-            line.str("is not accepted: ASCII digits only, 0 to ").num(MAX_GRACE_MS.into());
-            line.str(" (milliseconds); empty means ").num(DEFAULT_GRACE_MS.into());
+        Problem::Grace => digits(&mut line, MAX_GRACE_MS, " (milliseconds)", DEFAULT_GRACE_MS),
+        Problem::RestartDelay => digits(&mut line, MAX_DELAY_MS, " (milliseconds)", DEFAULT_DELAY_MS),
+        Problem::RestartLimit => {
+            digits(&mut line, MAX_LIMIT.into(), " (quick deaths in a row; 0: no limit)", DEFAULT_LIMIT.into());
         }
         Problem::LogPrefix => {
             line.str("is not accepted: 1 (prefix daemon lines with [slot]), 0 (no prefix); empty means 1");
@@ -153,6 +166,12 @@ pub fn config_error(error: &ConfigError) -> Line {
     }
     line.end();
     line
+}
+
+/// What a number variable accepts.
+fn digits(line: &mut Line, max: u32, unit: &str, default: u32) {
+    line.str("is not accepted: ASCII digits only, 0 to ").num(max.into());
+    line.str(unit).str("; empty means ").num(default.into());
 }
 
 /// What the init says about its start-up, before or instead of running.
@@ -323,6 +342,49 @@ mod tests {
     }
 
     #[test]
+    fn restart_policy_notes_read_as_the_spec_and_the_issue_say() {
+        assert_eq!(
+            text(note(&Note::Failed { slot: Slot::Pipelock, deaths: 6 }, &Fake)),
+            "sidecar-init: pipelock failed: 6 quick deaths in a row; not restarting\n"
+        );
+        assert_eq!(
+            text(note(&Note::RestartScheduled { slot: Slot::Pipelock, delay_ms: 500, deaths: 1 }, &Fake)),
+            "sidecar-init: pipelock restarting in 500 ms (quick deaths in a row: 1)\n"
+        );
+        assert_eq!(
+            text(note(&Note::EssentialDown { slot: Slot::Egress, grace_ms: 8000 }, &Fake)),
+            "sidecar-init: essential egress is down; shutting down; grace 8000 ms\n"
+        );
+        assert_eq!(
+            text(note(&Note::Restarting { slot: Slot::GitGate, pid: Some(12), sig: 37 }, &Fake)),
+            "sidecar-init: restarting git-gate pid=12 (SIGRTMIN+3)\n"
+        );
+    }
+
+    #[test]
+    fn restart_policy_errors_say_what_is_accepted() {
+        let error = ConfigError { variable: Variable::RestartLimit, value: b"1001", problem: Problem::RestartLimit };
+        assert_eq!(
+            text(config_error(&error)),
+            "sidecar-init: CLAUDE_BOTTLE_SIDECAR_RESTART_LIMIT='1001' is not accepted: ASCII digits only, 0 to 1000 \
+             (quick deaths in a row; 0: no limit); empty means 5\n"
+        );
+        let error = ConfigError { variable: Variable::RestartDelay, value: b"1s", problem: Problem::RestartDelay };
+        assert_eq!(
+            text(config_error(&error)),
+            "sidecar-init: CLAUDE_BOTTLE_SIDECAR_RESTART_DELAY_MS='1s' is not accepted: ASCII digits only, 0 to 3600000 \
+             (milliseconds); empty means 500\n"
+        );
+        let error =
+            ConfigError { variable: Variable::Essential, value: b"egress,db", problem: Problem::UnknownSlot(b"db") };
+        assert_eq!(
+            text(config_error(&error)),
+            "sidecar-init: CLAUDE_BOTTLE_SIDECAR_ESSENTIAL='egress,db' names no slot 'db'; \
+             accepted: comma-separated names among egress, pipelock, git-gate, supervise\n"
+        );
+    }
+
+    #[test]
     fn real_time_signals_use_dockers_names() {
         assert_eq!(text(note(&Note::IgnoredSignal { sig: 36 }, &Fake)), "sidecar-init: ignoring SIGRTMIN+2\n");
         assert_eq!(text(note(&Note::IgnoredSignal { sig: 34 }, &Fake)), "sidecar-init: ignoring SIGRTMIN\n");
@@ -403,6 +465,9 @@ mod tests {
                 Note::RestartSkipped { slot, sig, why: Skip::ShuttingDown },
                 Note::RestartSkipped { slot, sig, why: Skip::NotSelected },
                 Note::RestartDropped { slot },
+                Note::RestartScheduled { slot, delay_ms: u32::MAX, deaths: u32::MAX },
+                Note::Failed { slot, deaths: u32::MAX },
+                Note::EssentialDown { slot, grace_ms: u32::MAX },
                 Note::Forwarded { slot, pid, sig },
                 Note::NotForwarded { slot, sig },
                 Note::GraceExpired { slot, pid },
@@ -425,6 +490,15 @@ mod tests {
                         "(signal -2147483648)".to_string()
                     }
                     Note::RestartDropped { slot } => format!("pending {} restart dropped: shutting down", slot.name()),
+                    Note::RestartScheduled { slot, .. } => {
+                        format!("{} restarting in 4294967295 ms (quick deaths in a row: 4294967295)", slot.name())
+                    }
+                    Note::Failed { slot, .. } => {
+                        format!("{} failed: 4294967295 quick deaths in a row; not restarting", slot.name())
+                    }
+                    Note::EssentialDown { slot, .. } => {
+                        format!("essential {} is down; shutting down; grace 4294967295 ms", slot.name())
+                    }
                     Note::Forwarded { slot, .. } => format!("forwarded to {} pid=-2147483648", slot.name()),
                     Note::NotForwarded { slot, .. } => format!("not forwarded: {} is not running", slot.name()),
                     Note::GraceExpired { .. } => "outlived the grace; SIGKILL to its group".to_string(),
@@ -463,6 +537,22 @@ mod tests {
                 "comma-separated names among egress, pipelock, git-gate, supervise\n",
             ),
             (ConfigError { variable: Variable::Grace, value: &long, problem: Problem::Grace }, "empty means 8000\n"),
+            (
+                ConfigError { variable: Variable::Restart, value: &long, problem: Problem::UnknownSlot(&long) },
+                "comma-separated names among egress, pipelock, git-gate, supervise\n",
+            ),
+            (
+                ConfigError { variable: Variable::Essential, value: &long, problem: Problem::UnknownSlot(&long) },
+                "comma-separated names among egress, pipelock, git-gate, supervise\n",
+            ),
+            (
+                ConfigError { variable: Variable::RestartDelay, value: &long, problem: Problem::RestartDelay },
+                "0 to 3600000 (milliseconds); empty means 500\n",
+            ),
+            (
+                ConfigError { variable: Variable::RestartLimit, value: &long, problem: Problem::RestartLimit },
+                "0 to 1000 (quick deaths in a row; 0: no limit); empty means 5\n",
+            ),
             (
                 ConfigError { variable: Variable::LogPrefix, value: &long, problem: Problem::LogPrefix },
                 "0 (no prefix); empty means 1\n",

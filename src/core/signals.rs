@@ -14,10 +14,19 @@ pub enum Route {
     Ignore,
 }
 
+/// `SIGRTMIN+1` … `+4` in Docker's numbering: restart egress, pipelock, git-gate, supervise.
+pub const RESTART_EGRESS: i32 = KERNEL_SIGRTMIN + 1;
+pub const RESTART_PIPELOCK: i32 = KERNEL_SIGRTMIN + 2;
+pub const RESTART_GIT_GATE: i32 = KERNEL_SIGRTMIN + 3;
+pub const RESTART_SUPERVISE: i32 = KERNEL_SIGRTMIN + 4;
+
 pub fn route(sig: i32) -> Route {
     match sig {
         SIGTERM | SIGINT => Route::Shutdown,
-        SIGUSR1 => Route::Restart(Slot::Pipelock),
+        SIGUSR1 | RESTART_PIPELOCK => Route::Restart(Slot::Pipelock),
+        RESTART_EGRESS => Route::Restart(Slot::Egress),
+        RESTART_GIT_GATE => Route::Restart(Slot::GitGate),
+        RESTART_SUPERVISE => Route::Restart(Slot::Supervise),
         SIGHUP => Route::Forward(Slot::Egress),
         SIGCHLD => Route::Reap,
         _ => Route::Ignore,
@@ -84,8 +93,23 @@ mod tests {
         assert_eq!(route(SIGUSR1), Route::Restart(Slot::Pipelock));
         assert_eq!(route(SIGHUP), Route::Forward(Slot::Egress));
         assert_eq!(route(SIGCHLD), Route::Reap);
-        for other in [libc::SIGUSR2, libc::SIGWINCH, libc::SIGQUIT, libc::SIGPIPE, KERNEL_SIGRTMIN + 3] {
+        for other in [libc::SIGUSR2, libc::SIGWINCH, libc::SIGQUIT, libc::SIGPIPE, KERNEL_SIGRTMIN] {
             assert_eq!(route(other), Route::Ignore);
+        }
+        for other in [KERNEL_SIGRTMIN + 5, KERNEL_SIGRTMIN + 6, 64, 32, 33, 0, -1, 65] {
+            assert_eq!(route(other), Route::Ignore, "{other}");
+        }
+    }
+
+    #[test]
+    fn rtmin_1_to_4_restart_the_slots_in_slot_order() {
+        // Docker's RTMIN is the kernel's 34: `docker kill --signal RTMIN+2` sends 36.
+        assert_eq!(route(35), Route::Restart(Slot::Egress));
+        assert_eq!(route(36), Route::Restart(Slot::Pipelock));
+        assert_eq!(route(37), Route::Restart(Slot::GitGate));
+        assert_eq!(route(38), Route::Restart(Slot::Supervise));
+        for (k, slot) in (1..).zip(Slot::ALL) {
+            assert_eq!(route(KERNEL_SIGRTMIN + k), Route::Restart(slot));
         }
     }
 

@@ -50,7 +50,7 @@ impl Context for ReportContext<'_> {
 impl<'a> Shell<'a> {
     pub fn new(config: &'a Config, environ: Environ, signals: SignalFd, logs: Logs, pid1: bool) -> Self {
         let search_path = environ.get("PATH").unwrap_or(DEFAULT_PATH);
-        let machine = Machine::new(config.selected, config.grace_ms, pid1);
+        let machine = Machine::new(config.selected, config.grace_ms, pid1).with_policy(config.policy);
         Shell { config, environ, search_path, signals, logs, machine, now: now_ms() }
     }
 
@@ -72,17 +72,21 @@ impl<'a> Shell<'a> {
     }
 
     /// Blocks at the one wait point, then turns what woke it into actions.
+    /// A deadline already due still gets a poll that does not block, so
+    /// deadlines that keep coming due (a restart delay of 0 for a program
+    /// that cannot start) cannot starve signals and pipes.
     #[inline(never)]
     fn wait(&mut self, queue: &mut Queue) {
         let deadline = self.machine.next_deadline();
         self.now = now_ms();
-        if deadline.is_some_and(|at| at <= self.now) {
-            self.feed(Event::Deadline, queue);
-            return;
-        }
+        // A due deadline makes the poll a look (zero timeout): signals are
+        // still read, so a deadline due at every wake cannot starve them.
         let signalled = self.logs.wait(Some(self.signals.fd()), deadline, self.now);
         // One clock reading a wake: a burst of reaps costs no system call each.
         self.now = now_ms();
+        if deadline.is_some_and(|at| at <= self.now) {
+            self.feed(Event::Deadline, queue);
+        }
 
         // One batch of signals a wake, each fed as it is read; the poll is
         // level-triggered, so a flood cannot push any signal out.
@@ -115,8 +119,16 @@ impl<'a> Shell<'a> {
                     let event = self.spawn(slot);
                     self.feed(event, queue);
                 }
-                Action::SignalGroup { pid, sig } => process::kill_group(pid, sig),
-                Action::SignalProcess { pid, sig } => process::kill_process(pid, sig),
+                // Only to a run the machine still has: one reaped since the
+                // action was queued (later in the same reap loop or signal
+                // batch) may have a new owner of its pid.
+                Action::SignalGroup { pid, sig } if self.machine.slot_of(pid).is_some() => {
+                    process::kill_group(pid, sig)
+                }
+                Action::SignalProcess { pid, sig } if self.machine.slot_of(pid).is_some() => {
+                    process::kill_process(pid, sig)
+                }
+                Action::SignalGroup { .. } | Action::SignalProcess { .. } => {}
                 Action::SignalAll(sig) => process::kill_all(sig),
                 Action::Reap => self.reap(queue),
                 Action::Log(note) => self.logs.note(&report::note(&note, &ReportContext(self.config))),
