@@ -8,8 +8,9 @@ SYMBOLS_BIN := $(OUT)/symbols/sidecar-init
 STANDIN := $(OUT)/release/standin
 export SIDECAR_INIT := $(abspath $(BIN))
 export STANDIN_BIN := $(abspath $(STANDIN))
-# The PID-1 test files: every tests/*.rs but docker.rs (mk/docker.mk runs that).
-PID1_TESTS := $(filter-out docker,$(basename $(notdir $(wildcard tests/*.rs))))
+# The PID-1 test files: every tests/*.rs but docker.rs and prodlike.rs
+# (mk/docker.mk and mk/prodlike.mk run those).
+PID1_TESTS := $(filter-out docker prodlike,$(basename $(notdir $(wildcard tests/*.rs))))
 
 # Cases per property/model-based test of src/core: few in `make unit` (so
 # `make test` stays fast), many in `make fuzz`, bounded by FUZZ_SECONDS.
@@ -29,6 +30,8 @@ help:
 	@echo "make demo-image   offline FROM-scratch image with stand-ins (claude-bottle-sidecars-demo)"
 	@echo "make docker-test  tests against a real Docker engine"
 	@echo "make build-image  production image claude-bottle-sidecars:latest (needs registry access)"
+	@echo "make prodlike-image  the same Dockerfile.sidecars offline, with local stand-ins for the registry images"
+	@echo "make prodlike-test   tests of the real daemons under the init in the prod-like image"
 	@echo "make bench        benchmarks against tini, dumb-init, catatonit, supervisord, s6 -> BENCHMARKS.md"
 
 # The pinned toolchain and the musl target: rustup installs them on a fresh machine.
