@@ -21,6 +21,7 @@
 #   GIT_GATE_BASE   the repositories' directory, default /srv/git
 #   GIT_GATE_REPOS  names of bare repositories to create when missing,
 #                   separated by commas or blanks (`work` -> $GIT_GATE_BASE/work.git)
+#   GIT_GATE_BRANCH the branch a created repository's HEAD names, default main
 #   GIT_GATE_PORT   listening port, default 9418
 #   GIT_GATE_HOOKS  the hooks directory, default /app/git-gate-hooks
 # Extra arguments are passed to git-daemon.
@@ -39,7 +40,7 @@ for name in $(printf '%s\n' "${GIT_GATE_REPOS:-}" | tr ',' ' '); do
       ;;
   esac
   if [ ! -d "$base/$name.git" ]; then
-    git init --quiet --bare "$base/$name.git"
+    git init --quiet --bare --initial-branch="${GIT_GATE_BRANCH:-main}" "$base/$name.git"
     echo "git-gate: created $base/$name.git" >&2
   fi
 done

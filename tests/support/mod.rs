@@ -1,6 +1,8 @@
 //! Test support shared by every integration test file (each says `mod support;`):
 //! the init under test ([`Setup`], [`Init`]), the stand-in daemon's reports
-//! ([`Start`], flood lines), /proc, and waiting for conditions.
+//! ([`Start`], flood lines), /proc, and waiting for conditions; for tests
+//! against a Docker engine, containers ([`docker`]) and a small HTTP client
+//! ([`http`]).
 //!
 //! A failed check panics. Only the sidecar-init binary is linked without
 //! unwind tables (link/cc); test binaries unwind, so a failing test is
@@ -10,6 +12,8 @@
 
 #![allow(dead_code)] // each test file uses only some of the helpers
 
+pub mod docker;
+pub mod http;
 mod init;
 mod procfs;
 mod standin;
