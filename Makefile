@@ -34,9 +34,18 @@ help:
 	@echo "make prodlike-test   tests of the real daemons under the init in the prod-like image"
 	@echo "make bench        benchmarks against tini, dumb-init, catatonit, supervisord, s6 -> BENCHMARKS.md"
 
-# The pinned toolchain and the musl target: rustup installs them on a fresh machine.
+# The pinned toolchain (rust-toolchain.toml) and its musl target: rustup
+# installs whichever is missing, so that `make build` works on a fresh machine
+# (with RUSTUP_AUTO_INSTALL=0 rustup installs nothing by itself, and a
+# toolchain without the target fails with "can't find crate for `core`").
+# cc is the link driver (link/cc).
+CHANNEL := $(shell sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
 toolchain:
-	@rustup target list --installed 2>/dev/null | grep -qx $(TARGET) || rustup target add $(TARGET)
+	@rustup toolchain list | grep -q '^$(CHANNEL)-' \
+	  || rustup toolchain install --no-self-update $(CHANNEL) --profile minimal --component clippy,rustfmt --target $(TARGET)
+	@rustup target list --installed --toolchain $(CHANNEL) | grep -qx $(TARGET) \
+	  || rustup target add --toolchain $(CHANNEL) $(TARGET)
+	@command -v cc >/dev/null || { echo "make: no cc to link with (Debian: apt-get install gcc)" >&2; exit 1; }
 
 build: toolchain
 	$(CARGO) build --release -p sidecar-init
