@@ -281,6 +281,8 @@ fn hup_while_mitmdump_starts_does_not_kill_it() {
         sent += 1;
         std::thread::sleep(Duration::from_millis(50));
         let logs = c.logs();
+        let exits = exited_lines(&logs, "egress");
+        assert!(exits.is_empty(), "egress died of an early SIGHUP: {exits:?}");
         logs.contains("egress: SIGHUP reloads").then_some(logs)
     });
     c.kill("HUP");
