@@ -190,7 +190,10 @@ fn all_four_answer_with_prefixed_logs_and_docker_stop_exits_0_quickly() {
     assert!(tools.text().contains("bundle_status"), "tools/list: {}", tools.text());
 
     // egress: a proxied request to an allowed host reaches supervise.
-    let through = proxied(&c, ALLOWED);
+    let mut stream = connect(&ip, EGRESS).expect("egress");
+    let client_port = stream.local_addr().expect("local address").port();
+    let through = exchange(&mut stream, &proxied_get(ALLOWED, "Connection: close\r\n"), false).expect("egress");
+    drop(stream);
     assert_eq!(through.status, 200, "through egress: {}", through.text());
     assert!(through.text().contains(r#""server": "supervise""#), "through egress: {}", through.text());
 
@@ -204,6 +207,12 @@ fn all_four_answer_with_prefixed_logs_and_docker_stop_exits_0_quickly() {
     assert!(env.lines().any(|l| l == "PYTHONUNBUFFERED=1"), "image environment: {env}");
     c.wait_logs("supervise's line for the MCP request", |logs| {
         logs.lines().any(|l| l.starts_with("[supervise] ") && l.contains(r#""POST /mcp HTTP/1.1" 200"#))
+    });
+    // mitmdump's last line: with stdout block-buffered it would wait for
+    // more output, and nothing else goes through egress now.
+    let disconnect = format!(":{client_port}] client disconnect");
+    c.wait_logs("mitmdump's `client disconnect` line", |logs| {
+        logs.lines().any(|l| l.starts_with("[egress] ") && l.ends_with(&disconnect))
     });
     c.wait_logs("pipelock's line for the DLP block", |logs| {
         logs.lines().any(|l| l.starts_with("[pipelock] ") && l.contains("block fetch") && l.contains("DLP"))
