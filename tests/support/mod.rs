@@ -12,8 +12,6 @@
 
 #![allow(dead_code)] // each test file uses only some of the helpers
 
-pub mod docker;
-pub mod http;
 mod init;
 mod procfs;
 mod standin;
@@ -26,6 +24,10 @@ pub use init::*;
 pub use procfs::*;
 #[allow(unused_imports)]
 pub use standin::*;
+
+// For tests against a Docker engine, used by path (`support::docker::…`).
+pub mod docker;
+pub mod http;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
