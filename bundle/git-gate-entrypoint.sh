@@ -45,6 +45,14 @@ for name in $(printf '%s\n' "${GIT_GATE_REPOS:-}" | tr ',' ' '); do
   fi
 done
 
+# Run unprivileged (CLAUDE_BOTTLE_SIDECAR_USER_GIT_GATE), git-gate inherits
+# the init's HOME (/root), which it cannot read: git then warns on every
+# command, and gitleaks takes a warning from git for a failed scan. A HOME
+# it can use instead: the repositories' directory.
+if ! [ -r "${HOME:-/nonexistent}" ] || ! [ -x "${HOME:-/nonexistent}" ]; then
+  export HOME="$base"
+fi
+
 export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.hooksPath GIT_CONFIG_VALUE_0="$hooks"
 
 exec "$(git --exec-path)/git-daemon" \
