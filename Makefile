@@ -8,8 +8,9 @@ SYMBOLS_BIN := $(OUT)/symbols/sidecar-init
 STANDIN := $(OUT)/release/standin
 export SIDECAR_INIT := $(abspath $(BIN))
 export STANDIN_BIN := $(abspath $(STANDIN))
-# The PID-1 test files: every tests/*.rs but docker.rs (mk/docker.mk runs that).
-PID1_TESTS := $(filter-out docker,$(basename $(notdir $(wildcard tests/*.rs))))
+# The PID-1 test files: every tests/*.rs but docker.rs and prodlike.rs
+# (mk/docker.mk and mk/prodlike.mk run those).
+PID1_TESTS := $(filter-out docker prodlike,$(basename $(notdir $(wildcard tests/*.rs))))
 
 # Cases per property/model-based test of src/core: few in `make unit` (so
 # `make test` stays fast), many in `make fuzz`, bounded by FUZZ_SECONDS.
@@ -29,11 +30,22 @@ help:
 	@echo "make demo-image   offline FROM-scratch image with stand-ins (claude-bottle-sidecars-demo)"
 	@echo "make docker-test  tests against a real Docker engine"
 	@echo "make build-image  production image claude-bottle-sidecars:latest (needs registry access)"
+	@echo "make prodlike-image  the same Dockerfile.sidecars offline, with local stand-ins for the registry images"
+	@echo "make prodlike-test   tests of the real daemons under the init in the prod-like image"
 	@echo "make bench        benchmarks against tini, dumb-init, catatonit, supervisord, s6 -> BENCHMARKS.md"
 
-# The pinned toolchain and the musl target: rustup installs them on a fresh machine.
+# The pinned toolchain (rust-toolchain.toml) and its musl target: rustup
+# installs whichever is missing, so that `make build` works on a fresh machine
+# (with RUSTUP_AUTO_INSTALL=0 rustup installs nothing by itself, and a
+# toolchain without the target fails with "can't find crate for `core`").
+# cc is the link driver (link/cc).
+CHANNEL := $(shell sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
 toolchain:
-	@rustup target list --installed 2>/dev/null | grep -qx $(TARGET) || rustup target add $(TARGET)
+	@rustup toolchain list | grep -q '^$(CHANNEL)-' \
+	  || rustup toolchain install --no-self-update $(CHANNEL) --profile minimal --component clippy,rustfmt --target $(TARGET)
+	@rustup target list --installed --toolchain $(CHANNEL) | grep -qx $(TARGET) \
+	  || rustup target add --toolchain $(CHANNEL) $(TARGET)
+	@command -v cc >/dev/null || { echo "make: no cc to link with (Debian: apt-get install gcc)" >&2; exit 1; }
 
 build: toolchain
 	$(CARGO) build --release -p sidecar-init

@@ -1,7 +1,8 @@
 # Docker images and the tests against a real engine (included by the Makefile).
 # `make demo-image` and `make docker-test` need an engine that answers
 # (`tools/docker-engine start` starts one); `make build-image` also needs
-# access to ghcr.io and Docker Hub.
+# access to ghcr.io and Docker Hub (mk/prodlike.mk builds the same
+# Dockerfile.sidecars without them).
 DOCKER ?= docker
 IMAGE ?= claude-bottle-sidecars:latest
 DEMO_IMAGE ?= claude-bottle-sidecars-demo:latest
@@ -9,10 +10,9 @@ DOCKER_CONTEXT := target/docker-context
 
 .PHONY: build-image demo-image docker-test docker-engine-start docker-engine-stop
 
-# Production bundle. Only sidecar-init goes into the build context.
-build-image: build
-	rm -rf $(DOCKER_CONTEXT)/sidecars && mkdir -p $(DOCKER_CONTEXT)/sidecars
-	cp $(BIN) $(DOCKER_CONTEXT)/sidecars/sidecar-init
+# Production bundle from the registry images Dockerfile.sidecars pins. The
+# build context is sidecar-init and bundle/ (sidecars-context, mk/prodlike.mk).
+build-image: sidecars-context
 	$(DOCKER) build -f Dockerfile.sidecars -t $(IMAGE) $(DOCKER_CONTEXT)/sidecars
 
 # Offline FROM-scratch image: sidecar-init plus the stand-in in every slot.

@@ -1,6 +1,8 @@
 //! Test support shared by every integration test file (each says `mod support;`):
 //! the init under test ([`Setup`], [`Init`]), the stand-in daemon's reports
-//! ([`Start`], flood lines), /proc, and waiting for conditions.
+//! ([`Start`], flood lines), /proc, and waiting for conditions; for tests
+//! against a Docker engine, containers ([`docker`]) and a small HTTP client
+//! ([`http`]).
 //!
 //! A failed check panics. Only the sidecar-init binary is linked without
 //! unwind tables (link/cc); test binaries unwind, so a failing test is
@@ -22,6 +24,10 @@ pub use init::*;
 pub use procfs::*;
 #[allow(unused_imports)]
 pub use standin::*;
+
+// For tests against a Docker engine, used by path (`support::docker::…`).
+pub mod docker;
+pub mod http;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
