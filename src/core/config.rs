@@ -1,6 +1,7 @@
 //! Reads the configuration from the environment: every rule of SPEC's
 //! "Configuration" section, with no I/O (the environment is a lookup function).
 
+use super::privilege::{self, User};
 use super::slot::{PerSlot, Slot};
 use super::words::{Command, WordsError};
 
@@ -17,6 +18,8 @@ pub struct Config {
     pub commands: PerSlot<Command>,
     pub grace_ms: u32,
     pub log_prefix: bool,
+    /// Least privilege: whom each slot's daemon runs as (None: as the init).
+    pub users: PerSlot<Option<User>>,
 }
 
 impl Config {
@@ -32,6 +35,8 @@ pub enum Variable {
     Command(Slot),
     Grace,
     LogPrefix,
+    User(Slot),
+    Private(Slot),
 }
 
 impl Variable {
@@ -41,6 +46,8 @@ impl Variable {
             Variable::Command(slot) => slot.command_variable(),
             Variable::Grace => GRACE_VAR,
             Variable::LogPrefix => LOG_PREFIX_VAR,
+            Variable::User(slot) => privilege::user_variable(slot),
+            Variable::Private(slot) => privilege::private_variable(slot),
         }
     }
 }
@@ -51,6 +58,9 @@ pub enum Problem<'a> {
     Command(WordsError),
     Grace,
     LogPrefix,
+    User,
+    /// The first item of a PRIVATE list that is not a name or `PREFIX*`.
+    Private(&'a [u8]),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +113,7 @@ pub fn parse_into<'a>(env: impl Fn(&str) -> Option<&'a [u8]>, config: &mut Confi
             return Err(ConfigError { variable: Variable::LogPrefix, value, problem: Problem::LogPrefix });
         }
     };
+    privilege::parse_into(&env, &mut config.users)?;
     config.selected = selected;
     config.grace_ms = grace_ms;
     config.log_prefix = log_prefix;
@@ -126,7 +137,7 @@ fn parse_daemons(value: &[u8]) -> Result<PerSlot<bool>, &[u8]> {
 /// `item` without SPEC's blanks (space, tab, newline) around it. Not
 /// `trim_ascii`: a `\r` from a CRLF env file, or a form feed, must stay and
 /// show in the error.
-fn trim_blanks(item: &[u8]) -> &[u8] {
+pub(super) fn trim_blanks(item: &[u8]) -> &[u8] {
     let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n');
     let start = item.iter().position(|b| !blank(b)).unwrap_or(item.len());
     let end = item.iter().rposition(|b| !blank(b)).map_or(start, |at| at.saturating_add(1));

@@ -419,6 +419,8 @@ fn check(env: &Env) -> Result<(), TestCaseError> {
                 Problem::Command(why) => Wrong::Words(why),
                 Problem::Grace => Wrong::Grace,
                 Problem::LogPrefix => Wrong::LogPrefix,
+                // Never set here: privilege_props.rs checks those variables.
+                Problem::User | Problem::Private(_) => return Err(TestCaseError::fail(format!("{error:?}"))),
             };
             prop_assert_eq!(&problem, &wrong);
             check_error_line(&error, &variable, &value, &wrong)?;
