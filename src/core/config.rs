@@ -18,8 +18,10 @@ pub struct Config {
     pub commands: PerSlot<Command>,
     pub grace_ms: u32,
     pub log_prefix: bool,
-    /// Least privilege: whom each slot's daemon runs as (None: as the init).
-    pub users: PerSlot<Option<User>>,
+    /// Least privilege: whom each slot's daemon runs as (None: as the init),
+    /// in slot order: an array, which a `slot as usize` reaches without the
+    /// jump tables a `PerSlot` costs.
+    pub users: [Option<User>; 4],
 }
 
 impl Config {
@@ -137,11 +139,14 @@ fn parse_daemons(value: &[u8]) -> Result<PerSlot<bool>, &[u8]> {
 /// `item` without SPEC's blanks (space, tab, newline) around it. Not
 /// `trim_ascii`: a `\r` from a CRLF env file, or a form feed, must stay and
 /// show in the error.
-pub(super) fn trim_blanks(item: &[u8]) -> &[u8] {
-    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n');
-    let start = item.iter().position(|b| !blank(b)).unwrap_or(item.len());
-    let end = item.iter().rposition(|b| !blank(b)).map_or(start, |at| at.saturating_add(1));
-    item.get(start..end).unwrap_or(&[])
+pub(super) fn trim_blanks(mut item: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t' | b'\n', rest @ ..] = item {
+        item = rest;
+    }
+    while let [rest @ .., b' ' | b'\t' | b'\n'] = item {
+        item = rest;
+    }
+    item
 }
 
 fn parse_grace(value: &[u8]) -> Option<u32> {

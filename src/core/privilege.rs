@@ -5,7 +5,7 @@
 //! in `sys::environ`.
 
 use super::config::{trim_blanks, ConfigError, Problem, Variable};
-use super::slot::{PerSlot, Slot};
+use super::slot::Slot;
 
 /// The highest uid or gid accepted: the kernel reads `(uid_t)-1` as "leave
 /// it unchanged", so 4294967295 is no id.
@@ -43,15 +43,15 @@ pub const fn private_variable(slot: Slot) -> &'static str {
 #[inline(never)]
 pub fn parse_into<'a>(
     env: impl Fn(&str) -> Option<&'a [u8]>,
-    users: &mut PerSlot<Option<User>>,
+    users: &mut [Option<User>; 4],
 ) -> Result<(), ConfigError<'a>> {
-    for slot in Slot::ALL {
+    for (slot, out) in Slot::ALL.into_iter().zip(users.iter_mut()) {
         let value = env(user_variable(slot)).unwrap_or(b"");
         let user = parse_user(value);
         if user.is_none() && !value.is_empty() {
             return Err(ConfigError { variable: Variable::User(slot), value, problem: Problem::User });
         }
-        *users.get_mut(slot) = user;
+        *out = user;
         let value = env(private_variable(slot)).unwrap_or(b"");
         if let Some(bad) = find(value, None) {
             return Err(ConfigError { variable: Variable::Private(slot), value, problem: Problem::Private(bad) });
@@ -211,8 +211,7 @@ mod tests {
     fn user_variables_are_checked_for_every_slot_and_empty_means_as_the_init() {
         let c = parse(&[("CLAUDE_BOTTLE_SIDECAR_USER_PIPELOCK", "1000"), ("CLAUDE_BOTTLE_SIDECAR_USER_EGRESS", "")])
             .unwrap();
-        assert_eq!(c.users.pipelock, Some(User { uid: 1000, gid: 1000 }));
-        assert_eq!((c.users.egress, c.users.git_gate, c.users.supervise), (None, None, None));
+        assert_eq!(c.users, [None, Some(User { uid: 1000, gid: 1000 }), None, None]);
         // Checked although git-gate is not selected.
         let err = parse(&[(DAEMONS_VAR, "egress"), ("CLAUDE_BOTTLE_SIDECAR_USER_GIT_GATE", "git")]).unwrap_err();
         assert_eq!((err.variable, err.value, err.problem), (Variable::User(Slot::GitGate), &b"git"[..], Problem::User));

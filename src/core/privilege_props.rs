@@ -199,11 +199,11 @@ proptest! {
         users in [maybe(user_value()), maybe(user_value()), maybe(user_value()), maybe(user_value())],
         lists in [maybe(list_value()), maybe(list_value()), maybe(list_value()), maybe(list_value())],
     ) {
-        let mut parsed = PerSlot::default();
+        let mut parsed = [None; 4];
         let real = parse_into(|name| get(&users, &lists, name), &mut parsed);
         match (real, model(&users, &lists)) {
             (Ok(()), Ok(expected)) => {
-                let got = Slot::ALL.map(|s| parsed.get(s).map(|u| (u.uid, u.gid)));
+                let got = parsed.map(|u| u.map(|u| (u.uid, u.gid)));
                 prop_assert_eq!(got, expected);
             }
             (Err(error), Err((variable, value, wrong))) => {
@@ -222,7 +222,7 @@ proptest! {
                 prop_assert!(line.starts_with(&head), "{:?}", line);
                 let tail = match wrong {
                     Wrong::User => "; empty means as the init\n",
-                    Wrong::Private(_) => "each may end in * to make a prefix\n",
+                    Wrong::Private(_) => "each may end in * (a prefix)\n",
                 };
                 prop_assert!(line.ends_with(tail), "{:?}", line);
             }

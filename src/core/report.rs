@@ -168,12 +168,12 @@ pub fn config_error(error: &ConfigError) -> Line {
             line.str("is not accepted: 1 (prefix daemon lines with [slot]), 0 (no prefix); empty means 1");
         }
         Problem::User => {
-            line.str("is not accepted: UID or UID:GID, numeric only (a scratch image has no /etc/passwd), ");
-            line.str("ASCII digits, each 0 to 4294967294; empty means as the init");
+            line.str("is not accepted: UID or UID:GID, numeric only (no /etc/passwd), each 0 to 4294967294; ");
+            line.str("empty means as the init");
         }
         Problem::Private(name) => {
-            line.str("has a bad name '").quoted(name).str("'; accepted: comma-separated variable names ");
-            line.str("([A-Za-z_][A-Za-z0-9_]*), each may end in * to make a prefix");
+            line.str("has a bad name '").quoted(name);
+            line.str("'; accepted: comma-separated names [A-Za-z_][A-Za-z0-9_]*, each may end in * (a prefix)");
         }
     }
     line.end();
@@ -459,7 +459,7 @@ mod tests {
         assert_eq!(
             text(config_error(&error)),
             "sidecar-init: CLAUDE_BOTTLE_SIDECAR_USER_PIPELOCK='nobody' is not accepted: UID or UID:GID, numeric only \
-             (a scratch image has no /etc/passwd), ASCII digits, each 0 to 4294967294; empty means as the init\n"
+             (no /etc/passwd), each 0 to 4294967294; empty means as the init\n"
         );
         let error = ConfigError {
             variable: Variable::Private(Slot::Egress),
@@ -469,7 +469,7 @@ mod tests {
         assert_eq!(
             text(config_error(&error)),
             "sidecar-init: CLAUDE_BOTTLE_SIDECAR_PRIVATE_EGRESS='EGRESS_TOKEN_*, *' has a bad name '*'; accepted: \
-             comma-separated variable names ([A-Za-z_][A-Za-z0-9_]*), each may end in * to make a prefix\n"
+             comma-separated names [A-Za-z_][A-Za-z0-9_]*, each may end in * (a prefix)\n"
         );
     }
 
@@ -571,7 +571,7 @@ mod tests {
             ));
             cases.push((
                 ConfigError { variable: Variable::Private(slot), value: &long, problem: Problem::Private(&long) },
-                "each may end in * to make a prefix\n",
+                "each may end in * (a prefix)\n",
             ));
         }
         for (error, tail) in cases {

@@ -48,7 +48,7 @@ impl Context for ReportContext<'_> {
         error_text(errno)
     }
     fn user(&self, slot: Slot) -> Option<User> {
-        *self.0.users.get(slot)
+        self.0.users.get(slot as usize).copied().flatten()
     }
 }
 
@@ -175,7 +175,13 @@ impl<'a> Shell<'a> {
         let command = self.config.commands.get(slot);
         let pipes = self.logs.pipes_for(slot);
         let envp = self.envp.get(slot as usize).copied().unwrap_or(core::ptr::null());
-        match spawn::spawn(command, self.search_path, envp, pipes, *self.config.users.get(slot)) {
+        match spawn::spawn(
+            command,
+            self.search_path,
+            envp,
+            pipes,
+            self.config.users.get(slot as usize).copied().flatten(),
+        ) {
             Ok(pid) => Event::Spawned { slot, pid },
             Err(errno) => {
                 // A failed uid/gid switch (negative) is 126, as an exec that is not permitted.

@@ -71,18 +71,16 @@ pub fn per_slot(environ: Environ) -> Option<[Strings; 4]> {
     // only through this slice from here on, for the init's lifetime.
     let table: &'static mut [*const c_char] =
         unsafe { core::slice::from_raw_parts_mut(memory.as_mut_ptr().cast(), len) };
-    let mut at = 0;
+    let mut free = table.iter_mut();
     for (index, array) in envp.iter_mut().enumerate() {
-        let start = at;
+        *array = free.as_slice().as_ptr();
         for entry in environ.entries().filter(|entry| privilege::keeps(index, entry, &lists)) {
-            if let Some(pointer) = table.get_mut(at) {
+            if let Some(pointer) = free.next() {
                 *pointer = entry.as_ptr().cast();
             }
-            at = at.wrapping_add(1);
         }
-        // At most stride - 1 entries: a NULL ends the array.
-        *array = table.as_ptr().wrapping_add(start);
-        at = start.wrapping_add(stride);
+        // The NULL that ends the array: at most `stride - 1` entries came before it.
+        free.next();
     }
     Some(envp)
 }
