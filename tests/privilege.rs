@@ -138,10 +138,14 @@ fn an_unprivileged_daemon_is_restarted_stopped_and_swept_as_before() {
 
 #[test]
 fn a_switch_that_fails_gives_126_with_the_ids_and_the_error_and_the_siblings_run() {
-    // The init itself runs as nobody, so it cannot become root again.
+    // The init itself runs as nobody, so it cannot become root again. Such
+    // an init cannot reopen the test's pipes non-blocking and, as the base
+    // init already did, exits only a second after the stop's deadline even
+    // when all is done: a short grace keeps the test short.
     let init = Setup::new("user-fails")
         .all_standins()
         .run_as(65534, 65534)
+        .grace_ms(300)
         .env(&user_var("pipelock"), "0")
         .env(&user_var("git-gate"), "65534:0")
         .start();
