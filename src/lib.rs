@@ -86,11 +86,9 @@ pub unsafe fn run(argv: Strings, envp: Strings) -> c_int {
         return 1;
     };
     let pid1 = process::getpid() == 1;
-    let Some(logs) = shell::Logs::open(&config.selected, config.log_prefix) else {
-        write_all(STDERR, report::startup(Startup::NoMemory).as_bytes());
-        return 1;
-    };
-    let Some(envp) = environ::per_slot(environ) else {
+    // Each slot's environment (private variables) is made once, here.
+    let (Some(logs), Some(envp)) = (shell::Logs::open(&config.selected, config.log_prefix), environ::per_slot(environ))
+    else {
         write_all(STDERR, report::startup(Startup::NoMemory).as_bytes());
         return 1;
     };
