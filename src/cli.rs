@@ -7,7 +7,7 @@ PID 1 of the sidecar bundle: runs egress, pipelock, git-gate, supervise.
 Environment: CLAUDE_BOTTLE_SIDECAR_DAEMONS (slots, default all),
 CLAUDE_BOTTLE_SIDECAR_CMD_<SLOT> (command), CLAUDE_BOTTLE_SIDECAR_GRACE_MS
 (stop grace, 8000), CLAUDE_BOTTLE_SIDECAR_LOG_PREFIX (1: [slot] lines, 0: raw),
-..._USER_<SLOT> (UID[:GID] to run as), ..._PRIVATE_<SLOT> (NAME,PREFIX*: its only).
+..._USER_<SLOT> (UID[:GID] to run as), ..._PRIVATE_<SLOT> (NAME,PREFIX*: only it gets them).
 Signals: TERM/INT stop, USR1 restarts pipelock, HUP goes to egress.
 ";
 
