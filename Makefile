@@ -59,12 +59,12 @@ unit:
 	PROPTEST_CASES=$(UNIT_CASES) $(CARGO) test --release --lib -p sidecar-init
 
 # The same tests as `make unit` runs for src/core's configuration properties
-# (core::config::props) and machine model (core::machine::model_tests), with
+# (core::config::props, core::privilege::props) and machine model (core::machine::model_tests), with
 # many more random cases; a failure prints the shrunk, minimal input.
 fuzz:
 	$(CARGO) test --release --lib -p sidecar-init --no-run
 	PROPTEST_CASES=$(FUZZ_CASES) timeout $(FUZZ_SECONDS) \
-	  $(CARGO) test --release --lib -p sidecar-init -- core::config::props core::machine::model_tests
+	  $(CARGO) test --release --lib -p sidecar-init -- core::config::props core::privilege::props core::machine::model_tests
 
 integration: build fixtures
 	$(CARGO) test --release -p sidecar-init $(addprefix --test ,$(PID1_TESTS)) -- --test-threads=2

@@ -11,6 +11,7 @@ CLAUDE_BOTTLE_SIDECAR_RESTART (slots restarted when they die, default none),
 CLAUDE_BOTTLE_SIDECAR_RESTART_DELAY_MS (backoff base, 500),
 CLAUDE_BOTTLE_SIDECAR_RESTART_LIMIT (quick deaths before failed, 5; 0: none),
 CLAUDE_BOTTLE_SIDECAR_ESSENTIAL (slots whose end stops the bundle).
+..._USER_<SLOT> (UID[:GID] to run as), ..._PRIVATE_<SLOT> (NAME,PREFIX*: only it gets them).
 Signals: TERM/INT stop, USR1 restarts pipelock, RTMIN+1..+4 restart egress,
 pipelock, git-gate, supervise, HUP goes to egress.
 ";

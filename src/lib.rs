@@ -32,7 +32,7 @@ use ::core::ffi::c_int;
 use crate::core::config;
 use crate::core::report::{self, Startup};
 use crate::shell::Shell;
-use crate::sys::environ::{Args, Environ, Strings};
+use crate::sys::environ::{self, Args, Environ, Strings};
 use crate::sys::fds::{self, write_all, STDERR, STDOUT};
 use crate::sys::process;
 use crate::sys::signals::{self, SignalFd};
@@ -86,11 +86,13 @@ pub unsafe fn run(argv: Strings, envp: Strings) -> c_int {
         return 1;
     };
     let pid1 = process::getpid() == 1;
-    let Some(logs) = shell::Logs::open(&config.selected, config.log_prefix) else {
+    // Each slot's environment (private variables) is made once, here.
+    let (Some(logs), Some(envp)) = (shell::Logs::open(&config.selected, config.log_prefix), environ::per_slot(environ))
+    else {
         write_all(STDERR, report::startup(Startup::NoMemory).as_bytes());
         return 1;
     };
-    let mut shell = Shell::new(&config, environ, signal_fd, logs, pid1);
+    let mut shell = Shell::new(&config, environ, envp, signal_fd, logs, pid1);
     if !pid1 && process::become_subreaper().is_err() {
         shell.startup_note(Startup::NotSubreaper);
     }

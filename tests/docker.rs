@@ -20,7 +20,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use support::{started, wait_until, SLOTS};
+use support::{children_of, proc_status_field, started, wait_until, SLOTS};
 
 const DEFAULT_IMAGE: &str = "claude-bottle-sidecars-demo:latest";
 /// Docker's own stop timeout: past it, Docker SIGKILLs the init.
@@ -649,4 +649,51 @@ fn behind_docker_init_it_reaps_as_a_subreaper_and_makes_no_sweep() {
     assert!(took < QUICK_STOP, "docker stop took {took:?}");
     assert!(!logs.contains("to every process left in the container"), "a sweep");
     assert_line(&logs, "sidecar-init: exiting code=0");
+}
+
+// ---- least privilege ------------------------------------------------------------
+
+/// The host pid of a slot's stand-in in the container: the child of the
+/// container's init whose first argument is the slot's name. The scratch
+/// image has no `cat` to `docker exec`: /proc is read from the host.
+fn daemon_in(c: &Container, slot: &str) -> i32 {
+    let init: i32 = c.inspect("{{.State.Pid}}").parse().expect("the container's pid");
+    let argument = |pid: i32| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        cmdline.split(|&b| b == 0).nth(1).map(|a| String::from_utf8_lossy(a).into_owned())
+    };
+    let found = children_of(init).into_iter().find(|&pid| argument(pid).as_deref() == Some(slot));
+    found.unwrap_or_else(|| panic!("no {slot} among the children of host pid {init}"))
+}
+
+#[test]
+fn pipelock_runs_as_nobody_and_only_egress_gets_the_token() {
+    let env = [
+        ("CLAUDE_BOTTLE_SIDECAR_USER_PIPELOCK", "65534"),
+        ("CLAUDE_BOTTLE_SIDECAR_PRIVATE_EGRESS", "EGRESS_TOKEN_*"),
+        ("EGRESS_TOKEN_UPSTREAM", "s3cret"),
+    ];
+    let c = Container::run("privilege", &[], &env);
+    c.wait_listening(&SLOT_PORTS);
+    let (pipelock, egress) = (daemon_in(&c, "pipelock"), daemon_in(&c, "egress"));
+    let field = |pid: i32, key: &str| {
+        proc_status_field(pid, key).unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    assert_eq!(field(pipelock, "Uid"), "65534 65534 65534 65534", "pipelock's uids");
+    assert_eq!(field(pipelock, "Gid"), "65534 65534 65534 65534", "pipelock's gids");
+    assert_eq!(field(pipelock, "Groups"), "65534", "pipelock's groups");
+    assert_eq!(field(pipelock, "NoNewPrivs"), "1", "pipelock's no_new_privs");
+    assert_eq!(field(egress, "Uid"), "0 0 0 0", "egress runs as the init");
+    let environ = |pid: i32| {
+        String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default()).into_owned()
+    };
+    assert!(environ(egress).split('\0').any(|v| v == "EGRESS_TOKEN_UPSTREAM=s3cret"), "egress has the token");
+    assert!(!environ(pipelock).contains("EGRESS_TOKEN_UPSTREAM"), "pipelock lacks the token");
+    // The root init still signals the unprivileged daemon's group.
+    c.kill("USR1");
+    c.wait_logs("a second pipelock", |logs| pids_of(logs, "pipelock").len() == 2);
+    let took = c.stop();
+    assert_eq!(c.exit_code(), 0, "exit code");
+    assert!(took < QUICK_STOP, "docker stop took {took:?}");
+    assert_line(&c.logs(), "[pipelock] pipelock exiting on SIGTERM");
 }

@@ -2,6 +2,7 @@
 //! "Configuration" and "Restart policy" sections, with no I/O (the
 //! environment is a lookup function).
 
+use super::privilege::{self, User};
 use super::restart::{Policy, DEFAULT_DELAY_MS, DEFAULT_LIMIT, MAX_DELAY_MS, MAX_LIMIT};
 use super::slot::{PerSlot, Slot};
 use super::words::{Command, WordsError};
@@ -24,6 +25,10 @@ pub struct Config {
     pub grace_ms: u32,
     pub log_prefix: bool,
     pub policy: Policy,
+    /// Least privilege: whom each slot's daemon runs as (None: as the init),
+    /// in slot order: an array, which a `slot as usize` reaches without the
+    /// jump tables a `PerSlot` costs.
+    pub users: [Option<User>; 4],
 }
 
 impl Config {
@@ -43,6 +48,8 @@ pub enum Variable {
     RestartDelay,
     RestartLimit,
     Essential,
+    User(Slot),
+    Private(Slot),
 }
 
 impl Variable {
@@ -56,6 +63,8 @@ impl Variable {
             Variable::RestartDelay => RESTART_DELAY_VAR,
             Variable::RestartLimit => RESTART_LIMIT_VAR,
             Variable::Essential => ESSENTIAL_VAR,
+            Variable::User(slot) => privilege::user_variable(slot),
+            Variable::Private(slot) => privilege::private_variable(slot),
         }
     }
 }
@@ -68,6 +77,9 @@ pub enum Problem<'a> {
     LogPrefix,
     RestartDelay,
     RestartLimit,
+    User,
+    /// The first item of a PRIVATE list that is not a name or `PREFIX*`.
+    Private(&'a [u8]),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +127,7 @@ pub fn parse_into<'a>(env: impl Fn(&str) -> Option<&'a [u8]>, config: &mut Confi
     let delay_ms = number(&env, Variable::RestartDelay, Problem::RestartDelay, DEFAULT_DELAY_MS, MAX_DELAY_MS)?;
     let limit = number(&env, Variable::RestartLimit, Problem::RestartLimit, DEFAULT_LIMIT.into(), MAX_LIMIT.into())?;
     let essential = optional_slot_list(&env, Variable::Essential)?;
+    privilege::parse_into(&env, &mut config.users)?;
     config.selected = selected;
     config.grace_ms = grace_ms;
     config.log_prefix = log_prefix;
@@ -165,11 +178,14 @@ fn parse_slots(value: &[u8]) -> Result<PerSlot<bool>, &[u8]> {
 /// `item` without SPEC's blanks (space, tab, newline) around it. Not
 /// `trim_ascii`: a `\r` from a CRLF env file, or a form feed, must stay and
 /// show in the error.
-fn trim_blanks(item: &[u8]) -> &[u8] {
-    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n');
-    let start = item.iter().position(|b| !blank(b)).unwrap_or(item.len());
-    let end = item.iter().rposition(|b| !blank(b)).map_or(start, |at| at.saturating_add(1));
-    item.get(start..end).unwrap_or(&[])
+pub(super) fn trim_blanks(mut item: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t' | b'\n', rest @ ..] = item {
+        item = rest;
+    }
+    while let [rest @ .., b' ' | b'\t' | b'\n'] = item {
+        item = rest;
+    }
+    item
 }
 
 fn parse_digits(value: &[u8], max: u32) -> Option<u32> {

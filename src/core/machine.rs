@@ -51,6 +51,8 @@ pub enum Event {
     },
     SpawnFailed {
         slot: Slot,
+        /// Negated when it was the switch to the slot's uid and gid that
+        /// failed, not the exec (`sys::spawn`); the note says which.
         errno: i32,
         code: u8,
     },

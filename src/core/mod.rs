@@ -5,6 +5,7 @@ pub mod config;
 pub mod line;
 pub mod lines;
 pub mod machine;
+pub mod privilege;
 pub mod report;
 pub mod restart;
 pub mod routing;

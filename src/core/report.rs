@@ -3,6 +3,7 @@
 use super::config::{ConfigError, Problem, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS};
 use super::line::Line;
 use super::machine::{Ended, Note, Skip};
+use super::privilege::User;
 use super::restart::{DEFAULT_DELAY_MS, DEFAULT_LIMIT, MAX_DELAY_MS, MAX_LIMIT};
 use super::routing::SinkId;
 use super::signals::{self, KERNEL_SIGRTMIN};
@@ -18,6 +19,10 @@ pub trait Context {
     fn program(&self, slot: Slot) -> &[u8];
     /// The OS's description of an error number.
     fn error_text(&self, errno: i32) -> &[u8];
+    /// Whom a slot's daemon runs as, as configured (`None`: as the init).
+    fn user(&self, _slot: Slot) -> Option<User> {
+        None
+    }
 }
 
 pub fn signal_name(line: &mut Line, sig: i32) {
@@ -42,7 +47,19 @@ pub fn note(note: &Note, context: &impl Context) -> Line {
             l.str(slot.name()).str(" started pid=").signed(pid.into());
         }
         Note::CannotStart { slot, errno, code } => {
-            l.str(slot.name()).str(" cannot start ").quoted(context.program(slot)).str(": ");
+            l.str(slot.name());
+            // A negative errno is the uid/gid switch's (sys::spawn), not the exec's.
+            let errno = match context.user(slot) {
+                Some(User { uid, gid }) if errno < 0 => {
+                    l.str(" cannot switch to uid ").num(uid.into()).str(" gid ").num(gid.into());
+                    errno.wrapping_neg()
+                }
+                _ => {
+                    l.str(" cannot start ").quoted(context.program(slot));
+                    errno
+                }
+            };
+            l.str(": ");
             // Quoted, so even an unexpected error text leaves room for the code.
             l.quoted(context.error_text(errno)).str(" (errno ").signed(errno.into()).str("); code=").num(code.into());
         }
@@ -162,6 +179,14 @@ pub fn config_error(error: &ConfigError) -> Line {
         }
         Problem::LogPrefix => {
             line.str("is not accepted: 1 (prefix daemon lines with [slot]), 0 (no prefix); empty means 1");
+        }
+        Problem::User => {
+            line.str("is not accepted: UID or UID:GID, numeric only (no /etc/passwd), each 0 to 4294967294; ");
+            line.str("empty means as the init");
+        }
+        Problem::Private(name) => {
+            line.str("has a bad name '").quoted(name);
+            line.str("'; accepted: comma-separated names [A-Za-z_][A-Za-z0-9_]*, each may end in * (a prefix)");
         }
     }
     line.end();
@@ -307,6 +332,9 @@ mod tests {
         fn error_text(&self, _: i32) -> &[u8] {
             b"No such file or directory"
         }
+        fn user(&self, slot: Slot) -> Option<User> {
+            (slot == Slot::Pipelock).then_some(User { uid: 1000, gid: 1001 })
+        }
     }
 
     fn text(line: Line) -> String {
@@ -409,6 +437,7 @@ mod tests {
     struct Worst {
         program: Vec<u8>,
         error: Vec<u8>,
+        user: Option<User>,
     }
     impl Context for Worst {
         fn program(&self, _: Slot) -> &[u8] {
@@ -416,6 +445,9 @@ mod tests {
         }
         fn error_text(&self, _: i32) -> &[u8] {
             &self.error
+        }
+        fn user(&self, _: Slot) -> Option<User> {
+            self.user
         }
     }
 
@@ -439,10 +471,68 @@ mod tests {
 
     #[test]
     fn a_cannot_start_note_on_a_4000_byte_control_program_keeps_errno_and_code() {
-        let context = Worst { program: vec![1u8; 4000], error: b"No such file or directory".to_vec() };
+        let context = Worst { program: vec![1u8; 4000], error: b"No such file or directory".to_vec(), user: None };
         let line = text(note(&Note::CannotStart { slot: Slot::Supervise, errno: 2, code: 127 }, &context));
         assert_whole(&line, ": No such file or directory (errno 2); code=127\n");
         assert!(line.contains(r"\x01\x01..."), "the program is cut with a marker: {line:?}");
+    }
+
+    #[test]
+    fn a_failed_switch_names_the_uid_and_gid_not_the_program() {
+        // sys::spawn hands the switch's errno back negated.
+        assert_eq!(
+            text(note(&Note::CannotStart { slot: Slot::Pipelock, errno: -1, code: 126 }, &Operation)),
+            "sidecar-init: pipelock cannot switch to uid 1000 gid 1001: Operation not permitted (errno 1); code=126\n"
+        );
+        // An exec error of a slot with a user still names the program.
+        assert_eq!(
+            text(note(&Note::CannotStart { slot: Slot::Pipelock, errno: 13, code: 126 }, &Operation)),
+            "sidecar-init: pipelock cannot start /usr/local/bin/pipelock: Operation not permitted (errno 13); code=126\n"
+        );
+        let context = Worst {
+            program: vec![0xff; 4000],
+            error: vec![0x80; 4000],
+            user: Some(User { uid: u32::MAX, gid: u32::MAX }),
+        };
+        let line = text(note(&Note::CannotStart { slot: Slot::Supervise, errno: i32::MIN + 1, code: 126 }, &context));
+        assert!(
+            line.starts_with("sidecar-init: supervise cannot switch to uid 4294967295 gid 4294967295: "),
+            "{line:?}"
+        );
+        assert_whole(&line, "(errno 2147483647); code=126\n");
+    }
+
+    struct Operation;
+    impl Context for Operation {
+        fn program(&self, slot: Slot) -> &[u8] {
+            Fake.program(slot)
+        }
+        fn error_text(&self, _: i32) -> &[u8] {
+            b"Operation not permitted"
+        }
+        fn user(&self, slot: Slot) -> Option<User> {
+            Fake.user(slot)
+        }
+    }
+
+    #[test]
+    fn user_and_private_errors_say_what_is_accepted() {
+        let error = ConfigError { variable: Variable::User(Slot::Pipelock), value: b"nobody", problem: Problem::User };
+        assert_eq!(
+            text(config_error(&error)),
+            "sidecar-init: CLAUDE_BOTTLE_SIDECAR_USER_PIPELOCK='nobody' is not accepted: UID or UID:GID, numeric only \
+             (no /etc/passwd), each 0 to 4294967294; empty means as the init\n"
+        );
+        let error = ConfigError {
+            variable: Variable::Private(Slot::Egress),
+            value: b"EGRESS_TOKEN_*, *",
+            problem: Problem::Private(b"*"),
+        };
+        assert_eq!(
+            text(config_error(&error)),
+            "sidecar-init: CLAUDE_BOTTLE_SIDECAR_PRIVATE_EGRESS='EGRESS_TOKEN_*, *' has a bad name '*'; accepted: \
+             comma-separated names [A-Za-z_][A-Za-z0-9_]*, each may end in * (a prefix)\n"
+        );
     }
 
     /// Every note, with the longest values its fields can hold, and the end its
@@ -518,7 +608,7 @@ mod tests {
     fn every_note_keeps_its_tail_with_worst_case_values() {
         // Every byte escapes to four: the longest rendering of any program.
         for program in [vec![0xffu8; 4000], vec![b'p'; 4000], vec![]] {
-            let context = Worst { program, error: vec![0x80u8; 4000] };
+            let context = Worst { program, error: vec![0x80u8; 4000], user: None };
             for (n, tail) in worst_notes() {
                 let line = text(note(&n, &context));
                 assert!(line.starts_with(PREFIX), "{line:?}");
@@ -565,6 +655,14 @@ mod tests {
                 cases
                     .push((ConfigError { variable: Variable::Command(slot), value: &long, problem }, accepted_command));
             }
+            cases.push((
+                ConfigError { variable: Variable::User(slot), value: &long, problem: Problem::User },
+                "each 0 to 4294967294; empty means as the init\n",
+            ));
+            cases.push((
+                ConfigError { variable: Variable::Private(slot), value: &long, problem: Problem::Private(&long) },
+                "each may end in * (a prefix)\n",
+            ));
         }
         for (error, tail) in cases {
             let line = text(config_error(&error));

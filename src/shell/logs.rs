@@ -104,6 +104,7 @@ impl Logs {
 
     /// The write ends a run of `slot` takes as stdout and stderr; `None`:
     /// the run writes to the init's own, unprefixed (said at start-up).
+    #[inline(always)]
     pub fn pipes_for(&self, slot: Slot) -> Option<(Fd, Fd)> {
         let writer = |sink| {
             self.routing.streams().find(|(_, s)| s.slot == slot && s.sink == sink).and_then(|(id, _)| self.pipe(id))

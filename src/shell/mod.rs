@@ -10,11 +10,12 @@ use heapless::{Deque, Vec};
 
 use crate::core::config::Config;
 use crate::core::machine::{Action, Actions, Event, Machine, Millis, NOT_EXECUTABLE, NOT_FOUND};
+use crate::core::privilege::User;
 use crate::core::report::{self, Context, Startup};
 use crate::core::slot::Slot;
 use crate::core::trouble::Trouble;
 use crate::sys::clock::now_ms;
-use crate::sys::environ::Environ;
+use crate::sys::environ::{Environ, Strings};
 use crate::sys::signals::{self, SignalFd};
 use crate::sys::spawn::{self, DEFAULT_PATH};
 use crate::sys::wait::{self, Reaped};
@@ -26,7 +27,8 @@ type Queue = Deque<Action, 128>;
 
 pub struct Shell<'a> {
     config: &'a Config,
-    environ: Environ,
+    /// Each slot's daemon's environment, in slot order (SPEC: private variables).
+    envp: [Strings; 4],
     search_path: &'static [u8],
     signals: SignalFd,
     logs: Logs,
@@ -45,13 +47,23 @@ impl Context for ReportContext<'_> {
     fn error_text(&self, errno: i32) -> &[u8] {
         error_text(errno)
     }
+    fn user(&self, slot: Slot) -> Option<User> {
+        self.0.users.get(slot as usize).copied().flatten()
+    }
 }
 
 impl<'a> Shell<'a> {
-    pub fn new(config: &'a Config, environ: Environ, signals: SignalFd, logs: Logs, pid1: bool) -> Self {
+    pub fn new(
+        config: &'a Config,
+        environ: Environ,
+        envp: [Strings; 4],
+        signals: SignalFd,
+        logs: Logs,
+        pid1: bool,
+    ) -> Self {
         let search_path = environ.get("PATH").unwrap_or(DEFAULT_PATH);
         let machine = Machine::new(config.selected, config.grace_ms, pid1).with_policy(config.policy);
-        Shell { config, environ, search_path, signals, logs, machine, now: now_ms() }
+        Shell { config, envp, search_path, signals, logs, machine, now: now_ms() }
     }
 
     /// Runs the daemons until the machine says exit; returns the exit code.
@@ -174,9 +186,17 @@ impl<'a> Shell<'a> {
     fn spawn(&mut self, slot: Slot) -> Event {
         let command = self.config.commands.get(slot);
         let pipes = self.logs.pipes_for(slot);
-        match spawn::spawn(command, self.search_path, self.environ.envp(), pipes) {
+        let envp = self.envp.get(slot as usize).copied().unwrap_or(core::ptr::null());
+        match spawn::spawn(
+            command,
+            self.search_path,
+            envp,
+            pipes,
+            self.config.users.get(slot as usize).copied().flatten(),
+        ) {
             Ok(pid) => Event::Spawned { slot, pid },
             Err(errno) => {
+                // A failed uid/gid switch (negative) is 126, as an exec that is not permitted.
                 let code = if errno == libc::ENOENT || errno == libc::ENOTDIR { NOT_FOUND } else { NOT_EXECUTABLE };
                 Event::SpawnFailed { slot, errno, code }
             }

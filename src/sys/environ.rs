@@ -3,6 +3,11 @@
 //! unchanged, as long as the process (the init never calls setenv).
 
 use core::ffi::{c_char, CStr};
+use core::mem::size_of;
+
+use super::memory::pages;
+use crate::core::privilege;
+use crate::core::slot::Slot;
 
 /// A NULL-terminated array of C strings, as `main`'s `argv` and `envp`.
 pub type Strings = *const *const c_char;
@@ -30,7 +35,9 @@ impl Environ {
         self.envp
     }
 
-    /// The value of `name`, first occurrence wins (as `getenv`).
+    /// The value of `name`, first occurrence wins (as `getenv`). One copy
+    /// for every lookup of the configuration: inlined, each cost bytes.
+    #[inline(never)]
     pub fn get(&self, name: &str) -> Option<&'static [u8]> {
         self.entries().find_map(|entry| entry.strip_prefix(name.as_bytes())?.strip_prefix(b"="))
     }
@@ -39,6 +46,43 @@ impl Environ {
     pub fn entries(&self) -> impl Iterator<Item = &'static [u8]> {
         walk(self.envp)
     }
+}
+
+/// Each slot's `envp`, in slot order (SPEC: private variables): when some
+/// slot has a PRIVATE list, a NULL-terminated array of pointers to the
+/// init's own entries that [`privilege::keeps`] lets through, in order;
+/// otherwise the init's own `envp`. The strings are not copied. The arrays
+/// are made once, at start-up, in one anonymous mapping with room for every
+/// entry in every slot, so no environment is too large for them; `None`
+/// when that mapping fails.
+#[inline(never)]
+pub fn per_slot(environ: Environ) -> Option<[Strings; 4]> {
+    let mut envp = [environ.envp; 4];
+    let lists = Slot::ALL.map(|slot| environ.get(privilege::private_variable(slot)).unwrap_or(b""));
+    if lists.iter().all(|list| list.is_empty()) {
+        return Some(envp);
+    }
+    // Room for every entry and the NULL, per slot.
+    let stride = environ.entries().count().checked_add(1)?;
+    let len = stride.checked_mul(Slot::ALL.len())?;
+    let memory = pages(len.checked_mul(size_of::<Strings>())?)?;
+    // SAFETY: the mapping is page-aligned (aligned for pointers), zero-filled
+    // (every element a null pointer), room for `len` pointers, and reached
+    // only through this slice from here on, for the init's lifetime.
+    let table: &'static mut [*const c_char] =
+        unsafe { core::slice::from_raw_parts_mut(memory.as_mut_ptr().cast(), len) };
+    let mut free = table.iter_mut();
+    for (index, array) in envp.iter_mut().enumerate() {
+        *array = free.as_slice().as_ptr();
+        for entry in environ.entries().filter(|entry| privilege::keeps(index, entry, &lists)) {
+            if let Some(pointer) = free.next() {
+                *pointer = entry.as_ptr().cast();
+            }
+        }
+        // The NULL that ends the array: at most `stride - 1` entries came before it.
+        free.next();
+    }
+    Some(envp)
 }
 
 impl Args {

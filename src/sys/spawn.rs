@@ -2,8 +2,9 @@
 //! does it, but with no allocation at all (musl's file actions malloc) and
 //! only raw system calls between clone and execve. The child resets every
 //! signal disposition, becomes a session leader, takes its log pipes as
-//! stdout and stderr, clears its signal mask and execs; an exec error is
-//! handed back through the shared memory, as the parent sleeps until then.
+//! stdout and stderr, switches to its slot's uid and gid (when one is
+//! configured), clears its signal mask and execs; an error is handed back
+//! through the shared memory, as the parent sleeps until then.
 
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::mem::MaybeUninit;
@@ -11,9 +12,11 @@ use core::mem::MaybeUninit;
 use rustix::fs::{access, stat, Access, FileType};
 use rustix::io::{fcntl_setfd, Errno, FdFlags};
 use rustix::stdio::{dup2_stderr, dup2_stdout};
+use rustix::thread::{set_no_new_privs, set_thread_groups, set_thread_res_gid, set_thread_res_uid, Gid, Uid};
 
 use super::fds::{same, Fd, STDERR, STDOUT};
 use crate::core::machine::Pid;
+use crate::core::privilege::User;
 use crate::core::words::{Command, MAX_WORDS};
 
 /// Where a PATH lookup goes when PATH is unset.
@@ -34,13 +37,23 @@ struct Plan {
     envp: Strings,
     /// The run's stdout and stderr; `None`: the init's own.
     stdio: Option<(Fd, Fd)>,
+    /// Whom to run as; `None`: as the init.
+    user: Option<User>,
     error: c_int,
 }
 
 /// Starts `command` with `stdio` (stdout, stderr) as its 1 and 2, or the
-/// init's own when `None`; the error is an errno (ENOENT when a bare name is
-/// on no PATH entry, EACCES when it is on one but none can be executed).
-pub fn spawn(command: &Command, search_path: &[u8], envp: Strings, stdio: Option<(Fd, Fd)>) -> Result<Pid, i32> {
+/// init's own when `None`, as `user` (or as the init when `None`); the
+/// error is an errno (ENOENT when a bare name is on no PATH entry, EACCES
+/// when it is on one but none can be executed), negated when it was the
+/// switch to `user` that failed.
+pub fn spawn(
+    command: &Command,
+    search_path: &[u8],
+    envp: Strings,
+    stdio: Option<(Fd, Fd)>,
+    user: Option<User>,
+) -> Result<Pid, i32> {
     let mut resolved = PathBuf::new();
     let path = if command.program().contains(&b'/') {
         command.program_with_nul()
@@ -52,7 +65,7 @@ pub fn spawn(command: &Command, search_path: &[u8], envp: Strings, stdio: Option
     for (slot, word) in argv.iter_mut().zip(command.words_with_nul()) {
         *slot = word.as_ptr().cast();
     }
-    let mut plan = Plan { path: path.as_ptr().cast(), argv: argv.as_ptr(), envp, stdio, error: 0 };
+    let mut plan = Plan { path: path.as_ptr().cast(), argv: argv.as_ptr(), envp, stdio, user, error: 0 };
     let mut stack = MaybeUninit::<[u8; CHILD_STACK]>::uninit();
     // rustix has no clone with a function to run (CLONE_VM needs a stack).
     // SAFETY: the stack grows down from its end, which is 16-byte aligned
@@ -89,6 +102,12 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
         plan.error = error.raw_os_error();
         exit_child();
     }
+    if let Some(user) = plan.user {
+        if let Err(error) = become_user(user) {
+            plan.error = error.raw_os_error().wrapping_neg();
+            exit_child();
+        }
+    }
     super::signals::set_mask(0);
     // execve from libc's raw syscall: rustix's needs its "runtime" feature,
     // which is documented as unstable and for language runtimes only.
@@ -113,6 +132,21 @@ fn take_stdio(stdio: Option<(Fd, Fd)>) -> Result<(), Errno> {
         }
     }
     Ok(())
+}
+
+/// Exactly `user`'s uid and gid (real, effective and saved), `[gid]` as
+/// the only supplementary group, and no_new_privs, in the order that keeps
+/// the privilege each step needs until it is done: groups and gid while
+/// still root, the uid last but one. rustix's calls are the raw per-thread
+/// system calls, not musl's setuid & co., which would signal every thread
+/// of the process (here: the parent's memory, mid-vfork) to follow suit.
+fn become_user(user: User) -> Result<(), Errno> {
+    // The configuration refuses 4294967295, the kernel's "unchanged".
+    let (uid, gid) = (Uid::from_raw_unchecked(user.uid), Gid::from_raw_unchecked(user.gid));
+    set_thread_groups(&[gid])?;
+    set_thread_res_gid(gid, gid, gid)?;
+    set_thread_res_uid(uid, uid, uid)?;
+    set_no_new_privs(true)
 }
 
 fn exit_child() -> ! {

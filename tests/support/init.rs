@@ -151,6 +151,31 @@ impl Setup {
         }
     }
 
+    /// The init runs as `uid`:`gid` with no supplementary group (through
+    /// `setpriv`, which execs it: as PID 1 it is still PID 1), and the
+    /// scratch directory is writable for it and its daemons.
+    pub fn run_as(self, uid: u32, gid: u32) -> Self {
+        let (uid, gid) = (format!("--reuid={uid}"), format!("--regid={gid}"));
+        self.wrapped(&["setpriv", &uid, &gid, "--clear-groups", "--"]).writable_scratch()
+    }
+
+    /// The init is exec'd by this command line (`setpriv ... --`), which
+    /// sets up what it inherits; as PID 1 it is still PID 1.
+    pub fn wrapped(mut self, command: &[&str]) -> Self {
+        self.wrapper = command.iter().map(|word| word.to_string()).collect();
+        self
+    }
+
+    /// The scratch directory is writable for every uid (mode 0777), for
+    /// daemons that do not run as root to write their reports.
+    pub fn writable_scratch(self) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let path = &self.scratch.path;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777))
+            .unwrap_or_else(|e| panic!("cannot chmod {}: {e}", path.display()));
+        self
+    }
+
     /// The init's stdout is read 8 KiB at a time with a pause after each
     /// read: a slow log reader that does keep reading.
     pub fn slow_stdout(mut self) -> Self {
