@@ -1,6 +1,6 @@
 //! The thin imperative layer: every system call the init makes, each wrapped
 //! so the rest of the code sees plain results. Built on rustix's safe API;
-//! libc remains only where rustix has none, said at each such call.
+//! raw system calls (`raw`) only where rustix has none, said at each such call.
 
 pub mod bytes;
 pub mod clock;
@@ -8,15 +8,10 @@ pub mod environ;
 pub mod fds;
 pub mod memory;
 pub mod process;
+pub mod raw;
 pub mod signals;
 pub mod spawn;
 pub mod wait;
-
-/// The calling thread's `errno`, for the libc calls rustix has no API for.
-pub fn errno() -> i32 {
-    // SAFETY: musl's errno location is valid for the thread's lifetime.
-    unsafe { *libc::__errno_location() }
-}
 
 /// The description of the errors a spawn or a pipe can meet; musl's whole
 /// strerror table would cost 2 KiB of the size budget.

@@ -13,6 +13,7 @@ use rustix::io::{fcntl_setfd, Errno, FdFlags};
 use rustix::stdio::{dup2_stderr, dup2_stdout};
 
 use super::fds::{same, Fd, STDERR, STDOUT};
+use super::raw;
 use crate::core::machine::Pid;
 use crate::core::words::{Command, MAX_WORDS};
 
@@ -61,11 +62,9 @@ pub fn spawn(command: &Command, search_path: &[u8], envp: Strings, stdio: Option
     let pid = unsafe {
         let top = stack.as_mut_ptr().cast::<u8>().add(CHILD_STACK);
         let top = top.sub(top as usize % 16);
-        libc::clone(child, top.cast(), libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD, (&raw mut plan).cast())
+        raw::clone(libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD, top, child, (&raw mut plan).cast())
     };
-    if pid < 0 {
-        return Err(super::errno());
-    }
+    let pid = i32::try_from(raw::result(pid)?).unwrap_or(0);
     if plan.error != 0 {
         // The child is gone already; collect it here so no reap mistakes it for a daemon.
         if let Some(child) = rustix::process::Pid::from_raw(pid) {
@@ -77,9 +76,8 @@ pub fn spawn(command: &Command, search_path: &[u8], envp: Strings, stdio: Option
 }
 
 /// Runs in the child, on its own stack, in the parent's memory: system
-/// calls only (no locks, no allocation). rustix's calls are inline system
-/// calls that leave `errno` alone; the libc ones below set the parent's
-/// `errno`, which the parent does not read: it reads `error`.
+/// calls only (no locks, no allocation), each an inline system call that
+/// leaves no `errno` behind; the parent reads `error`.
 extern "C" fn child(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the parent's `Plan`, alive until we exec or exit.
     let plan = unsafe { &mut *arg.cast::<Plan>() };
@@ -90,12 +88,12 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
         exit_child();
     }
     super::signals::set_mask(0);
-    // execve from libc's raw syscall: rustix's needs its "runtime" feature,
+    // execve as a raw system call: rustix's needs its "runtime" feature,
     // which is documented as unstable and for language runtimes only.
     // SAFETY: path, argv and envp are NUL-terminated and NULL-terminated, alive
     // in the parent's frame until we exec.
-    unsafe { libc::syscall(libc::SYS_execve, plan.path, plan.argv, plan.envp) };
-    plan.error = super::errno();
+    let ret = unsafe { raw::syscall3(libc::SYS_execve, plan.path as usize, plan.argv as usize, plan.envp as usize) };
+    plan.error = raw::result(ret).err().unwrap_or(libc::ENOEXEC);
     exit_child()
 }
 
@@ -117,10 +115,7 @@ fn take_stdio(stdio: Option<(Fd, Fd)>) -> Result<(), Errno> {
 
 fn exit_child() -> ! {
     // rustix exits a process only with its "runtime" feature.
-    // SAFETY: exit takes an integer and does not return.
-    unsafe { libc::syscall(libc::SYS_exit, 127) };
-    #[allow(clippy::empty_loop)]
-    loop {}
+    raw::exit(127)
 }
 
 /// Finds `name` on the PATH entries as execvp does: the first executable
