@@ -57,11 +57,14 @@ impl Command {
 
     /// The first word: the program, as written.
     pub fn program(&self) -> &[u8] {
-        self.words().next().unwrap_or(b"")
+        let word = self.program_with_nul();
+        word.split_last().map_or(word, |(_, head)| head)
     }
 
     pub fn program_with_nul(&self) -> &[u8] {
-        self.words_with_nul().next().unwrap_or(b"\0")
+        let end = self.starts.get(1).map_or(self.bytes.len(), |&s| usize::from(s));
+        let first = self.starts.first().and_then(|&start| self.bytes.get(usize::from(start)..end));
+        first.unwrap_or(b"\0")
     }
 }
 

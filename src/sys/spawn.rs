@@ -12,6 +12,7 @@ use rustix::fs::{access, stat, Access, FileType};
 use rustix::io::{fcntl_setfd, Errno, FdFlags};
 use rustix::stdio::{dup2_stderr, dup2_stdout};
 
+use super::bytes::{copy, find};
 use super::fds::{same, Fd, STDERR, STDOUT};
 use super::raw;
 use crate::core::machine::Pid;
@@ -23,7 +24,7 @@ pub const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin";
 use super::environ::Strings;
 
 /// A path with its NUL: PATH_MAX.
-type PathBuf = heapless::Vec<u8, 4096>;
+type PathBuf = [u8; 4096];
 
 /// Stack for the child until it execs: it only makes system calls.
 const CHILD_STACK: usize = 8 * 1024;
@@ -42,8 +43,8 @@ struct Plan {
 /// init's own when `None`; the error is an errno (ENOENT when a bare name is
 /// on no PATH entry, EACCES when it is on one but none can be executed).
 pub fn spawn(command: &Command, search_path: &[u8], envp: Strings, stdio: Option<(Fd, Fd)>) -> Result<Pid, i32> {
-    let mut resolved = PathBuf::new();
-    let path = if command.program().contains(&b'/') {
+    let mut resolved: PathBuf = [0; 4096];
+    let path = if find(command.program(), b'/').is_some() {
         command.program_with_nul()
     } else {
         resolve(command.program(), search_path, &mut resolved)?;
@@ -146,10 +147,15 @@ fn resolve(name: &[u8], search_path: &[u8], out: &mut PathBuf) -> Result<(), i32
 fn join<'a>(dir: &[u8], name: &[u8], out: &'a mut PathBuf) -> Option<&'a CStr> {
     // An empty entry means the current directory, as in POSIX.
     let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
-    out.clear();
-    out.extend_from_slice(dir).ok()?;
-    out.push(b'/').ok()?;
-    out.extend_from_slice(name).ok()?;
-    out.push(0).ok()?;
-    CStr::from_bytes_with_nul(out).ok()
+    let path = out.get_mut(..dir.len().saturating_add(name.len()).saturating_add(2))?;
+    let slash = copy(path, dir);
+    *path.get_mut(slash)? = b'/';
+    copy(path.get_mut(slash.saturating_add(1)..)?, name);
+    let (nul, text) = path.split_last_mut()?;
+    *nul = 0;
+    if find(text, 0).is_some() {
+        return None;
+    }
+    // SAFETY: `path` ends with the NUL written above and holds no other.
+    Some(unsafe { CStr::from_bytes_with_nul_unchecked(path) })
 }
