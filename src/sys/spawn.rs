@@ -51,8 +51,10 @@ pub fn spawn(command: &Command, search_path: &[u8], envp: Strings, stdio: Option
         &resolved
     };
     let mut argv: [*const c_char; MAX_WORDS + 1] = [core::ptr::null(); MAX_WORDS + 1];
-    for (slot, word) in argv.iter_mut().zip(command.words_with_nul()) {
-        *slot = word.as_ptr().cast();
+    let (words, starts) = command.packed();
+    for (slot, &start) in argv.iter_mut().zip(starts) {
+        // Each word runs from its start to its NUL.
+        *slot = words.get(usize::from(start)..).unwrap_or(b"\0").as_ptr().cast();
     }
     let mut plan = Plan { path: path.as_ptr().cast(), argv: argv.as_ptr(), envp, stdio, error: 0 };
     let mut stack = MaybeUninit::<[u8; CHILD_STACK]>::uninit();
