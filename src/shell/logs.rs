@@ -162,7 +162,7 @@ impl Logs {
 
     /// Writes what every sink may write now.
     pub fn flush(&mut self) {
-        for sink in self.routing.sink_list() {
+        for &sink in self.routing.sink_list() {
             let fd = self.fd(sink);
             let backlog = self.routing.sink(sink);
             while let Some(bytes) = backlog.to_write() {
@@ -258,7 +258,7 @@ impl Logs {
             self.routing.finish_line(id);
         }
         self.flush();
-        for sink in self.routing.sink_list() {
+        for &sink in self.routing.sink_list() {
             if let Some(line) = self.routing.sink(sink).give_up(code) {
                 // One try: the reader had its time.
                 let _ = write_some(self.fd(sink), line.as_bytes());
