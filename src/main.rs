@@ -1,24 +1,50 @@
-//! The binary: C's `main` straight into the init, skipping any Rust runtime
-//! start-up. No std: musl is the static libc (`_start`, `environ`), and a
-//! panic, which no code path may reach, would abort.
+//! The binary: the process entry point straight into the init, skipping
+//! any Rust runtime start-up and musl's too. No std: musl is the static libc
+//! only for `memchr`, `memcpy` and the like, which need no set-up; the init
+//! makes its system calls itself and keeps no `errno`, so musl's thread and
+//! `environ` set-up (and its exit path) would be dead weight. A panic, which
+//! no code path may reach, would abort.
 #![no_std]
 #![no_main]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-use core::ffi::{c_char, c_int};
+use core::ffi::c_char;
 
 // musl's static libc.a (from the target's self-contained directory): std
 // would link it, and without std the binary asks for it itself.
 #[link(name = "c", kind = "static", modifiers = "-bundle")]
 extern "C" {}
 
+// The process entry point (link/cc leaves out musl's crt1.o, crti.o and
+// crtn.o for this binary). The kernel starts it with rsp at argc, followed
+// by argv, NULL, envp, NULL; `start` gets that address, on a 16-byte-aligned
+// stack as the ABI wants at a call.
+core::arch::global_asm!(
+    ".globl _start",
+    ".type _start,@function",
+    "_start:",
+    "xor ebp, ebp",
+    "mov rdi, rsp",
+    "and rsp, -16",
+    "call {start}",
+    "ud2",
+    start = sym start,
+);
+
 /// # Safety
-/// Called only by the C runtime, with its own arguments.
-#[no_mangle]
-pub unsafe extern "C" fn main(_argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
-    // SAFETY: these are the C runtime's own arguments to main.
-    unsafe { sidecar_init::run(argv, envp) }
+/// Called only by `_start`, with the kernel's initial stack pointer.
+unsafe extern "C" fn start(stack: *const usize) -> ! {
+    // SAFETY: the kernel's initial stack: argc, then argc argument pointers
+    // and a NULL, then the environment's pointers and a NULL. Both arrays
+    // live, unchanged, as long as the process.
+    let code = unsafe {
+        let argc = *stack;
+        let argv = stack.add(1).cast::<*const c_char>();
+        let envp = argv.add(argc).add(1);
+        sidecar_init::run(argv, envp)
+    };
+    sidecar_init::sys::raw::exit_group(code)
 }
 
 /// A panic path the optimiser cannot remove keeps this handler, and its
@@ -38,6 +64,6 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 #[cfg(feature = "panic-probe")]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
-    // SAFETY: abort takes no arguments and does not return.
-    unsafe { libc::abort() }
+    // SAFETY: ud2 raises SIGILL, a fault: the init dies of it.
+    unsafe { core::arch::asm!("ud2", options(noreturn)) }
 }

@@ -48,13 +48,12 @@ impl<'a> Assembler<'a> {
                 }
             };
             let line = line.unwrap_or(&[]);
-            if self.len == 0 {
-                emit(line);
-            } else {
+            // One call of `emit`, so its code is not there twice.
+            if self.len > 0 {
                 self.keep(line);
-                emit(self.carried());
-                self.len = 0;
             }
+            emit(if self.len == 0 { line } else { self.carried() });
+            self.len = 0;
             data = rest.unwrap_or(&[]);
         }
     }

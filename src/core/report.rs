@@ -1,4 +1,8 @@
 //! Renders the init's own lines: notes from the machine and configuration errors.
+//!
+//! Each line is a template (its text, with `%` and a letter where a value
+//! goes) and the values it names: one small renderer instead of a call per
+//! piece of text at every note, which keeps the binary small.
 
 use super::config::{ConfigError, Problem, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS};
 use super::line::Line;
@@ -36,167 +40,236 @@ pub fn signal_name(line: &mut Line, sig: i32) {
     };
 }
 
+/// The values a template names: `%s` and `%t` are `text`, as written; `%q`
+/// and `%r` are `quote`, quoted ([`Line::quoted`]); `%p` and `%c` are
+/// `signed`; `%n` is `signed[1]` as the `u64` it holds; `%g` is the name
+/// of the signal in `signed[1]` ([`signal_name`]). All zero by default, so
+/// making one costs a few stores.
+#[derive(Default)]
+struct Values<'a> {
+    text: [Option<&'a [u8]>; 2],
+    quote: [Option<&'a [u8]>; 2],
+    signed: [i64; 2],
+}
+
+/// `PREFIX`, then `template` with its values, then the newline, after what
+/// `line` holds.
+#[inline(never)]
+fn render(line: &mut Line, template: &str, values: &Values) {
+    line.str(PREFIX);
+    let mut rest = template.as_bytes();
+    loop {
+        let at = rest.iter().position(|&b| b == b'%').unwrap_or(rest.len());
+        let (text, code) = rest.split_at_checked(at).unwrap_or((rest, &[]));
+        line.text(text);
+        let Some((&code, after)) = code.get(1..).and_then(<[u8]>::split_first) else { break };
+        put(line, code, values);
+        rest = after;
+    }
+    line.end();
+}
+
+/// The value `code` names.
+#[inline(never)]
+fn put(line: &mut Line, code: u8, values: &Values) {
+    let [text0, text1] = values.text;
+    let [quote0, quote1] = values.quote;
+    let [signed0, signed1] = values.signed;
+    match code {
+        b's' => drop(line.text(text0.unwrap_or_default())),
+        b't' => drop(line.text(text1.unwrap_or_default())),
+        b'q' => drop(line.quoted(quote0.unwrap_or_default())),
+        b'r' => drop(line.quoted(quote1.unwrap_or_default())),
+        b'p' => drop(line.signed(signed0)),
+        b'c' => drop(line.signed(signed1)),
+        b'n' => drop(line.num(signed1 as u64)),
+        _ => signal_name(line, signed1 as i32),
+    }
+}
+
+/// A line of `template` and `values`.
+fn line(template: &str, values: &Values) -> Line {
+    let mut line = Line::new();
+    render(&mut line, template, values);
+    line
+}
+
+fn name(slot: Slot) -> Option<&'static [u8]> {
+    Some(slot.name().as_bytes())
+}
+
 /// One note as a whole line, newline included.
 #[inline(never)]
 pub fn note(note: &Note, context: &impl Context) -> Line {
-    let mut line = Line::new();
-    line.str(PREFIX);
-    let l = &mut line;
-    match *note {
+    let mut who = Line::new();
+    let mut v = Values::default();
+    let template = match *note {
         Note::Started { slot, pid } => {
-            l.str(slot.name()).str(" started pid=").signed(pid.into());
+            v.text[0] = name(slot);
+            v.signed[0] = pid.into();
+            "%s started pid=%p"
         }
         Note::CannotStart { slot, errno, code } => {
-            l.str(slot.name());
+            v.text[0] = name(slot);
             // A negative errno is the uid/gid switch's (sys::spawn), not the exec's.
-            let errno = match context.user(slot) {
+            let (errno, template) = match context.user(slot) {
                 Some(User { uid, gid }) if errno < 0 => {
-                    l.str(" cannot switch to uid ").num(uid.into()).str(" gid ").num(gid.into());
-                    errno.wrapping_neg()
+                    who.str("uid ").num(uid.into()).str(" gid ").num(gid.into());
+                    v.text[1] = Some(who.as_bytes());
+                    (errno.wrapping_neg(), "%s cannot switch to %t: %r (errno %p); code=%c")
                 }
-                _ => {
-                    l.str(" cannot start ").quoted(context.program(slot));
-                    errno
-                }
+                _ => (errno, "%s cannot start %q: %r (errno %p); code=%c"),
             };
-            l.str(": ");
             // Quoted, so even an unexpected error text leaves room for the code.
-            l.quoted(context.error_text(errno)).str(" (errno ").signed(errno.into()).str("); code=").num(code.into());
+            v.quote = [Some(context.program(slot)), Some(context.error_text(errno))];
+            v.signed = [errno.into(), code.into()];
+            template
         }
         Note::Died { slot, pid, ended } => {
-            l.str(slot.name()).str(" exited pid=").signed(pid.into());
+            v.text[0] = name(slot);
+            v.signed[0] = pid.into();
             match ended {
-                Ended::Exited(code) => l.str(" code=").signed(code.into()),
-                Ended::Signaled(sig) => {
-                    l.str(" signal=");
-                    signal_name(l, sig);
-                    l
+                Ended::Exited(code) => {
+                    v.signed[1] = code.into();
+                    "%s exited pid=%p code=%c"
                 }
-            };
+                Ended::Signaled(sig) => {
+                    v.signed[1] = sig.into();
+                    "%s exited pid=%p signal=%g"
+                }
+            }
         }
         Note::ShuttingDown { sig, grace_ms } => {
-            l.str("shutting down (");
-            signal_name(l, sig);
-            l.str("); grace ").num(grace_ms.into()).str(" ms");
+            v.signed[1] = sig.into();
+            v.signed[0] = grace_ms.into();
+            "shutting down (%g); grace %p ms"
         }
         Note::AlreadyShuttingDown { sig } => {
-            signal_name(l, sig);
-            l.str(" changes nothing: already shutting down");
+            v.signed[1] = sig.into();
+            "%g changes nothing: already shutting down"
         }
         Note::Restarting { slot, pid, sig } => {
-            l.str("restarting ").str(slot.name());
+            v.text[0] = name(slot);
+            v.signed[1] = sig.into();
             match pid {
-                Some(pid) => l.str(" pid=").signed(pid.into()),
-                None => l.str(", which was down,"),
-            };
-            l.str(" (");
-            signal_name(l, sig);
-            l.str(")");
+                Some(pid) => {
+                    v.signed[0] = pid.into();
+                    "restarting %s pid=%p (%g)"
+                }
+                None => "restarting %s, which was down, (%g)",
+            }
         }
         Note::RestartCoalesced { slot, sig } => {
-            l.str(slot.name()).str(" restart already pending (");
-            signal_name(l, sig);
-            l.str(")");
+            v.text[0] = name(slot);
+            v.signed[1] = sig.into();
+            "%s restart already pending (%g)"
         }
         Note::RestartSkipped { slot, sig, why } => {
-            l.str(slot.name()).str(" restart skipped: ");
+            v.text[0] = name(slot);
+            v.signed[1] = sig.into();
             match why {
-                Skip::ShuttingDown => l.str("shutting down"),
-                Skip::NotSelected => l.str(slot.name()).str(" is not selected"),
-            };
-            l.str(" (");
-            signal_name(l, sig);
-            l.str(")");
+                Skip::ShuttingDown => "%s restart skipped: shutting down (%g)",
+                Skip::NotSelected => "%s restart skipped: %s is not selected (%g)",
+            }
         }
         Note::RestartDropped { slot } => {
-            l.str("pending ").str(slot.name()).str(" restart dropped: shutting down");
+            v.text[0] = name(slot);
+            "pending %s restart dropped: shutting down"
         }
         Note::RestartScheduled { slot, delay_ms, deaths } => {
-            l.str(slot.name()).str(" restarting in ").num(delay_ms.into());
-            l.str(" ms (quick deaths in a row: ").num(deaths.into()).str(")");
+            v.text[0] = name(slot);
+            v.signed = [delay_ms.into(), deaths.into()];
+            "%s restarting in %p ms (quick deaths in a row: %c)"
         }
         Note::Failed { slot, deaths } => {
-            l.str(slot.name()).str(" failed: ").num(deaths.into()).str(" quick deaths in a row; not restarting");
+            v.text[0] = name(slot);
+            v.signed[0] = deaths.into();
+            "%s failed: %p quick deaths in a row; not restarting"
         }
         Note::EssentialDown { slot, grace_ms } => {
-            l.str("essential ").str(slot.name()).str(" is down; shutting down; grace ").num(grace_ms.into());
-            l.str(" ms");
+            v.text[0] = name(slot);
+            v.signed[0] = grace_ms.into();
+            "essential %s is down; shutting down; grace %p ms"
         }
         Note::Forwarded { slot, pid, sig } => {
-            signal_name(l, sig);
-            l.str(" forwarded to ").str(slot.name()).str(" pid=").signed(pid.into());
+            v.text[0] = name(slot);
+            v.signed[0] = pid.into();
+            v.signed[1] = sig.into();
+            "%g forwarded to %s pid=%p"
         }
         Note::NotForwarded { slot, sig } => {
-            signal_name(l, sig);
-            l.str(" not forwarded: ").str(slot.name()).str(" is not running");
+            v.text[0] = name(slot);
+            v.signed[1] = sig.into();
+            "%g not forwarded: %s is not running"
         }
         Note::GraceExpired { slot, pid } => {
-            l.str(slot.name()).str(" pid=").signed(pid.into()).str(" outlived the grace; SIGKILL to its group");
+            v.text[0] = name(slot);
+            v.signed[0] = pid.into();
+            "%s pid=%p outlived the grace; SIGKILL to its group"
         }
         Note::IgnoredSignal { sig } => {
-            l.str("ignoring ");
-            signal_name(l, sig);
+            v.signed[1] = sig.into();
+            "ignoring %g"
         }
-        Note::AllDown => {
-            l.str("every daemon has exited");
-        }
+        Note::AllDown => "every daemon has exited",
         Note::Sweeping { sig } => {
-            signal_name(l, sig);
-            l.str(" to every process left in the container");
+            v.signed[1] = sig.into();
+            "%g to every process left in the container"
         }
         Note::Exiting { code } => {
-            l.str("exiting code=").num(code.into());
+            v.signed[0] = code.into();
+            "exiting code=%p"
         }
-    }
-    line.end();
-    line
+    };
+    line(template, &v)
 }
 
 #[inline(never)]
 pub fn config_error(error: &ConfigError) -> Line {
-    let mut line = Line::new();
-    line.str(PREFIX).str(error.variable.name()).str("='").quoted(error.value).str("' ");
-    match error.problem {
+    let mut v = Values {
+        text: [Some(error.variable.name().as_bytes()), None],
+        quote: [Some(error.value), None],
+        ..Values::default()
+    };
+    let template = match error.problem {
         Problem::UnknownSlot(name) => {
-            line.str("names no slot '").quoted(name).str("'; accepted: comma-separated names among ");
-            line.str("egress, pipelock, git-gate, supervise");
+            v.quote[1] = Some(name);
+            "%s='%q' names no slot '%r'; accepted: comma-separated names among egress, pipelock, git-gate, supervise"
         }
         Problem::Command(why) => {
-            line.str(match why {
-                WordsError::NoWords => "has no words",
-                WordsError::UnbalancedQuote => "has an unbalanced quote",
-                WordsError::TooLong => "is too long",
-                WordsError::TooManyWords => "has too many words",
+            v.text[1] = Some(match why {
+                WordsError::NoWords => b"has no words",
+                WordsError::UnbalancedQuote => b"has an unbalanced quote",
+                WordsError::TooLong => b"is too long",
+                WordsError::TooManyWords => b"has too many words",
             });
-            line.str("; accepted: a command line of at most ").num(MAX_WORDS as u64);
-            line.str(" words and ").num((MAX_COMMAND_BYTES - 1) as u64);
-            line.str(" bytes, split on blanks with POSIX shell quoting ('', \"\", \\) and no expansion");
+            v.signed = [MAX_WORDS as i64, (MAX_COMMAND_BYTES - 1) as i64];
+            "%s='%q' %t; accepted: a command line of at most %p words and %c bytes, split on blanks with POSIX shell quoting ('', \"\", \\) and no expansion"
         }
-        Problem::Grace => digits(&mut line, MAX_GRACE_MS, " (milliseconds)", DEFAULT_GRACE_MS),
-        Problem::RestartDelay => digits(&mut line, MAX_DELAY_MS, " (milliseconds)", DEFAULT_DELAY_MS),
+        Problem::Grace => {
+            v.signed = [MAX_GRACE_MS.into(), DEFAULT_GRACE_MS.into()];
+            "%s='%q' is not accepted: ASCII digits only, 0 to %p (milliseconds); empty means %c"
+        }
+        Problem::RestartDelay => {
+            v.signed = [MAX_DELAY_MS.into(), DEFAULT_DELAY_MS.into()];
+            "%s='%q' is not accepted: ASCII digits only, 0 to %p (milliseconds); empty means %c"
+        }
         Problem::RestartLimit => {
-            digits(&mut line, MAX_LIMIT.into(), " (quick deaths in a row; 0: no limit)", DEFAULT_LIMIT.into());
+            v.signed = [MAX_LIMIT.into(), DEFAULT_LIMIT.into()];
+            "%s='%q' is not accepted: ASCII digits only, 0 to %p (quick deaths in a row; 0: no limit); empty means %c"
         }
         Problem::LogPrefix => {
-            line.str("is not accepted: 1 (prefix daemon lines with [slot]), 0 (no prefix); empty means 1");
+            "%s='%q' is not accepted: 1 (prefix daemon lines with [slot]), 0 (no prefix); empty means 1"
         }
         Problem::User => {
-            line.str("is not accepted: UID or UID:GID, numeric only (no /etc/passwd), each 0 to 4294967294; ");
-            line.str("empty means as the init");
+            "%s='%q' is not accepted: UID or UID:GID, numeric only (no /etc/passwd), each 0 to 4294967294; empty means as the init"
         }
-        Problem::Private(name) => {
-            line.str("has a bad name '").quoted(name);
-            line.str("'; accepted: comma-separated names [A-Za-z_][A-Za-z0-9_]*, each may end in * (a prefix)");
+        Problem::Private(bad) => {
+            v.quote[1] = Some(bad);
+            "%s='%q' has a bad name '%r'; accepted: comma-separated names [A-Za-z_][A-Za-z0-9_]*, each may end in * (a prefix)"
         }
-    }
-    line.end();
-    line
-}
-
-/// What a number variable accepts.
-fn digits(line: &mut Line, max: u32, unit: &str, default: u32) {
-    line.str("is not accepted: ASCII digits only, 0 to ").num(max.into());
-    line.str(unit).str("; empty means ").num(default.into());
+    };
+    line(template, &v)
 }
 
 /// What the init says about its start-up, before or instead of running.
@@ -216,95 +289,73 @@ pub enum Startup<'a> {
 
 #[inline(never)]
 pub fn startup(what: Startup) -> Line {
-    let mut line = Line::new();
-    line.str(PREFIX);
-    match what {
+    let mut v = Values::default();
+    let template = match what {
         Startup::NothingSelected { value } => {
-            line.str("no daemon selected (").str(DAEMONS_VAR).str("='").quoted(value);
-            line.str("'); nothing to run, exiting");
+            v.text[0] = Some(DAEMONS_VAR.as_bytes());
+            v.quote[0] = Some(value);
+            "no daemon selected (%s='%q'); nothing to run, exiting"
         }
-        Startup::NoSignalFd => {
-            line.str("cannot open a signalfd; exiting");
-        }
-        Startup::NoMemory => {
-            line.str("no memory for output buffers; exiting");
-        }
-        Startup::NotSubreaper => {
-            line.str("cannot become a child subreaper; orphans of the daemons go to the real init");
-        }
-        Startup::FaultsNotCaught => {
-            line.str("cannot catch fault signals; one sent by another process would kill the init");
-        }
-    }
-    line.end();
-    line
+        Startup::NoSignalFd => "cannot open a signalfd; exiting",
+        Startup::NoMemory => "no memory for output buffers; exiting",
+        Startup::NotSubreaper => "cannot become a child subreaper; orphans of the daemons go to the real init",
+        Startup::FaultsNotCaught => "cannot catch fault signals; one sent by another process would kill the init",
+    };
+    line(template, &v)
 }
 
 /// An argument that is not accepted.
 #[inline(never)]
 pub fn usage_error(argument: &[u8]) -> Line {
-    let mut line = Line::new();
-    line.str(PREFIX).str("unknown argument '").quoted(argument);
-    line.str("'; accepted: --help, --version (configuration comes from the environment)").end();
-    line
+    let v = Values { quote: [Some(argument), None], ..Values::default() };
+    line("unknown argument '%q'; accepted: --help, --version (configuration comes from the environment)", &v)
 }
 
 /// A trouble of the init's, logged once.
 #[inline(never)]
 pub fn trouble(trouble: &Trouble, context: &impl Context) -> Line {
-    let mut line = Line::new();
-    line.str(PREFIX);
-    let errno = match *trouble {
+    let mut v = Values::default();
+    let (template, errno) = match *trouble {
         Trouble::Unprefixed { slot, errno } => {
-            line.str(slot.name()).str(" output goes out unprefixed: cannot make its log pipes");
-            Some(errno)
+            v.text[0] = name(slot);
+            ("%s output goes out unprefixed: cannot make its log pipes (%r, errno %p)", errno)
         }
         Trouble::SharedOutput { sink, errno } => {
-            line.str("cannot reopen ")
-                .str(sink_name(sink))
-                .str(" non-blocking; writing it only when poll says a line fits");
-            Some(errno)
+            v.text[0] = Some(sink_name(sink));
+            ("cannot reopen %s non-blocking; writing it only when poll says a line fits (%r, errno %p)", errno)
         }
         Trouble::OutputGone { sink, errno } => {
-            line.str(sink_name(sink)).str(" cannot be written any more; its lines are dropped");
-            Some(errno)
+            v.text[0] = Some(sink_name(sink));
+            ("%s cannot be written any more; its lines are dropped (%r, errno %p)", errno)
         }
         Trouble::ReadFailed { errno } => {
-            line.str("reading a log pipe failed; its daemon's output may stall");
-            Some(errno)
+            ("reading a log pipe failed; its daemon's output may stall (%r, errno %p)", errno)
         }
         Trouble::PollFailed { errno } => {
-            line.str("poll failed; watching what it can and every log pipe each ");
-            line.num(DEGRADED_WAKE_MS).str(" ms");
-            Some(errno)
+            v.signed[1] = DEGRADED_WAKE_MS as i64;
+            ("poll failed; watching what it can and every log pipe each %c ms (%r, errno %p)", errno)
         }
         Trouble::SentFault { sig } => {
-            line.str("ignoring ");
-            signal_name(&mut line, sig);
-            line.str(" sent by another process (not a fault of the init's)");
-            None
+            v.signed[1] = sig.into();
+            ("ignoring %g sent by another process (not a fault of the init's)", 0)
         }
     };
-    if let Some(errno) = errno {
-        line.str(" (").quoted(context.error_text(errno)).str(", errno ").signed(errno.into()).str(")");
-    }
-    line.end();
-    line
+    v.quote[1] = Some(context.error_text(errno));
+    v.signed[0] = errno.into();
+    line(template, &v)
 }
 
-fn sink_name(sink: SinkId) -> &'static str {
+fn sink_name(sink: SinkId) -> &'static [u8] {
     match sink {
-        SinkId::Stdout => "stdout",
-        SinkId::Stderr => "stderr",
+        SinkId::Stdout => b"stdout",
+        SinkId::Stderr => b"stderr",
     }
 }
 
 /// Said where lines went missing, once the output drains again.
 #[inline(never)]
 pub fn lines_dropped(count: u64) -> Line {
-    let mut line = Line::new();
-    line.str(PREFIX).num(count).str(" lines dropped while output was blocked").end();
-    line
+    line("%n lines dropped while output was blocked", &Values { signed: [0, count as i64], ..Values::default() })
 }
 
 /// The last line at exit when the readers did not take everything in time.
@@ -314,8 +365,8 @@ pub fn exit_with_lost_lines(code: u8, lost: u64, mid_line: bool) -> Line {
     if mid_line {
         line.str("\n");
     }
-    line.str(PREFIX).str("exiting code=").num(code.into()).str("; ").num(lost);
-    line.str(" lines of output dropped: not taken by the exit deadline").end();
+    let v = Values { signed: [code.into(), lost as i64], ..Values::default() };
+    render(&mut line, "exiting code=%p; %n lines of output dropped: not taken by the exit deadline", &v);
     line
 }
 

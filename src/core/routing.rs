@@ -205,8 +205,7 @@ impl<'a> Routing<'a> {
 
     /// The sinks there are: stdout, and stderr unless it is the same pipe.
     pub fn sink_ids(&self) -> impl Iterator<Item = SinkId> {
-        let err = self.err.is_some().then_some(SinkId::Stderr);
-        core::iter::once(SinkId::Stdout).chain(err)
+        self.sink_list().iter().copied()
     }
 
     /// A pipe for `slot`'s `sink`, its unfinished line kept in `carry`.
@@ -226,12 +225,12 @@ impl<'a> Routing<'a> {
     }
 
     /// [`Routing::sink_ids`] as a value that borrows nothing.
-    pub fn sink_list(&self) -> Vec<SinkId, 2> {
-        let mut list = Vec::new();
-        for id in self.sink_ids() {
-            let _ = list.push(id);
+    pub fn sink_list(&self) -> &'static [SinkId] {
+        if self.err.is_some() {
+            &[SinkId::Stdout, SinkId::Stderr]
+        } else {
+            &[SinkId::Stdout]
         }
-        list
     }
 
     pub fn streams(&self) -> impl Iterator<Item = (StreamId, &Stream<'a>)> {

@@ -50,6 +50,12 @@ impl Command {
         self.starts.iter().zip(ends).filter_map(move |(&start, end)| self.bytes.get(usize::from(start)..end))
     }
 
+    /// The words back to back, each followed by its NUL, and where each
+    /// starts: what `argv` points into.
+    pub fn packed(&self) -> (&[u8], &[u16]) {
+        (&self.bytes, &self.starts)
+    }
+
     /// The words without their NULs.
     pub fn words(&self) -> impl Iterator<Item = &[u8]> {
         self.words_with_nul().map(|w| w.split_last().map_or(w, |(_, head)| head))
@@ -57,11 +63,14 @@ impl Command {
 
     /// The first word: the program, as written.
     pub fn program(&self) -> &[u8] {
-        self.words().next().unwrap_or(b"")
+        let word = self.program_with_nul();
+        word.split_last().map_or(word, |(_, head)| head)
     }
 
     pub fn program_with_nul(&self) -> &[u8] {
-        self.words_with_nul().next().unwrap_or(b"\0")
+        let end = self.starts.get(1).map_or(self.bytes.len(), |&s| usize::from(s));
+        let first = self.starts.first().and_then(|&start| self.bytes.get(usize::from(start)..end));
+        first.unwrap_or(b"\0")
     }
 }
 
@@ -263,5 +272,7 @@ mod tests {
         assert_eq!(raw, [&b"ab\0"[..], b"\0", b"c\0"]);
         assert_eq!(c.program(), b"ab");
         assert_eq!(c.program_with_nul(), b"ab\0");
+        assert_eq!(c.packed(), (&b"ab\0\0c\0"[..], &[0u16, 3, 4][..]));
+        assert_eq!((Command::default().program(), Command::default().program_with_nul()), (&b""[..], &b"\0"[..]));
     }
 }

@@ -163,7 +163,7 @@ impl Logs {
 
     /// Writes what every sink may write now.
     pub fn flush(&mut self) {
-        for sink in self.routing.sink_list() {
+        for &sink in self.routing.sink_list() {
             let fd = self.fd(sink);
             let backlog = self.routing.sink(sink);
             while let Some(bytes) = backlog.to_write() {
@@ -264,7 +264,7 @@ impl Logs {
             self.routing.finish_line(id);
         }
         self.flush();
-        for sink in self.routing.sink_list() {
+        for &sink in self.routing.sink_list() {
             if let Some(line) = self.routing.sink(sink).give_up(code) {
                 // One try, within the sink's write mode: the reader had its time.
                 self.routing.sink(sink).push(&[line.as_bytes()]);

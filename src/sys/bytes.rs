@@ -5,8 +5,13 @@
 
 /// Where the first newline in `haystack` is.
 pub fn find_newline(haystack: &[u8]) -> Option<usize> {
+    find(haystack, b'\n')
+}
+
+/// Where the first `byte` in `haystack` is.
+pub fn find(haystack: &[u8], byte: u8) -> Option<usize> {
     // SAFETY: memchr reads at most `haystack.len()` bytes of `haystack`.
-    let at = unsafe { libc::memchr(haystack.as_ptr().cast(), i32::from(b'\n'), haystack.len()) };
+    let at = unsafe { libc::memchr(haystack.as_ptr().cast(), i32::from(byte), haystack.len()) };
     (!at.is_null()).then(|| (at as usize).wrapping_sub(haystack.as_ptr() as usize))
 }
 

@@ -1,14 +1,15 @@
 //! The monotonic clock, in milliseconds (`Instant` would bring panic paths).
 
+use super::raw::syscall2;
 use crate::core::machine::Millis;
 
 pub fn now_ms() -> Millis {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // A plain system call through libc: musl's vDSO lookup would cost more
-    // bytes than the few calls per event cost time, and rustix's
-    // clock_gettime brings its vDSO parser with its panic paths.
+    // A plain system call: musl's vDSO lookup would cost more bytes than the
+    // few calls per event cost time, and rustix's clock_gettime brings its
+    // vDSO parser with its panic paths.
     // SAFETY: `ts` is a valid out-pointer; CLOCK_MONOTONIC cannot fail.
-    unsafe { libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC, &raw mut ts) };
+    unsafe { syscall2(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC as usize, (&raw mut ts) as usize) };
     let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
     let millis = u64::try_from(ts.tv_nsec).unwrap_or(0) / 1_000_000;
     secs.saturating_mul(1000).saturating_add(millis)

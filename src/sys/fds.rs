@@ -14,7 +14,7 @@ use rustix::io::{self, Errno, FdFlags};
 use rustix::pipe::{pipe_with, PipeFlags};
 use rustix::process::{getrlimit, Resource};
 
-use super::errno;
+use super::raw::{result, syscall3, syscall4};
 
 /// A descriptor kept open for the init's lifetime.
 pub type Fd = BorrowedFd<'static>;
@@ -62,7 +62,8 @@ pub fn ensure_standard_fds() {
 pub fn cloexec_inherited() {
     // rustix has no close_range.
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
-    let done = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) } == 0;
+    let done =
+        unsafe { syscall3(libc::SYS_close_range, 3, u32::MAX as usize, libc::CLOSE_RANGE_CLOEXEC as usize) } == 0;
     if done {
         return;
     }
@@ -76,17 +77,19 @@ pub fn cloexec_inherited() {
     }
 }
 
-/// `open(path, flags)`, kept open for the init's lifetime. Through libc:
-/// rustix's `open` keeps an assertion (a panic path) on the descriptor the
-/// kernel returns.
+/// `open(path, flags)`, kept open for the init's lifetime. A raw system
+/// call: rustix's `open` keeps an assertion (a panic path) on the
+/// descriptor the kernel returns.
 fn open(path: &CStr, flags: OFlags) -> Result<Fd, i32> {
     // SAFETY: a NUL-terminated path; the flags are plain bits.
-    let raw = unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), flags.bits()) };
-    match i32::try_from(raw) {
+    let ret = unsafe {
+        syscall4(libc::SYS_openat, libc::AT_FDCWD as usize, path.as_ptr() as usize, flags.bits() as usize, 0)
+    };
+    match i32::try_from(result(ret)?) {
         // SAFETY: openat just returned this descriptor (not -1), which
         // nothing else owns and nothing closes.
         Ok(raw) if raw >= 0 => Ok(unsafe { BorrowedFd::borrow_raw(raw) }),
-        _ => Err(errno()),
+        _ => Err(libc::EBADF),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use rustix::process::{self, Pid as RustixPid, Signal};
 
+use super::raw::syscall2;
 use crate::core::machine::Pid;
 
 pub fn getpid() -> Pid {
@@ -42,7 +43,7 @@ pub fn kill_process(pid: Pid, sig: i32) {
 pub fn kill_all(sig: i32) {
     // rustix has no kill(-1, …).
     // SAFETY: kill takes plain integers.
-    unsafe { libc::kill(-1, sig) };
+    unsafe { syscall2(libc::SYS_kill, -1isize as usize, sig as usize) };
 }
 
 /// Whether any process besides us is left to signal: as PID 1, whether the
@@ -50,5 +51,5 @@ pub fn kill_all(sig: i32) {
 pub fn others_alive() -> bool {
     // rustix has no kill(-1, 0). Signal 0 only checks existence and permission.
     // SAFETY: kill takes plain integers.
-    unsafe { libc::kill(-1, 0) == 0 }
+    unsafe { syscall2(libc::SYS_kill, -1isize as usize, 0) == 0 }
 }

@@ -3,6 +3,7 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::fds::{read, Fd, Read};
+use super::raw::{syscall4, Ret};
 use crate::core::signals::bit;
 
 /// Signals the kernel raises for a fault of the init's own: left unblocked
@@ -52,7 +53,7 @@ pub fn catch_sent_faults() -> bool {
     for sig in FAULTS {
         // SAFETY: a valid kernel sigaction whose handler only touches an
         // atomic and makes one system call, returning through musl's trampoline.
-        all &= unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, &raw const action, 0, KERNEL_SIGSET) } == 0;
+        all &= unsafe { sigaction(sig, &action) } == 0;
     }
     all
 }
@@ -83,12 +84,14 @@ pub fn block_all() {
     set_mask(all_but_faults());
 }
 
-/// Sets the signal mask with a bare system call (libc's: rustix's
-/// sigprocmask is in its unstable "runtime" feature and keeps musl's 32–34) (it also runs in a spawned
-/// child before exec, where only system calls are safe).
+/// Sets the signal mask with a bare system call (rustix's sigprocmask is in
+/// its unstable "runtime" feature and keeps musl's 32–34) (it also runs in a
+/// spawned child before exec, where only system calls are safe).
 pub fn set_mask(mask: u64) {
     // SAFETY: a valid kernel sigset; the old mask is not wanted.
-    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &raw const mask, 0, KERNEL_SIGSET) };
+    unsafe {
+        syscall4(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK as usize, (&raw const mask) as usize, 0, KERNEL_SIGSET)
+    };
 }
 
 /// Puts every catchable signal back to its default action: an inherited
@@ -108,8 +111,8 @@ struct KernelSigaction {
     mask: u64,
 }
 
-/// Puts `sig` back to its default action with a bare system call (libc's:
-/// rustix's sigaction is in its unstable "runtime" feature): it also
+/// Puts `sig` back to its default action with a bare system call (rustix's
+/// sigaction is in its unstable "runtime" feature): it also
 /// runs in a spawned child before exec, where only system calls are safe.
 pub fn set_default(sig: i32) {
     if sig == libc::SIGKILL || sig == libc::SIGSTOP {
@@ -117,7 +120,17 @@ pub fn set_default(sig: i32) {
     }
     let default = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
     // SAFETY: a valid kernel sigaction; invalid numbers fail harmlessly.
-    unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, &raw const default, 0, KERNEL_SIGSET) };
+    unsafe { sigaction(sig, &default) };
+}
+
+/// `rt_sigaction(sig, action, NULL)`.
+///
+/// # Safety
+/// `action` must be a valid kernel sigaction whose handler, if any, is
+/// sound to run as a signal handler.
+unsafe fn sigaction(sig: i32, action: &KernelSigaction) -> Ret {
+    // SAFETY: the caller's contract; the old action is not wanted.
+    unsafe { syscall4(libc::SYS_rt_sigaction, sig as usize, core::ptr::from_ref(action) as usize, 0, KERNEL_SIGSET) }
 }
 
 pub struct SignalFd {
@@ -131,7 +144,9 @@ impl SignalFd {
         let flags = libc::SFD_CLOEXEC | libc::SFD_NONBLOCK;
         // rustix has no signalfd.
         // SAFETY: a valid kernel sigset; -1 asks for a new descriptor.
-        let raw = unsafe { libc::syscall(libc::SYS_signalfd4, -1, &raw const mask, KERNEL_SIGSET, flags) };
+        let raw = unsafe {
+            syscall4(libc::SYS_signalfd4, -1isize as usize, (&raw const mask) as usize, KERNEL_SIGSET, flags as usize)
+        };
         let raw = i32::try_from(raw).ok().filter(|&raw| raw >= 0)?;
         // SAFETY: signalfd4 just returned this descriptor (not -1): it stays
         // open for the init's lifetime.

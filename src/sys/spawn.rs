@@ -14,7 +14,9 @@ use rustix::io::{fcntl_setfd, Errno, FdFlags};
 use rustix::stdio::{dup2_stderr, dup2_stdout};
 use rustix::thread::{set_no_new_privs, set_thread_groups, set_thread_res_gid, set_thread_res_uid, Gid, Uid};
 
+use super::bytes::{copy, find};
 use super::fds::{same, Fd, STDERR, STDOUT};
+use super::raw;
 use crate::core::machine::Pid;
 use crate::core::privilege::User;
 use crate::core::words::{Command, MAX_WORDS};
@@ -25,7 +27,7 @@ pub const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin";
 use super::environ::Strings;
 
 /// A path with its NUL: PATH_MAX.
-type PathBuf = heapless::Vec<u8, 4096>;
+type PathBuf = [u8; 4096];
 
 /// Stack for the child until it execs: it only makes system calls.
 const CHILD_STACK: usize = 8 * 1024;
@@ -54,16 +56,18 @@ pub fn spawn(
     stdio: Option<(Fd, Fd)>,
     user: Option<User>,
 ) -> Result<Pid, i32> {
-    let mut resolved = PathBuf::new();
-    let path = if command.program().contains(&b'/') {
+    let mut resolved: PathBuf = [0; 4096];
+    let path = if find(command.program(), b'/').is_some() {
         command.program_with_nul()
     } else {
         resolve(command.program(), search_path, &mut resolved)?;
         &resolved
     };
     let mut argv: [*const c_char; MAX_WORDS + 1] = [core::ptr::null(); MAX_WORDS + 1];
-    for (slot, word) in argv.iter_mut().zip(command.words_with_nul()) {
-        *slot = word.as_ptr().cast();
+    let (words, starts) = command.packed();
+    for (slot, &start) in argv.iter_mut().zip(starts) {
+        // Each word runs from its start to its NUL.
+        *slot = words.get(usize::from(start)..).unwrap_or(b"\0").as_ptr().cast();
     }
     let mut plan = Plan { path: path.as_ptr().cast(), argv: argv.as_ptr(), envp, stdio, user, error: 0 };
     let mut stack = MaybeUninit::<[u8; CHILD_STACK]>::uninit();
@@ -74,11 +78,9 @@ pub fn spawn(
     let pid = unsafe {
         let top = stack.as_mut_ptr().cast::<u8>().add(CHILD_STACK);
         let top = top.sub(top as usize % 16);
-        libc::clone(child, top.cast(), libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD, (&raw mut plan).cast())
+        raw::clone(libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD, top, child, (&raw mut plan).cast())
     };
-    if pid < 0 {
-        return Err(super::errno());
-    }
+    let pid = i32::try_from(raw::result(pid)?).unwrap_or(0);
     if plan.error != 0 {
         // The child is gone already; collect it here so no reap mistakes it for a daemon.
         if let Some(child) = rustix::process::Pid::from_raw(pid) {
@@ -90,9 +92,8 @@ pub fn spawn(
 }
 
 /// Runs in the child, on its own stack, in the parent's memory: system
-/// calls only (no locks, no allocation). rustix's calls are inline system
-/// calls that leave `errno` alone; the libc ones below set the parent's
-/// `errno`, which the parent does not read: it reads `error`.
+/// calls only (no locks, no allocation), each an inline system call that
+/// leaves no `errno` behind; the parent reads `error`.
 extern "C" fn child(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the parent's `Plan`, alive until we exec or exit.
     let plan = unsafe { &mut *arg.cast::<Plan>() };
@@ -109,12 +110,12 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
         }
     }
     super::signals::set_mask(0);
-    // execve from libc's raw syscall: rustix's needs its "runtime" feature,
+    // execve as a raw system call: rustix's needs its "runtime" feature,
     // which is documented as unstable and for language runtimes only.
     // SAFETY: path, argv and envp are NUL-terminated and NULL-terminated, alive
     // in the parent's frame until we exec.
-    unsafe { libc::syscall(libc::SYS_execve, plan.path, plan.argv, plan.envp) };
-    plan.error = super::errno();
+    let ret = unsafe { raw::syscall3(libc::SYS_execve, plan.path as usize, plan.argv as usize, plan.envp as usize) };
+    plan.error = raw::result(ret).err().unwrap_or(libc::ENOEXEC);
     exit_child()
 }
 
@@ -151,10 +152,7 @@ fn become_user(user: User) -> Result<(), Errno> {
 
 fn exit_child() -> ! {
     // rustix exits a process only with its "runtime" feature.
-    // SAFETY: exit takes an integer and does not return.
-    unsafe { libc::syscall(libc::SYS_exit, 127) };
-    #[allow(clippy::empty_loop)]
-    loop {}
+    raw::exit(127)
 }
 
 /// Finds `name` on the PATH entries as execvp does: the first executable
@@ -185,10 +183,15 @@ fn resolve(name: &[u8], search_path: &[u8], out: &mut PathBuf) -> Result<(), i32
 fn join<'a>(dir: &[u8], name: &[u8], out: &'a mut PathBuf) -> Option<&'a CStr> {
     // An empty entry means the current directory, as in POSIX.
     let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
-    out.clear();
-    out.extend_from_slice(dir).ok()?;
-    out.push(b'/').ok()?;
-    out.extend_from_slice(name).ok()?;
-    out.push(0).ok()?;
-    CStr::from_bytes_with_nul(out).ok()
+    let path = out.get_mut(..dir.len().saturating_add(name.len()).saturating_add(2))?;
+    let slash = copy(path, dir);
+    *path.get_mut(slash)? = b'/';
+    copy(path.get_mut(slash.saturating_add(1)..)?, name);
+    let (nul, text) = path.split_last_mut()?;
+    *nul = 0;
+    if find(text, 0).is_some() {
+        return None;
+    }
+    // SAFETY: `path` ends with the NUL written above and holds no other.
+    Some(unsafe { CStr::from_bytes_with_nul_unchecked(path) })
 }
