@@ -2,14 +2,15 @@
 //!
 //! The shell feeds every signal, child exit, spawn result and passed deadline
 //! to [`Machine::handle`] with the current monotonic time and carries out the
-//! [`Action`]s it returns, feeding the outcome of a spawn or a reap back in as
-//! further events. Modelled on s6-supervise's state × event table.
+//! [`Action`]s that [`Machine::poll_action`] hands out, in order, feeding the
+//! outcome of a spawn or a reap back in as further events (quinn-proto's
+//! `poll_*` shape: one owned, bounded queue).
 //!
 //! The restart policy lives here too: a slot that dies on its own waits
 //! for its backoff as a deadline of the one wait, so an init with nothing
 //! pending still never wakes up.
 
-use heapless::Vec;
+use heapless::{Deque, Vec};
 
 use super::restart::{backoff_ms, count_death, Policy};
 use super::signals::{bit, route, Route, SIGKILL, SIGTERM};
@@ -54,7 +55,6 @@ pub enum Event {
         /// Negated when it was the switch to the slot's uid and gid that
         /// failed, not the exec (`sys::spawn`); the note says which.
         errno: i32,
-        code: u8,
     },
     /// The wait for the next deadline ran out.
     Deadline,
@@ -77,6 +77,9 @@ pub enum Action {
     SignalAll(i32),
     /// `waitpid(-1, WNOHANG)` until nothing is left to reap.
     Reap,
+    /// Read what is left in the slot's log pipes, its unfinished last line
+    /// included: its run was reaped.
+    DrainOutput(Slot),
     Log(Note),
     Exit(u8),
 }
@@ -96,25 +99,84 @@ pub enum Skip {
 /// restart, asked for or waiting for its delay, given up for a shutdown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Note {
-    Started { slot: Slot, pid: Pid },
-    CannotStart { slot: Slot, errno: i32, code: u8 },
-    Died { slot: Slot, pid: Pid, ended: Ended },
-    ShuttingDown { sig: i32, grace_ms: u32 },
-    AlreadyShuttingDown { sig: i32 },
-    Restarting { slot: Slot, pid: Option<Pid>, sig: i32 },
-    RestartCoalesced { slot: Slot, sig: i32 },
-    RestartSkipped { slot: Slot, sig: i32, why: Skip },
-    RestartDropped { slot: Slot },
-    RestartScheduled { slot: Slot, delay_ms: u32, deaths: u32 },
-    Failed { slot: Slot, deaths: u32 },
-    EssentialDown { slot: Slot, grace_ms: u32 },
-    Forwarded { slot: Slot, pid: Pid, sig: i32 },
-    NotForwarded { slot: Slot, sig: i32 },
-    GraceExpired { slot: Slot, pid: Pid },
-    IgnoredSignal { sig: i32 },
+    Started {
+        slot: Slot,
+        pid: Pid,
+    },
+    CannotStart {
+        slot: Slot,
+        errno: i32,
+        code: u8,
+    },
+    Died {
+        slot: Slot,
+        pid: Pid,
+        ended: Ended,
+    },
+    ShuttingDown {
+        sig: i32,
+        grace_ms: u32,
+    },
+    AlreadyShuttingDown {
+        sig: i32,
+    },
+    Restarting {
+        slot: Slot,
+        pid: Option<Pid>,
+        sig: i32,
+    },
+    RestartCoalesced {
+        slot: Slot,
+        sig: i32,
+    },
+    RestartSkipped {
+        slot: Slot,
+        sig: i32,
+        why: Skip,
+    },
+    RestartDropped {
+        slot: Slot,
+    },
+    RestartScheduled {
+        slot: Slot,
+        delay_ms: u32,
+        deaths: u32,
+    },
+    Failed {
+        slot: Slot,
+        deaths: u32,
+    },
+    EssentialDown {
+        slot: Slot,
+        grace_ms: u32,
+    },
+    Forwarded {
+        slot: Slot,
+        pid: Pid,
+        sig: i32,
+    },
+    NotForwarded {
+        slot: Slot,
+        sig: i32,
+    },
+    GraceExpired {
+        slot: Slot,
+        pid: Pid,
+    },
+    IgnoredSignal {
+        sig: i32,
+    },
     AllDown,
-    Sweeping { sig: i32 },
-    Exiting { code: u8 },
+    Sweeping {
+        sig: i32,
+    },
+    Exiting {
+        code: u8,
+    },
+    /// The action queue was full: `count` actions were lost (a bug).
+    ActionsLost {
+        count: u32,
+    },
 }
 
 /// How often a sweep looks again for processes that are not the init's
@@ -176,10 +238,10 @@ struct Record {
 
 impl Record {
     /// Asks for a new run of a slot that had one before.
-    fn respawn(&mut self, slot: Slot, out: &mut Actions) {
+    fn respawn(&mut self, slot: Slot, queue: &mut ActionQueue) {
         self.process = Process::Spawning;
         self.restarts = self.restarts.saturating_add(1);
-        push(out, Action::Spawn(slot));
+        queue.push(Action::Spawn(slot));
     }
 }
 
@@ -239,6 +301,8 @@ enum Phase {
 pub const OUTPUT_PATIENCE_MS: Millis = 1000;
 
 pub struct Machine {
+    /// What the shell is to do next, in order.
+    queue: ActionQueue,
     /// The deadline of the stop under way, kept after the exit for the
     /// output's patience.
     stop_deadline: Option<Millis>,
@@ -257,6 +321,7 @@ impl Machine {
         Machine {
             slots: PerSlot::from_fn(|slot| Record { selected: *selected.get(slot), ..Record::default() }),
             phase: Phase::Running,
+            queue: ActionQueue::new(),
             stop_deadline: None,
             grace_ms,
             policy: Policy::default(),
@@ -271,13 +336,48 @@ impl Machine {
         self
     }
 
+    /// The next thing to do, in order; `None` when the machine waits for
+    /// an event. A full queue, which the bounds should make impossible, is
+    /// said first.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        if self.queue.lost > 0 {
+            let lost = core::mem::take(&mut self.queue.lost);
+            return Some(Action::Log(Note::ActionsLost { count: lost }));
+        }
+        self.queue.actions.pop_front()
+    }
+
+    /// [`Machine::start`] or [`Machine::handle`], then every action it made,
+    /// into `out`: the tests look at one event's actions at a time.
+    #[cfg(test)]
+    pub fn take_into(&mut self, out: &mut Actions) {
+        while let Some(action) = self.poll_action() {
+            assert!(out.push(action).is_ok(), "more than MAX_ACTIONS actions for one event");
+        }
+    }
+
+    /// What `step` queued, left in the queue.
+    #[cfg(test)]
+    pub fn peek_new(&mut self, step: impl FnOnce(&mut Machine)) -> std::vec::Vec<Action> {
+        let before = self.queue.pushed;
+        step(self);
+        let new = self.queue.pushed - before;
+        let queued: std::vec::Vec<Action> = self.queue.actions.iter().copied().collect();
+        queued[queued.len().saturating_sub(new)..].to_vec()
+    }
+
+    #[cfg(test)]
+    pub fn queue_len(&self) -> usize {
+        self.queue.actions.len()
+    }
+
     /// Spawns every selected slot, in slot order.
-    pub fn start(&mut self, out: &mut Actions) {
+    pub fn start(&mut self) {
         for slot in Slot::ALL {
             let state = self.slots.get_mut(slot);
             if state.selected {
                 state.process = Process::Spawning;
-                push(out, Action::Spawn(slot));
+                self.queue.push(Action::Spawn(slot));
             }
         }
     }
@@ -341,51 +441,52 @@ impl Machine {
     }
 
     #[inline(never)]
-    pub fn handle(&mut self, event: Event, now: Millis, out: &mut Actions) {
+    pub fn handle(&mut self, event: Event, now: Millis) {
         if self.phase == Phase::Exited {
             return;
         }
         match event {
-            Event::Signal(sig) => self.on_signal(sig, now, out),
-            Event::Reaped { pid, ended } => self.on_reaped(pid, ended, now, out),
-            Event::NoChildren { others_left } => self.on_no_children(others_left, now, out),
-            Event::Spawned { slot, pid } => self.on_spawned(slot, pid, now, out),
-            Event::SpawnFailed { slot, errno, code } => {
-                push(out, Action::Log(Note::CannotStart { slot, errno, code }));
+            Event::Signal(sig) => self.on_signal(sig, now),
+            Event::Reaped { pid, ended } => self.on_reaped(pid, ended, now),
+            Event::NoChildren { others_left } => self.on_no_children(others_left, now),
+            Event::Spawned { slot, pid } => self.on_spawned(slot, pid, now),
+            Event::SpawnFailed { slot, errno } => {
+                let code = start_failure_code(errno);
+                self.queue.push(Action::Log(Note::CannotStart { slot, errno, code }));
                 // A run that could not start counts as a quick death.
-                self.on_run_over(slot, code, now, now, out);
+                self.on_run_over(slot, code, now, now);
             }
-            Event::Deadline => self.on_deadline(now, out),
+            Event::Deadline => self.on_deadline(now),
         }
     }
 
-    fn on_signal(&mut self, sig: i32, now: Millis, out: &mut Actions) {
+    fn on_signal(&mut self, sig: i32, now: Millis) {
         match route(sig) {
-            Route::Reap => push(out, Action::Reap),
-            Route::Shutdown => self.shut_down(sig, now, out),
-            Route::Restart(slot) => self.restart(slot, sig, now, out),
-            Route::Forward(slot) => self.forward(slot, sig, out),
+            Route::Reap => self.queue.push(Action::Reap),
+            Route::Shutdown => self.shut_down(sig, now),
+            Route::Restart(slot) => self.restart(slot, sig, now),
+            Route::Forward(slot) => self.forward(slot, sig),
             Route::Ignore => {
                 let bit = bit(sig);
                 if bit == 0 || self.ignored_logged & bit == 0 {
                     self.ignored_logged |= bit;
-                    push(out, Action::Log(Note::IgnoredSignal { sig }));
+                    self.queue.push(Action::Log(Note::IgnoredSignal { sig }));
                 }
             }
         }
     }
 
-    fn shut_down(&mut self, sig: i32, now: Millis, out: &mut Actions) {
+    fn shut_down(&mut self, sig: i32, now: Millis) {
         if self.phase != Phase::Running {
-            push(out, Action::Log(Note::AlreadyShuttingDown { sig }));
+            self.queue.push(Action::Log(Note::AlreadyShuttingDown { sig }));
             return;
         }
-        push(out, Action::Log(Note::ShuttingDown { sig, grace_ms: self.grace_ms }));
-        self.stop(now, out);
+        self.queue.push(Action::Log(Note::ShuttingDown { sig, grace_ms: self.grace_ms }));
+        self.stop(now);
     }
 
     /// The shutdown: every pending restart dropped, SIGTERM to every daemon.
-    fn stop(&mut self, now: Millis, out: &mut Actions) {
+    fn stop(&mut self, now: Millis) {
         let deadline = now.saturating_add(u64::from(self.grace_ms));
         self.phase = Phase::Stopping { deadline };
         self.stop_deadline = Some(deadline);
@@ -397,72 +498,75 @@ impl Machine {
             }
             if state.restart_pending || waiting {
                 state.restart_pending = false;
-                push(out, Action::Log(Note::RestartDropped { slot }));
+                self.queue.push(Action::Log(Note::RestartDropped { slot }));
             }
             if let Process::Up(run) = &mut state.process {
-                terminate(run, deadline, out);
+                terminate(run, deadline, &mut self.queue);
             }
         }
-        self.after_change(now, out);
+        self.after_change(now);
     }
 
-    fn restart(&mut self, slot: Slot, sig: i32, now: Millis, out: &mut Actions) {
+    fn restart(&mut self, slot: Slot, sig: i32, now: Millis) {
         let grace = u64::from(self.grace_ms);
         let running = self.phase == Phase::Running;
         let state = self.slots.get_mut(slot);
         if !running {
-            push(out, Action::Log(Note::RestartSkipped { slot, sig, why: Skip::ShuttingDown }));
+            self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why: Skip::ShuttingDown }));
         } else if !state.selected {
-            push(out, Action::Log(Note::RestartSkipped { slot, sig, why: Skip::NotSelected }));
+            self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why: Skip::NotSelected }));
         } else if state.restart_pending || state.process == Process::Spawning {
-            push(out, Action::Log(Note::RestartCoalesced { slot, sig }));
+            self.queue.push(Action::Log(Note::RestartCoalesced { slot, sig }));
         } else {
             // Asked for: a fresh start, whatever the runs before did.
             state.quick_deaths = 0;
             if let Process::Up(run) = &mut state.process {
                 state.restart_pending = true;
-                push(out, Action::Log(Note::Restarting { slot, pid: Some(run.pid), sig }));
-                terminate(run, now.saturating_add(grace), out);
+                self.queue.push(Action::Log(Note::Restarting { slot, pid: Some(run.pid), sig }));
+                terminate(run, now.saturating_add(grace), &mut self.queue);
             } else {
                 // Down, failed or waiting for its delay: at once.
-                push(out, Action::Log(Note::Restarting { slot, pid: None, sig }));
-                state.respawn(slot, out);
+                self.queue.push(Action::Log(Note::Restarting { slot, pid: None, sig }));
+                state.respawn(slot, &mut self.queue);
             }
         }
     }
 
-    fn forward(&mut self, slot: Slot, sig: i32, out: &mut Actions) {
+    fn forward(&mut self, slot: Slot, sig: i32) {
         match self.slots.get(slot).process {
             Process::Up(run) => {
-                push(out, Action::SignalProcess { pid: run.pid, sig });
-                push(out, Action::Log(Note::Forwarded { slot, pid: run.pid, sig }));
+                self.queue.push(Action::SignalProcess { pid: run.pid, sig });
+                self.queue.push(Action::Log(Note::Forwarded { slot, pid: run.pid, sig }));
             }
-            _ => push(out, Action::Log(Note::NotForwarded { slot, sig })),
+            _ => self.queue.push(Action::Log(Note::NotForwarded { slot, sig })),
         }
     }
 
-    fn on_spawned(&mut self, slot: Slot, pid: Pid, now: Millis, out: &mut Actions) {
+    fn on_spawned(&mut self, slot: Slot, pid: Pid, now: Millis) {
         let mut run = Run { pid, started_at: now, terminated: false, kill_at: None };
-        push(out, Action::Log(Note::Started { slot, pid }));
+        self.queue.push(Action::Log(Note::Started { slot, pid }));
         if let Phase::Stopping { deadline } = self.phase {
             // Started while a stop was under way: it must not outlive it.
-            terminate(&mut run, deadline, out);
+            terminate(&mut run, deadline, &mut self.queue);
         }
         self.slots.get_mut(slot).process = Process::Up(run);
     }
 
-    fn on_reaped(&mut self, pid: Pid, ended: Ended, now: Millis, out: &mut Actions) {
+    fn on_reaped(&mut self, pid: Pid, ended: Ended, now: Millis) {
         // Any other child is an orphan the container re-parented to us: reaped quietly.
+        self.queue.forget_pid(pid);
         if let Some((slot, run)) = self.run_of(pid) {
-            push(out, Action::Log(Note::Died { slot, pid, ended }));
-            self.on_run_over(slot, run_code(ended, run.terminated), run.started_at, now, out);
+            // What the daemon wrote before dying comes before its death note.
+            self.queue.push(Action::DrainOutput(slot));
+            self.queue.push(Action::Log(Note::Died { slot, pid, ended }));
+            self.on_run_over(slot, run_code(ended, run.terminated), run.started_at, now);
         }
     }
 
     /// A slot's run that began at `started_at` is over (reaped, or never
     /// started); record it and start the replacement when a restart request
     /// waits for it, or let the restart policy decide.
-    fn on_run_over(&mut self, slot: Slot, code: u8, started_at: Millis, now: Millis, out: &mut Actions) {
+    fn on_run_over(&mut self, slot: Slot, code: u8, started_at: Millis, now: Millis) {
         let running = self.phase == Phase::Running;
         let policy = self.policy;
         let state = self.slots.get_mut(slot);
@@ -470,7 +574,7 @@ impl Machine {
         if state.restart_pending && running {
             // The replaced run does not count towards the exit code.
             state.restart_pending = false;
-            state.respawn(slot, out);
+            state.respawn(slot, &mut self.queue);
         } else {
             state.last_code = Some(code);
             if running && *policy.restart.get(slot) {
@@ -479,32 +583,32 @@ impl Machine {
                 state.quick_deaths = deaths;
                 if policy.exceeded(deaths) {
                     state.process = Process::Failed;
-                    push(out, Action::Log(Note::Failed { slot, deaths }));
+                    self.queue.push(Action::Log(Note::Failed { slot, deaths }));
                 } else {
                     let delay_ms = backoff_ms(policy.delay_ms, deaths);
                     state.process = Process::Waiting { at: now.saturating_add(u64::from(delay_ms)) };
-                    push(out, Action::Log(Note::RestartScheduled { slot, delay_ms, deaths }));
+                    self.queue.push(Action::Log(Note::RestartScheduled { slot, delay_ms, deaths }));
                 }
             }
             // The one place a slot (selected: it ran) becomes down for good while running.
             if running && *policy.essential.get(slot) && state.process.down_for_good() {
-                push(out, Action::Log(Note::EssentialDown { slot, grace_ms: self.grace_ms }));
-                self.stop(now, out);
+                self.queue.push(Action::Log(Note::EssentialDown { slot, grace_ms: self.grace_ms }));
+                self.stop(now);
                 return;
             }
         }
-        self.after_change(now, out);
+        self.after_change(now);
     }
 
     /// Moves on to the sweep once every slot is down for good, or every
     /// daemon is reaped after a shutdown.
-    fn after_change(&mut self, now: Millis, out: &mut Actions) {
+    fn after_change(&mut self, now: Millis) {
         if !self.slots.iter().all(|(_, state)| state.process.down_for_good()) {
             return;
         }
         let deadline = match self.phase {
             Phase::Running => {
-                push(out, Action::Log(Note::AllDown));
+                self.queue.push(Action::Log(Note::AllDown));
                 now.saturating_add(u64::from(self.grace_ms))
             }
             Phase::Stopping { deadline } => deadline,
@@ -513,58 +617,58 @@ impl Machine {
         self.stop_deadline = Some(deadline);
         if self.sweep {
             self.phase = Phase::Sweeping { deadline, killed: false, recheck: None };
-            push(out, Action::Log(Note::Sweeping { sig: SIGTERM }));
-            push(out, Action::SignalAll(SIGTERM));
-            push(out, Action::Reap);
+            self.queue.push(Action::Log(Note::Sweeping { sig: SIGTERM }));
+            self.queue.push(Action::SignalAll(SIGTERM));
+            self.queue.push(Action::Reap);
         } else {
-            self.exit(out);
+            self.exit();
         }
     }
 
-    fn on_no_children(&mut self, others_left: bool, now: Millis, out: &mut Actions) {
+    fn on_no_children(&mut self, others_left: bool, now: Millis) {
         match self.phase {
             Phase::Sweeping { deadline, killed: false, .. } if others_left => {
                 let recheck = Some(now.saturating_add(SWEEP_RECHECK_MS));
                 self.phase = Phase::Sweeping { deadline, killed: false, recheck };
             }
             // After the SIGKILL nothing outlives the init's exit anyway.
-            Phase::Sweeping { .. } => self.exit(out),
+            Phase::Sweeping { .. } => self.exit(),
             _ => {}
         }
     }
 
-    fn on_deadline(&mut self, now: Millis, out: &mut Actions) {
+    fn on_deadline(&mut self, now: Millis) {
         for slot in Slot::ALL {
             let state = self.slots.get_mut(slot);
             match &mut state.process {
                 Process::Up(run) if run.kill_at.is_some_and(|at| at <= now) => {
                     run.kill_at = None;
-                    push(out, Action::Log(Note::GraceExpired { slot, pid: run.pid }));
-                    push(out, Action::SignalGroup { pid: run.pid, sig: SIGKILL });
+                    self.queue.push(Action::Log(Note::GraceExpired { slot, pid: run.pid }));
+                    self.queue.push(Action::SignalGroup { pid: run.pid, sig: SIGKILL });
                 }
                 // Only while running: a shutdown drops every waiting restart.
-                Process::Waiting { at } if *at <= now => state.respawn(slot, out),
+                Process::Waiting { at } if *at <= now => state.respawn(slot, &mut self.queue),
                 _ => {}
             }
         }
         if let Phase::Sweeping { deadline, killed: false, recheck } = self.phase {
             if deadline <= now {
                 self.phase = Phase::Sweeping { deadline, killed: true, recheck: None };
-                push(out, Action::Log(Note::Sweeping { sig: SIGKILL }));
-                push(out, Action::SignalAll(SIGKILL));
-                push(out, Action::Reap);
+                self.queue.push(Action::Log(Note::Sweeping { sig: SIGKILL }));
+                self.queue.push(Action::SignalAll(SIGKILL));
+                self.queue.push(Action::Reap);
             } else if recheck.is_some_and(|at| at <= now) {
                 self.phase = Phase::Sweeping { deadline, killed: false, recheck: None };
-                push(out, Action::Reap);
+                self.queue.push(Action::Reap);
             }
         }
     }
 
-    fn exit(&mut self, out: &mut Actions) {
+    fn exit(&mut self) {
         let code = self.exit_code();
         self.phase = Phase::Exited;
-        push(out, Action::Log(Note::Exiting { code }));
-        push(out, Action::Exit(code));
+        self.queue.push(Action::Log(Note::Exiting { code }));
+        self.queue.push(Action::Exit(code));
     }
 
     /// The highest code among the selected slots' last runs.
@@ -575,14 +679,25 @@ impl Machine {
 
 /// SIGTERM a daemon's group, with SIGKILL due at `deadline`. A daemon already
 /// told to stop keeps its earlier deadline.
-fn terminate(run: &mut Run, deadline: Millis, out: &mut Actions) {
+fn terminate(run: &mut Run, deadline: Millis, queue: &mut ActionQueue) {
     if run.terminated {
         run.kill_at = run.kill_at.map(|at| at.min(deadline));
         return;
     }
     run.terminated = true;
     run.kill_at = Some(deadline);
-    push(out, Action::SignalGroup { pid: run.pid, sig: SIGTERM });
+    queue.push(Action::SignalGroup { pid: run.pid, sig: SIGTERM });
+}
+
+/// The code of a run that could not start: 127 when its program was not
+/// found (ENOENT, ENOTDIR, as a shell says), 126 for any other failure,
+/// a failed uid/gid switch (a negative errno) included.
+pub fn start_failure_code(errno: i32) -> u8 {
+    if errno == libc::ENOENT || errno == libc::ENOTDIR {
+        NOT_FOUND
+    } else {
+        NOT_EXECUTABLE
+    }
 }
 
 /// The code a finished run contributes to the init's exit code.
@@ -606,9 +721,56 @@ pub fn run_code(ended: Ended, terminated_by_us: bool) -> u8 {
     }
 }
 
-/// `MAX_ACTIONS` bounds what one event produces, so this never drops.
-fn push(out: &mut Actions, action: Action) {
-    let _ = out.push(action);
+/// The machine's actions waiting for the shell, in order. Bounded: one
+/// event makes at most [`MAX_ACTIONS`], and the shell takes every action
+/// before it waits again (the model tests check the high-water mark stays
+/// below [`QUEUE`]). Should it ever fill, what does not fit is counted and
+/// [`Machine::poll_action`] says so first, loudly, as a note.
+pub struct ActionQueue {
+    actions: Deque<Action, QUEUE>,
+    lost: u32,
+    /// Actions ever queued: the tests tell one event's from the rest.
+    #[cfg(test)]
+    pushed: usize,
+}
+
+/// Capacity of the action queue: a reap of four daemons, their notes,
+/// drains and respawns, and a sweep, with room to spare.
+pub const QUEUE: usize = 64;
+
+impl ActionQueue {
+    const fn new() -> Self {
+        ActionQueue {
+            actions: Deque::new(),
+            lost: 0,
+            #[cfg(test)]
+            pushed: 0,
+        }
+    }
+
+    fn push(&mut self, action: Action) {
+        #[cfg(test)]
+        {
+            self.pushed += 1;
+        }
+        if self.actions.push_back(action).is_err() {
+            self.lost = self.lost.saturating_add(1);
+        }
+    }
+
+    /// Drops the signals queued for `pid`: it was reaped, and a later
+    /// process may get its number before they would be sent.
+    fn forget_pid(&mut self, pid: Pid) {
+        for _ in 0..self.actions.len() {
+            if let Some(action) = self.actions.pop_front() {
+                let stale = matches!(action,
+                    Action::SignalGroup { pid: p, .. } | Action::SignalProcess { pid: p, .. } if p == pid);
+                if !stale {
+                    let _ = self.actions.push_back(action);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

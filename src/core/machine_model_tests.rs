@@ -77,18 +77,26 @@ impl Adapter {
         Adapter { machine: Machine::new(per_slot(s.selected), s.grace_ms, s.sweep).with_policy(policy) }
     }
 
+    /// The actions `start` queued, left in the machine's queue.
     fn start(&mut self) -> Vec<Action> {
-        let mut out = Actions::new();
-        self.machine.start(&mut out);
+        let out = self.machine.peek_new(|machine| machine.start());
         assert!(out.len() < MAX_ACTIONS, "start: {} actions: {out:?}", out.len());
-        out.to_vec()
+        out
     }
 
+    /// The actions one event queued, left in the machine's queue for
+    /// [`Adapter::poll_action`].
     fn handle(&mut self, event: Event, now: Millis) -> Vec<Action> {
-        let mut out = Actions::new();
-        self.machine.handle(event, now, &mut out);
+        let out = self.machine.peek_new(|machine| machine.handle(event, now));
         assert!(out.len() < MAX_ACTIONS, "{event:?}: {} actions, some may be lost: {out:?}", out.len());
-        out.to_vec()
+        assert!(self.machine.queue_len() <= QUEUE / 2, "the action queue reached {}", self.machine.queue_len());
+        out
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        let action = self.machine.poll_action();
+        assert!(!matches!(action, Some(Action::Log(Note::ActionsLost { .. }))), "the action queue overflowed");
+        action
     }
 
     fn next_deadline(&self) -> Option<Millis> {
@@ -97,10 +105,6 @@ impl Adapter {
 
     fn slot_view(&self, slot: Slot) -> SlotView {
         self.machine.slot_view(slot)
-    }
-
-    fn slot_of(&self, pid: Pid) -> Option<Slot> {
-        self.machine.slot_of(pid)
     }
 }
 
@@ -307,8 +311,6 @@ struct World {
     children: Vec<Child>,
     /// Processes that are not the init's children; `true`: it ignores SIGTERM.
     others: Vec<bool>,
-    /// The shell's action queue.
-    queue: VecDeque<Action>,
     /// Spawns asked for whose result has not been fed yet.
     outstanding: [bool; 4],
     held_back: VecDeque<(Slot, SpawnPlan)>,
@@ -410,7 +412,6 @@ impl World {
             next_pid: 100,
             children: Vec::new(),
             others: Vec::new(),
-            queue: VecDeque::new(),
             outstanding: [false; 4],
             held_back: VecDeque::new(),
             chld_pending: false,
@@ -559,8 +560,8 @@ impl World {
                     }
                 }
             }
-            Event::SpawnFailed { slot, code, .. } => {
-                self.last_code[index(slot)] = Some(code);
+            Event::SpawnFailed { slot, errno } => {
+                self.last_code[index(slot)] = Some(model_start_code(errno));
                 if self.running() {
                     // Could not start: a quick death.
                     self.died_on_its_own(slot, 0);
@@ -686,11 +687,15 @@ impl World {
                 Some(Child { slot: Some(slot), told: true, .. }) => {
                     let died = Note::Died { slot: *slot, pid, ended };
                     self.check(notes.contains(&died), || format!("no {died:?} in {notes:?}"));
+                    // Its output is drained before its death is logged.
+                    let drain = actions.iter().position(|a| *a == Action::DrainOutput(*slot));
+                    let note = actions.iter().position(|a| *a == Action::Log(died));
+                    self.check(drain.is_some() && drain < note, || format!("no drain before {died:?}: {actions:?}"));
                 }
                 _ => self.check(actions.is_empty(), || format!("an orphan's death must be quiet: {actions:?}")),
             },
-            Event::SpawnFailed { slot, errno, code } => {
-                let note = Note::CannotStart { slot, errno, code };
+            Event::SpawnFailed { slot, errno } => {
+                let note = Note::CannotStart { slot, errno, code: model_start_code(errno) };
                 self.check(notes.first() == Some(&note), || format!("no {note:?} first in {notes:?}"));
             }
             Event::Spawned { slot, pid } => {
@@ -830,7 +835,7 @@ impl World {
                         _ => self.fail(format!("{label}: kill(-1, {sig})")),
                     }
                 }
-                Action::Reap => {}
+                Action::Reap | Action::DrainOutput(_) => {}
                 Action::Log(note) => {
                     let line = report::note(&note, &Programs);
                     let text = String::from_utf8_lossy(line.as_bytes());
@@ -872,7 +877,6 @@ impl World {
                     }
                 }
             }
-            self.queue.push_back(action);
         }
         for slot in Slot::ALL {
             let owed = self.owed[index(slot)];
@@ -882,12 +886,13 @@ impl World {
         }
     }
 
-    /// Carries out queued actions, as the shell does, until none is left.
+    /// Carries out the machine's queued actions, as the shell does, until
+    /// none is left (the machine's own queue: a pid's signals still queued
+    /// when it is reaped are the machine's to drop).
     fn run_queue(&mut self) {
-        while let Some(action) = self.queue.pop_front() {
+        while let Some(action) = self.adapter.poll_action() {
             self.carry_out(action);
             if self.exited.is_some() {
-                self.queue.clear();
                 return;
             }
         }
@@ -904,13 +909,8 @@ impl World {
                     self.deliver(slot, plan);
                 }
             }
-            // The shell's guard: not to a run the machine no longer has.
-            Action::SignalGroup { pid, .. } | Action::SignalProcess { pid, .. }
-                if self.adapter.slot_of(pid).is_none() =>
-            {
-                let gone = self.children.iter().any(|c| c.pid == pid && c.state == State::Reaped);
-                self.check(gone, || format!("the machine forgot {pid}, which is not reaped"));
-            }
+            // No guard: the machine drops the signals of a reaped pid itself.
+            Action::DrainOutput(_) => {}
             Action::SignalGroup { pid, sig } => {
                 // At the moment of the kill: still ours, not reaped (its pid not free for reuse).
                 self.check(self.owned(pid).is_some(), || format!("kill(-{pid}, {sig}) after its reap"));
@@ -953,7 +953,7 @@ impl World {
     fn deliver(&mut self, slot: Slot, plan: SpawnPlan) {
         self.outstanding[index(slot)] = false;
         match plan.fails {
-            Some((errno, code)) => self.feed(Event::SpawnFailed { slot, errno, code }),
+            Some((errno, _)) => self.feed(Event::SpawnFailed { slot, errno }),
             None => {
                 let pid = self.new_pid();
                 self.children.push(Child {
@@ -1361,5 +1361,15 @@ fn fixed_runs_through_the_restart_policy() {
                 ops: ops.clone(),
             });
         }
+    }
+}
+
+/// SPEC's codes of a run that could not start, as the model has them:
+/// 127 when the program is not found, 126 for anything else.
+fn model_start_code(errno: i32) -> u8 {
+    if errno == libc::ENOENT || errno == libc::ENOTDIR {
+        127
+    } else {
+        126
     }
 }

@@ -29,7 +29,8 @@ impl Bench {
     fn up(selected: PerSlot<bool>, pid1: bool) -> Bench {
         let mut bench = Bench { machine: Machine::new(selected, GRACE, pid1), now: 0 };
         let mut out = Actions::new();
-        bench.machine.start(&mut out);
+        bench.machine.start();
+        bench.machine.take_into(&mut out);
         for action in out {
             let Action::Spawn(slot) = action else { panic!("start gave {action:?}") };
             bench.feed(Event::Spawned { slot, pid: pid_of(slot) });
@@ -39,7 +40,18 @@ impl Bench {
 
     fn feed(&mut self, event: Event) -> Vec<Action, MAX_ACTIONS> {
         let mut out = Actions::new();
-        self.machine.handle(event, self.now, &mut out);
+        let daemon = match event {
+            Event::Reaped { pid, .. } => self.machine.slot_of(pid),
+            _ => None,
+        };
+        self.machine.handle(event, self.now);
+        self.machine.take_into(&mut out);
+        // A daemon's death first drains its output (before its death note);
+        // the tests below look at what comes after.
+        if let Some(slot) = daemon {
+            assert_eq!(out.first(), Some(&Action::DrainOutput(slot)), "{event:?}");
+            out.remove(0);
+        }
         out
     }
 
@@ -80,7 +92,8 @@ fn start_spawns_selected_slots_in_slot_order() {
     let selected = PerSlot { egress: false, pipelock: true, git_gate: false, supervise: true };
     let mut machine = Machine::new(selected, GRACE, true);
     let mut out = Actions::new();
-    machine.start(&mut out);
+    machine.start();
+    machine.take_into(&mut out);
     assert_eq!(out.as_slice(), [Action::Spawn(Slot::Pipelock), Action::Spawn(Slot::Supervise)]);
 }
 
@@ -88,7 +101,8 @@ fn start_spawns_selected_slots_in_slot_order() {
 fn spawned_daemons_are_logged_with_their_pid() {
     let mut machine = Machine::new(PerSlot::from_fn(|_| true), GRACE, true);
     let mut out = Actions::new();
-    machine.handle(Event::Spawned { slot: Slot::Egress, pid: 7 }, 0, &mut out);
+    machine.handle(Event::Spawned { slot: Slot::Egress, pid: 7 }, 0);
+    machine.take_into(&mut out);
     assert_eq!(notes(&out), [Note::Started { slot: Slot::Egress, pid: 7 }]);
 }
 
@@ -361,18 +375,22 @@ fn exit_code_after_shutdown_counts_unclean_answers_to_sigterm() {
 fn a_program_that_cannot_start_is_down_with_127_and_siblings_still_start() {
     let mut machine = Machine::new(PerSlot::from_fn(|_| true), GRACE, true);
     let mut out = Actions::new();
-    machine.start(&mut out);
+    machine.start();
+    machine.take_into(&mut out);
     let mut after = Actions::new();
-    machine.handle(Event::SpawnFailed { slot: Slot::Egress, errno: libc::ENOENT, code: NOT_FOUND }, 0, &mut after);
+    machine.handle(Event::SpawnFailed { slot: Slot::Egress, errno: libc::ENOENT }, 0);
+    machine.take_into(&mut after);
     assert_eq!(
         after.as_slice(),
         [Action::Log(Note::CannotStart { slot: Slot::Egress, errno: libc::ENOENT, code: 127 })]
     );
     for slot in [Slot::Pipelock, Slot::GitGate, Slot::Supervise] {
-        machine.handle(Event::Spawned { slot, pid: pid_of(slot) }, 0, &mut after);
+        machine.handle(Event::Spawned { slot, pid: pid_of(slot) }, 0);
+        machine.take_into(&mut after);
     }
     let mut stop = Actions::new();
-    machine.handle(Event::Signal(SIGTERM), 0, &mut stop);
+    machine.handle(Event::Signal(SIGTERM), 0);
+    machine.take_into(&mut stop);
     assert_eq!(effects(&stop), [term(11), term(12), term(13)]);
     assert_eq!(machine.exit_code(), 127);
 }
@@ -382,11 +400,14 @@ fn when_nothing_can_start_the_init_exits_with_126_or_127() {
     let selected = PerSlot { egress: true, pipelock: true, git_gate: false, supervise: false };
     let mut machine = Machine::new(selected, GRACE, false);
     let mut out = Actions::new();
-    machine.start(&mut out);
+    machine.start();
+    machine.take_into(&mut out);
     let mut after = Actions::new();
-    machine.handle(Event::SpawnFailed { slot: Slot::Egress, errno: libc::EACCES, code: NOT_EXECUTABLE }, 0, &mut after);
+    machine.handle(Event::SpawnFailed { slot: Slot::Egress, errno: libc::EACCES }, 0);
+    machine.take_into(&mut after);
     assert!(effects(&after).is_empty(), "pipelock is still to start");
-    machine.handle(Event::SpawnFailed { slot: Slot::Pipelock, errno: libc::ENOENT, code: NOT_FOUND }, 0, &mut after);
+    machine.handle(Event::SpawnFailed { slot: Slot::Pipelock, errno: libc::ENOENT }, 0);
+    machine.take_into(&mut after);
     assert_eq!(effects(&after), [Action::Exit(127)]);
 }
 
@@ -402,10 +423,13 @@ fn a_daemon_started_during_a_stop_is_stopped_with_the_rest() {
     let selected = PerSlot { egress: true, pipelock: false, git_gate: false, supervise: false };
     let mut machine = Machine::new(selected, GRACE, true);
     let mut out = Actions::new();
-    machine.start(&mut out);
-    machine.handle(Event::Signal(SIGTERM), 0, &mut out);
+    machine.start();
+    machine.take_into(&mut out);
+    machine.handle(Event::Signal(SIGTERM), 0);
+    machine.take_into(&mut out);
     let mut after = Actions::new();
-    machine.handle(Event::Spawned { slot: Slot::Egress, pid: 10 }, 5, &mut after);
+    machine.handle(Event::Spawned { slot: Slot::Egress, pid: 10 }, 5);
+    machine.take_into(&mut after);
     assert_eq!(effects(&after), [term(10)]);
     assert_eq!(machine.next_deadline(), Some(8000));
 }
@@ -460,4 +484,40 @@ fn a_sweep_ends_as_soon_as_the_others_are_gone() {
     b.at(10).feed(Event::NoChildren { others_left: true });
     b.at(30).feed(Event::Deadline);
     assert_eq!(effects(&b.feed(Event::NoChildren { others_left: false })), [Action::Exit(0)]);
+}
+
+#[test]
+fn a_signal_still_queued_for_a_pid_that_is_reaped_is_dropped() {
+    // SIGCHLD and SIGUSR1 in one batch: the restart's SIGTERM for pipelock
+    // is queued, then the reap finds pipelock already dead. Its pid may be
+    // reused: the queued SIGTERM must not go out.
+    let mut b = Bench::all_up();
+    b.machine.handle(Event::Signal(SIGUSR1), 0);
+    b.machine.handle(Event::Reaped { pid: 11, ended: Ended::Exited(1) }, 0);
+    let mut out = Actions::new();
+    b.machine.take_into(&mut out);
+    assert!(!out.contains(&term(11)), "{out:?}");
+    assert!(out.contains(&Action::DrainOutput(Slot::Pipelock)), "{out:?}");
+    assert!(out.contains(&Action::Spawn(Slot::Pipelock)), "the restart still happens: {out:?}");
+}
+
+#[test]
+fn a_full_action_queue_is_said_loudly_before_anything_else() {
+    let mut b = Bench::all_up();
+    // Never polled: 40 forwarded SIGHUPs queue 80 actions, more than fit.
+    for _ in 0..40 {
+        b.machine.handle(Event::Signal(SIGHUP), 0);
+    }
+    let lost = 80 - QUEUE as u32;
+    assert_eq!(b.machine.poll_action(), Some(Action::Log(Note::ActionsLost { count: lost })));
+    assert_eq!(b.machine.poll_action(), Some(Action::SignalProcess { pid: 10, sig: SIGHUP }));
+}
+
+#[test]
+fn a_start_failure_is_127_when_not_found_and_126_otherwise() {
+    assert_eq!(start_failure_code(libc::ENOENT), NOT_FOUND);
+    assert_eq!(start_failure_code(libc::ENOTDIR), NOT_FOUND);
+    for errno in [libc::EACCES, libc::ENOEXEC, libc::ETXTBSY, libc::E2BIG, -libc::EPERM] {
+        assert_eq!(start_failure_code(errno), NOT_EXECUTABLE, "errno {errno}");
+    }
 }

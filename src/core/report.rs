@@ -220,6 +220,10 @@ pub fn note(note: &Note, context: &impl Context) -> Line {
             v.signed[0] = code.into();
             "exiting code=%p"
         }
+        Note::ActionsLost { count } => {
+            v.signed[0] = count.into();
+            "internal error: the action queue was full; %p actions lost"
+        }
     };
     line(template, &v)
 }
@@ -617,6 +621,7 @@ mod tests {
                 Note::AllDown,
                 Note::Sweeping { sig },
                 Note::Exiting { code: u8::MAX },
+                Note::ActionsLost { count: u32::MAX },
             ];
             for note in notes.drain(..) {
                 let tail = match note {
@@ -648,6 +653,7 @@ mod tests {
                     Note::AllDown => "every daemon has exited".to_string(),
                     Note::Sweeping { .. } => "to every process left in the container".to_string(),
                     Note::Exiting { .. } => "exiting code=255".to_string(),
+                    Note::ActionsLost { .. } => "4294967295 actions lost".to_string(),
                 };
                 all.push((note, tail));
             }

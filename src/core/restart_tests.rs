@@ -31,7 +31,8 @@ impl Bench {
         let machine = Machine::new(slots(selected), GRACE, true).with_policy(policy);
         let mut bench = Bench { machine, now: 0, next_pid: 100 };
         let mut out = Actions::new();
-        bench.machine.start(&mut out);
+        bench.machine.start();
+        bench.machine.take_into(&mut out);
         for action in out {
             let Action::Spawn(slot) = action else { panic!("start gave {action:?}") };
             bench.spawned(slot);
@@ -46,7 +47,18 @@ impl Bench {
 
     fn feed(&mut self, event: Event) -> Actions {
         let mut out = Actions::new();
-        self.machine.handle(event, self.now, &mut out);
+        let daemon = match event {
+            Event::Reaped { pid, .. } => self.machine.slot_of(pid),
+            _ => None,
+        };
+        self.machine.handle(event, self.now);
+        self.machine.take_into(&mut out);
+        // A daemon's death first drains its output (before its death note);
+        // the tests below look at what comes after.
+        if let Some(slot) = daemon {
+            assert_eq!(out.first(), Some(&Action::DrainOutput(slot)), "{event:?}");
+            out.remove(0);
+        }
         assert!(out.len() < MAX_ACTIONS, "{event:?}: {} actions", out.len());
         out
     }
@@ -257,7 +269,7 @@ fn a_program_that_cannot_start_is_a_quick_death() {
     let mut b = Bench::all_restarting(100, 2);
     b.dies(Slot::Egress, 1);
     assert_eq!(effects(&b.next_deadline()), [Action::Spawn(Slot::Egress)]);
-    let out = b.feed(Event::SpawnFailed { slot: Slot::Egress, errno: libc::ENOENT, code: NOT_FOUND });
+    let out = b.feed(Event::SpawnFailed { slot: Slot::Egress, errno: libc::ENOENT });
     assert_eq!(
         notes(&out),
         [
@@ -266,7 +278,7 @@ fn a_program_that_cannot_start_is_a_quick_death() {
         ]
     );
     b.next_deadline();
-    let out = b.feed(Event::SpawnFailed { slot: Slot::Egress, errno: libc::EACCES, code: NOT_EXECUTABLE });
+    let out = b.feed(Event::SpawnFailed { slot: Slot::Egress, errno: libc::EACCES });
     assert!(notes(&out).contains(&Note::Failed { slot: Slot::Egress, deaths: 3 }));
     assert_eq!(b.machine.slot_view(Slot::Egress).last_code, Some(NOT_EXECUTABLE));
 }
@@ -496,13 +508,16 @@ fn an_essential_slot_with_restart_and_no_limit_never_takes_the_bundle_down() {
 fn an_essential_slot_that_cannot_start_shuts_down_at_once() {
     let mut machine = Machine::new(slots(&Slot::ALL), GRACE, true).with_policy(policy(&[], &[Slot::Egress], 500, 5));
     let mut out = Actions::new();
-    machine.start(&mut out);
+    machine.start();
+    machine.take_into(&mut out);
     let mut after = Actions::new();
-    machine.handle(Event::SpawnFailed { slot: Slot::Egress, errno: libc::ENOENT, code: NOT_FOUND }, 0, &mut after);
+    machine.handle(Event::SpawnFailed { slot: Slot::Egress, errno: libc::ENOENT }, 0);
+    machine.take_into(&mut after);
     assert!(notes(&after).contains(&Note::EssentialDown { slot: Slot::Egress, grace_ms: GRACE }));
     // The others' spawns come back during the stop: each is stopped at once.
     let mut late = Actions::new();
-    machine.handle(Event::Spawned { slot: Slot::Pipelock, pid: 11 }, 1, &mut late);
+    machine.handle(Event::Spawned { slot: Slot::Pipelock, pid: 11 }, 1);
+    machine.take_into(&mut late);
     assert_eq!(effects(&late), [term(11)]);
     assert_eq!(machine.exit_code(), NOT_FOUND);
 }
@@ -515,7 +530,7 @@ fn a_restart_requested_for_an_essential_slot_is_no_shutdown() {
     let out = b.feed(Event::Reaped { pid: old, ended: BY_TERM });
     assert_eq!(effects(&out), [Action::Spawn(Slot::Pipelock)]);
     // A replacement that cannot start is down for good, though.
-    let out = b.feed(Event::SpawnFailed { slot: Slot::Pipelock, errno: libc::ENOENT, code: NOT_FOUND });
+    let out = b.feed(Event::SpawnFailed { slot: Slot::Pipelock, errno: libc::ENOENT });
     assert!(notes(&out).contains(&Note::EssentialDown { slot: Slot::Pipelock, grace_ms: GRACE }));
 }
 
@@ -557,17 +572,22 @@ fn not_pid_1_the_exit_waits_for_the_restart_too() {
     let mut machine =
         Machine::new(slots(&[Slot::Egress]), GRACE, false).with_policy(policy(&[Slot::Egress], &[], 0, 1));
     let mut out = Actions::new();
-    machine.start(&mut out);
-    machine.handle(Event::Spawned { slot: Slot::Egress, pid: 10 }, 0, &mut out);
+    machine.start();
+    machine.take_into(&mut out);
+    machine.handle(Event::Spawned { slot: Slot::Egress, pid: 10 }, 0);
+    machine.take_into(&mut out);
     let mut after = Actions::new();
-    machine.handle(Event::Reaped { pid: 10, ended: Ended::Exited(1) }, 5, &mut after);
-    assert!(effects(&after).is_empty());
+    machine.handle(Event::Reaped { pid: 10, ended: Ended::Exited(1) }, 5);
+    machine.take_into(&mut after);
+    assert_eq!(effects(&after), [Action::DrainOutput(Slot::Egress)]);
     assert_eq!(machine.next_deadline(), Some(5), "base 0: due at once");
     let mut after = Actions::new();
-    machine.handle(Event::Deadline, 5, &mut after);
+    machine.handle(Event::Deadline, 5);
+    machine.take_into(&mut after);
     assert_eq!(effects(&after), [Action::Spawn(Slot::Egress)]);
     let mut after = Actions::new();
-    machine.handle(Event::SpawnFailed { slot: Slot::Egress, errno: libc::ENOENT, code: NOT_FOUND }, 6, &mut after);
+    machine.handle(Event::SpawnFailed { slot: Slot::Egress, errno: libc::ENOENT }, 6);
+    machine.take_into(&mut after);
     assert_eq!(effects(&after), [Action::Exit(NOT_FOUND)], "failed and alone: exit");
 }
 

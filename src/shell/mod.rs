@@ -6,10 +6,10 @@ mod logs;
 
 pub use logs::Logs;
 
-use heapless::{Deque, Vec};
+use heapless::Vec;
 
 use crate::core::config::Config;
-use crate::core::machine::{Action, Actions, Event, Machine, Millis, NOT_EXECUTABLE, NOT_FOUND};
+use crate::core::machine::{Action, Event, Machine, Millis};
 use crate::core::privilege::User;
 use crate::core::report::{self, Context, Startup};
 use crate::core::slot::Slot;
@@ -20,10 +20,6 @@ use crate::sys::signals::{self, SignalFd};
 use crate::sys::spawn::{self, DEFAULT_PATH};
 use crate::sys::wait::{self, Reaped};
 use crate::sys::{error_text, process};
-
-/// Actions waiting to be carried out: one event's worth and what the
-/// outcomes of its spawns and reaps add (each of those at most four daemons).
-type Queue = Deque<Action, 128>;
 
 pub struct Shell<'a> {
     config: &'a Config,
@@ -69,17 +65,14 @@ impl<'a> Shell<'a> {
     /// Runs the daemons until the machine says exit; returns the exit code.
     pub fn run(&mut self) -> u8 {
         self.log_troubles();
-        let mut first = Actions::new();
-        self.machine.start(&mut first);
-        let mut queue = Queue::new();
-        enqueue(&mut queue, first);
+        self.machine.start();
         loop {
-            if let Some(code) = self.execute(&mut queue) {
+            if let Some(code) = self.execute() {
                 let deadline = self.machine.output_deadline(now_ms());
                 self.logs.finish(deadline, code);
                 return code;
             }
-            self.wait(&mut queue);
+            self.wait();
         }
     }
 
@@ -88,7 +81,7 @@ impl<'a> Shell<'a> {
     /// deadlines that keep coming due (a restart delay of 0 for a program
     /// that cannot start) cannot starve signals and pipes.
     #[inline(never)]
-    fn wait(&mut self, queue: &mut Queue) {
+    fn wait(&mut self) {
         let deadline = self.machine.next_deadline();
         self.now = now_ms();
         // A due deadline makes the poll a look (zero timeout): signals are
@@ -97,7 +90,7 @@ impl<'a> Shell<'a> {
         // One clock reading a wake: a burst of reaps costs no system call each.
         self.now = now_ms();
         if deadline.is_some_and(|at| at <= self.now) {
-            self.feed(Event::Deadline, queue);
+            self.feed(Event::Deadline);
         }
 
         // One batch of signals a wake, each fed as it is read; the poll is
@@ -109,40 +102,31 @@ impl<'a> Shell<'a> {
             });
         }
         for sig in batch {
-            self.feed(Event::Signal(sig), queue);
+            self.feed(Event::Signal(sig));
         }
         signals::take_sent_faults(|sig| self.logs.trouble(Trouble::SentFault { sig }));
         self.logs.flush();
         self.log_troubles();
     }
 
-    fn feed(&mut self, event: Event, queue: &mut Queue) {
-        let mut actions = Actions::new();
-        self.machine.handle(event, self.now, &mut actions);
-        enqueue(queue, actions);
+    fn feed(&mut self, event: Event) {
+        self.machine.handle(event, self.now);
     }
 
-    /// Carries out queued actions until none is left, or the machine exits.
+    /// Carries out the machine's actions until none is left, or it exits.
     #[inline(never)]
-    fn execute(&mut self, queue: &mut Queue) -> Option<u8> {
-        while let Some(action) = queue.pop_front() {
+    fn execute(&mut self) -> Option<u8> {
+        while let Some(action) = self.machine.poll_action() {
             match action {
                 Action::Spawn(slot) => {
                     let event = self.spawn(slot);
-                    self.feed(event, queue);
+                    self.feed(event);
                 }
-                // Only to a run the machine still has: one reaped since the
-                // action was queued (later in the same reap loop or signal
-                // batch) may have a new owner of its pid.
-                Action::SignalGroup { pid, sig } if self.machine.slot_of(pid).is_some() => {
-                    process::kill_group(pid, sig)
-                }
-                Action::SignalProcess { pid, sig } if self.machine.slot_of(pid).is_some() => {
-                    process::kill_process(pid, sig)
-                }
-                Action::SignalGroup { .. } | Action::SignalProcess { .. } => {}
+                Action::SignalGroup { pid, sig } => process::kill_group(pid, sig),
+                Action::SignalProcess { pid, sig } => process::kill_process(pid, sig),
                 Action::SignalAll(sig) => process::kill_all(sig),
-                Action::Reap => self.reap(queue),
+                Action::Reap => self.reap(),
+                Action::DrainOutput(slot) => self.logs.drain_slot(slot),
                 Action::Log(note) => self.logs.note(&report::note(&note, &ReportContext(self.config))),
                 Action::Exit(code) => return Some(code),
             }
@@ -162,20 +146,14 @@ impl<'a> Shell<'a> {
     }
 
     #[inline(never)]
-    fn reap(&mut self, queue: &mut Queue) {
+    fn reap(&mut self) {
         loop {
             match wait::reap_one() {
-                Reaped::Child { pid, ended } => {
-                    // What the daemon wrote before dying comes before its death note.
-                    if let Some(slot) = self.machine.slot_of(pid) {
-                        self.logs.drain_slot(slot);
-                    }
-                    self.feed(Event::Reaped { pid, ended }, queue);
-                }
+                Reaped::Child { pid, ended } => self.feed(Event::Reaped { pid, ended }),
                 Reaped::NoneReady => return,
                 Reaped::NoChildren => {
                     let others_left = process::others_alive();
-                    self.feed(Event::NoChildren { others_left }, queue);
+                    self.feed(Event::NoChildren { others_left });
                     return;
                 }
             }
@@ -195,17 +173,7 @@ impl<'a> Shell<'a> {
             self.config.users.get(slot as usize).copied().flatten(),
         ) {
             Ok(pid) => Event::Spawned { slot, pid },
-            Err(errno) => {
-                // A failed uid/gid switch (negative) is 126, as an exec that is not permitted.
-                let code = if errno == libc::ENOENT || errno == libc::ENOTDIR { NOT_FOUND } else { NOT_EXECUTABLE };
-                Event::SpawnFailed { slot, errno, code }
-            }
+            Err(errno) => Event::SpawnFailed { slot, errno },
         }
-    }
-}
-
-fn enqueue(queue: &mut Queue, actions: Actions) {
-    for action in actions {
-        let _ = queue.push_back(action);
     }
 }
