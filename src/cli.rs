@@ -1,9 +1,16 @@
 //! Command-line arguments: only `--help` and `--version`; configuration
 //! comes from the environment.
 
-pub const HELP: &str = "\
+/// `--help`, around the slot names from the slot table.
+pub fn help() -> [&'static [u8]; 2] {
+    [HELP_HEAD.as_bytes(), HELP_BODY.as_bytes()]
+}
+
+const HELP_HEAD: &str = "\
 usage: sidecar-init [--help | --version]
-PID 1 of the sidecar bundle: runs egress, pipelock, git-gate, supervise.
+PID 1 of the sidecar bundle: runs ";
+
+const HELP_BODY: &str = ".
 Environment: CLAUDE_BOTTLE_SIDECAR_DAEMONS (slots, default all),
 CLAUDE_BOTTLE_SIDECAR_CMD_<SLOT> (command), CLAUDE_BOTTLE_SIDECAR_GRACE_MS
 (stop grace, 8000), CLAUDE_BOTTLE_SIDECAR_LOG_PREFIX (1: [slot] lines, 0: raw),
@@ -12,8 +19,8 @@ CLAUDE_BOTTLE_SIDECAR_RESTART_DELAY_MS (backoff base, 500),
 CLAUDE_BOTTLE_SIDECAR_RESTART_LIMIT (quick deaths before failed, 5; 0: none),
 CLAUDE_BOTTLE_SIDECAR_ESSENTIAL (slots whose end stops the bundle).
 ..._USER_<SLOT> (UID[:GID] to run as), ..._PRIVATE_<SLOT> (NAME,PREFIX*: only it gets them).
-Signals: TERM/INT stop, USR1 restarts pipelock, RTMIN+1..+4 restart egress,
-pipelock, git-gate, supervise, HUP goes to egress.
+Signals: TERM/INT stop, USR1 restarts pipelock, RTMIN+1..+4 restart the
+slots in that order, HUP goes to egress.
 ";
 
 pub const VERSION: &str = concat!("sidecar-init ", env!("CARGO_PKG_VERSION"), "\n");

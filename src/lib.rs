@@ -30,6 +30,7 @@ pub mod sys;
 use ::core::ffi::c_int;
 
 use crate::core::config;
+use crate::core::line::Line;
 use crate::core::report::{self, Startup};
 use crate::shell::Shell;
 use crate::sys::environ::{self, Args, Environ, Strings};
@@ -50,7 +51,12 @@ pub unsafe fn run(argv: Strings, envp: Strings) -> c_int {
     match cli::parse(args.after_program()) {
         cli::Request::Run => {}
         cli::Request::Help => {
-            write_all(STDOUT, cli::HELP.as_bytes());
+            let [head, body] = cli::help();
+            let mut names = Line::new();
+            report::slot_names(&mut names);
+            for piece in [head, names.as_bytes(), body] {
+                write_all(STDOUT, piece);
+            }
             return 0;
         }
         cli::Request::Version => {

@@ -20,21 +20,11 @@ pub struct User {
 }
 
 pub const fn user_variable(slot: Slot) -> &'static str {
-    match slot {
-        Slot::Egress => "CLAUDE_BOTTLE_SIDECAR_USER_EGRESS",
-        Slot::Pipelock => "CLAUDE_BOTTLE_SIDECAR_USER_PIPELOCK",
-        Slot::GitGate => "CLAUDE_BOTTLE_SIDECAR_USER_GIT_GATE",
-        Slot::Supervise => "CLAUDE_BOTTLE_SIDECAR_USER_SUPERVISE",
-    }
+    slot.spec().user_variable
 }
 
 pub const fn private_variable(slot: Slot) -> &'static str {
-    match slot {
-        Slot::Egress => "CLAUDE_BOTTLE_SIDECAR_PRIVATE_EGRESS",
-        Slot::Pipelock => "CLAUDE_BOTTLE_SIDECAR_PRIVATE_PIPELOCK",
-        Slot::GitGate => "CLAUDE_BOTTLE_SIDECAR_PRIVATE_GIT_GATE",
-        Slot::Supervise => "CLAUDE_BOTTLE_SIDECAR_PRIVATE_SUPERVISE",
-    }
+    slot.spec().private_variable
 }
 
 /// Checks every slot's USER and PRIVATE variable, selected or not, in slot

@@ -83,7 +83,18 @@ fn put(line: &mut Line, code: u8, values: &Values) {
         b'p' => drop(line.signed(signed0)),
         b'c' => drop(line.signed(signed1)),
         b'n' => drop(line.num(signed1 as u64)),
+        b'l' => slot_names(line),
         _ => signal_name(line, signed1 as i32),
+    }
+}
+
+/// Every slot's name, in start order, comma-separated: from the slot table.
+pub fn slot_names(line: &mut Line) {
+    for (at, slot) in Slot::ALL.into_iter().enumerate() {
+        if at > 0 {
+            line.str(", ");
+        }
+        line.str(slot.name());
     }
 }
 
@@ -238,7 +249,7 @@ pub fn config_error(error: &ConfigError) -> Line {
     let template = match error.problem {
         Problem::UnknownSlot(name) => {
             v.quote[1] = Some(name);
-            "%s='%q' names no slot '%r'; accepted: comma-separated names among egress, pipelock, git-gate, supervise"
+            "%s='%q' names no slot '%r'; accepted: comma-separated names among %l"
         }
         Problem::Command(why) => {
             v.text[1] = Some(match why {

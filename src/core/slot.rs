@@ -10,38 +10,64 @@ pub enum Slot {
     Supervise,
 }
 
+/// Everything fixed about a slot, in one place: its name and the names of
+/// its variables, and its production command.
+pub struct SlotSpec {
+    /// The name used in `CLAUDE_BOTTLE_SIDECAR_DAEMONS`, in log prefixes and in notes.
+    pub name: &'static str,
+    /// The variable that overrides its command.
+    pub command_variable: &'static str,
+    /// The production command, used when the override variable is unset.
+    pub default_command: &'static str,
+    /// Whom its daemon runs as (least privilege).
+    pub user_variable: &'static str,
+    /// Which variables only its daemon gets.
+    pub private_variable: &'static str,
+}
+
+/// A slot's spec; `$var` is its part of the variable names.
+macro_rules! spec {
+    ($name:literal, $var:literal, $command:literal) => {
+        SlotSpec {
+            name: $name,
+            command_variable: concat!("CLAUDE_BOTTLE_SIDECAR_CMD_", $var),
+            default_command: $command,
+            user_variable: concat!("CLAUDE_BOTTLE_SIDECAR_USER_", $var),
+            private_variable: concat!("CLAUDE_BOTTLE_SIDECAR_PRIVATE_", $var),
+        }
+    };
+}
+
+const EGRESS: SlotSpec = spec!("egress", "EGRESS", "/app/egress-entrypoint.sh");
+const PIPELOCK: SlotSpec =
+    spec!("pipelock", "PIPELOCK", "/usr/local/bin/pipelock run --config /etc/pipelock.yaml --listen 0.0.0.0:8888");
+const GIT_GATE: SlotSpec = spec!("git-gate", "GIT_GATE", "/git-gate-entrypoint.sh");
+const SUPERVISE: SlotSpec = spec!("supervise", "SUPERVISE", "python3 /app/supervise_server.py");
+
 impl Slot {
     /// Every slot, in start order.
     pub const ALL: [Slot; 4] = [Slot::Egress, Slot::Pipelock, Slot::GitGate, Slot::Supervise];
 
-    /// The name used in `CLAUDE_BOTTLE_SIDECAR_DAEMONS`, in log prefixes and in notes.
+    /// The slot's table row: the one match on a slot's identity.
+    pub const fn spec(self) -> &'static SlotSpec {
+        match self {
+            Slot::Egress => &EGRESS,
+            Slot::Pipelock => &PIPELOCK,
+            Slot::GitGate => &GIT_GATE,
+            Slot::Supervise => &SUPERVISE,
+        }
+    }
+
     pub const fn name(self) -> &'static str {
-        match self {
-            Slot::Egress => "egress",
-            Slot::Pipelock => "pipelock",
-            Slot::GitGate => "git-gate",
-            Slot::Supervise => "supervise",
-        }
+        self.spec().name
     }
 
-    /// The variable that overrides this slot's command.
     pub const fn command_variable(self) -> &'static str {
-        match self {
-            Slot::Egress => "CLAUDE_BOTTLE_SIDECAR_CMD_EGRESS",
-            Slot::Pipelock => "CLAUDE_BOTTLE_SIDECAR_CMD_PIPELOCK",
-            Slot::GitGate => "CLAUDE_BOTTLE_SIDECAR_CMD_GIT_GATE",
-            Slot::Supervise => "CLAUDE_BOTTLE_SIDECAR_CMD_SUPERVISE",
-        }
+        self.spec().command_variable
     }
 
-    /// The production command, used when the override variable is unset.
     pub const fn default_command(self) -> &'static str {
-        match self {
-            Slot::Egress => "/app/egress-entrypoint.sh",
-            Slot::Pipelock => "/usr/local/bin/pipelock run --config /etc/pipelock.yaml --listen 0.0.0.0:8888",
-            Slot::GitGate => "/git-gate-entrypoint.sh",
-            Slot::Supervise => "python3 /app/supervise_server.py",
-        }
+        self.spec().default_command
     }
 
     pub fn from_name(name: &[u8]) -> Option<Slot> {

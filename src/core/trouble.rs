@@ -44,12 +44,7 @@ impl Trouble {
 }
 
 fn slot_index(slot: Slot) -> u32 {
-    match slot {
-        Slot::Egress => 0,
-        Slot::Pipelock => 1,
-        Slot::GitGate => 2,
-        Slot::Supervise => 3,
-    }
+    slot as u32
 }
 
 fn sink_index(sink: SinkId) -> u32 {
