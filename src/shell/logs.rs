@@ -106,18 +106,21 @@ impl Logs {
     /// the run writes to the init's own, unprefixed (said at start-up).
     #[inline(always)]
     pub fn pipes_for(&self, slot: Slot) -> Option<(Fd, Fd)> {
-        let writer = |sink| {
-            self.routing.streams().find(|(_, s)| s.slot == slot && s.sink == sink).and_then(|(id, _)| self.pipe(id))
-        };
-        let (out, err) = (writer(SinkId::Stdout)?.writer, writer(SinkId::Stderr)?.writer);
+        let (mut out, mut err) = (None, None);
+        // Streams and pipes are in the same order; a slot has one of each sink.
+        for ((_, stream), pipe) in self.routing.streams().zip(&self.pipes) {
+            if stream.slot == slot {
+                match stream.sink {
+                    SinkId::Stdout => out = Some(pipe.writer),
+                    SinkId::Stderr => err = Some(pipe.writer),
+                }
+            }
+        }
+        let (out, err) = (out?, err?);
         // Every run starts with blocking stdio, as a fresh pipe would give it.
         let _ = make_blocking(out);
         let _ = make_blocking(err);
         Some((out, err))
-    }
-
-    fn pipe(&self, stream: StreamId) -> Option<&Pipe> {
-        self.pipes.get(stream)
     }
 
     fn fd(&self, sink: SinkId) -> Fd {
@@ -189,10 +192,12 @@ impl Logs {
     /// which every pipe is read; each wait tries everything again first.
     pub fn wait(&mut self, first: Option<Fd>, deadline: Option<Millis>, now: Millis) -> bool {
         let mut polled: Vec<PollFd<'static>, POLLED> = Vec::new();
-        let mut sources: Vec<Source, POLLED> = Vec::new();
+        // What each entry of `polled` stands for, at the same index.
+        let mut sources = [Source::First; POLLED];
         let mut add = |source, entry| {
-            if polled.push(entry).is_ok() {
-                let _ = sources.push(source);
+            if let Some(slot) = sources.get_mut(polled.len()) {
+                *slot = source;
+                let _ = polled.push(entry);
             }
         };
         if let Some(fd) = first {
