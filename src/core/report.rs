@@ -31,7 +31,7 @@ pub trait Context {
 
 pub fn signal_name(line: &mut Line, sig: i32) {
     match signals::name(sig) {
-        Some(name) => line.str(name),
+        Some(name) => line.str("SIG").text(name),
         None if sig == KERNEL_SIGRTMIN => line.str("SIGRTMIN"),
         None if (KERNEL_SIGRTMIN..=64).contains(&sig) => {
             line.str("SIGRTMIN+").signed(i64::from(sig.wrapping_sub(KERNEL_SIGRTMIN)))

@@ -41,45 +41,18 @@ pub fn bit(sig: i32) -> u64 {
 /// The kernel's first real-time signal; `docker kill --signal RTMIN+k` sends this plus k.
 pub const KERNEL_SIGRTMIN: i32 = 34;
 
-const NAMES: [&str; 32] = [
-    "0",
-    "SIGHUP",
-    "SIGINT",
-    "SIGQUIT",
-    "SIGILL",
-    "SIGTRAP",
-    "SIGABRT",
-    "SIGBUS",
-    "SIGFPE",
-    "SIGKILL",
-    "SIGUSR1",
-    "SIGSEGV",
-    "SIGUSR2",
-    "SIGPIPE",
-    "SIGALRM",
-    "SIGTERM",
-    "SIGSTKFLT",
-    "SIGCHLD",
-    "SIGCONT",
-    "SIGSTOP",
-    "SIGTSTP",
-    "SIGTTIN",
-    "SIGTTOU",
-    "SIGURG",
-    "SIGXCPU",
-    "SIGXFSZ",
-    "SIGVTALRM",
-    "SIGPROF",
-    "SIGWINCH",
-    "SIGIO",
-    "SIGPWR",
-    "SIGSYS",
-];
+/// The classic signals' names without "SIG", six bytes each (blank-padded),
+/// from 1 (HUP) to 31 (SYS): one packed string instead of 32 slices.
+const NAMES: &[u8; 186] = b"\
+HUP   INT   QUIT  ILL   TRAP  ABRT  BUS   FPE   KILL  USR1  SEGV  USR2  PIPE  ALRM  TERM  \
+STKFLTCHLD  CONT  STOP  TSTP  TTIN  TTOU  URG   XCPU  XFSZ  VTALRMPROF  WINCH IO    PWR   SYS   ";
 
-/// The name of a classic signal; `None` for real-time and unknown numbers,
-/// which `report` writes as `SIGRTMIN+k` or a number.
-pub fn name(sig: i32) -> Option<&'static str> {
-    usize::try_from(sig).ok().filter(|&n| n > 0).and_then(|n| NAMES.get(n)).copied()
+/// The name of a classic signal without "SIG"; `None` for real-time and
+/// unknown numbers, which `report` writes as `SIGRTMIN+k` or a number.
+pub fn name(sig: i32) -> Option<&'static [u8]> {
+    let at = usize::try_from(sig).ok().filter(|&n| n > 0)?.wrapping_sub(1).wrapping_mul(6);
+    let name = NAMES.get(at..at.wrapping_add(6))?;
+    name.get(..name.iter().position(|&b| b == b' ').unwrap_or(6))
 }
 
 #[cfg(test)]
@@ -115,10 +88,12 @@ mod tests {
 
     #[test]
     fn names_match_numbers() {
-        assert_eq!(name(libc::SIGHUP), Some("SIGHUP"));
-        assert_eq!(name(libc::SIGTERM), Some("SIGTERM"));
-        assert_eq!(name(libc::SIGSYS), Some("SIGSYS"));
-        assert_eq!(name(libc::SIGWINCH), Some("SIGWINCH"));
+        assert_eq!(name(libc::SIGHUP), Some(&b"HUP"[..]));
+        assert_eq!(name(libc::SIGTERM), Some(&b"TERM"[..]));
+        assert_eq!(name(libc::SIGSYS), Some(&b"SYS"[..]));
+        assert_eq!(name(libc::SIGSTKFLT), Some(&b"STKFLT"[..]));
+        assert_eq!(name(32), None);
+        assert_eq!(name(libc::SIGWINCH), Some(&b"WINCH"[..]));
         assert_eq!(name(0), None);
         assert_eq!(name(KERNEL_SIGRTMIN), None);
     }
