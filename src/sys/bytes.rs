@@ -18,9 +18,11 @@ pub fn find(haystack: &[u8], byte: u8) -> Option<usize> {
 /// Copies as much of `from` as fits into `to`; returns the bytes copied.
 pub fn copy(to: &mut [u8], from: &[u8]) -> usize {
     let len = to.len().min(from.len());
-    // SAFETY: both are valid for `len` bytes, and a `&mut` and a `&` slice
-    // never overlap.
-    unsafe { core::ptr::copy_nonoverlapping(from.as_ptr(), to.as_mut_ptr(), len) };
+    // Both `len` long: copy_from_slice's length check folds away, and the
+    // copy is musl's memcpy.
+    if let (Some(to), Some(from)) = (to.get_mut(..len), from.get(..len)) {
+        to.copy_from_slice(from);
+    }
     len
 }
 

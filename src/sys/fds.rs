@@ -32,12 +32,18 @@ const fn standard(raw: i32) -> Fd {
 
 /// Keeps `owned` open for the rest of the init's life.
 pub fn keep(owned: OwnedFd) -> Option<Fd> {
-    let raw = owned.into_raw_fd();
+    adopt(owned.into_raw_fd())
+}
+
+/// A descriptor the kernel just returned (or -1), kept open for the init's
+/// lifetime: the one place a raw number becomes an [`Fd`].
+pub fn adopt(raw: i32) -> Option<Fd> {
     if raw < 0 {
         return None;
     }
-    // SAFETY: `raw` is an open descriptor that nothing closes any more, and
-    // it is not -1 (checked, which also drops borrow_raw's assertion).
+    // SAFETY: `raw` is an open descriptor that nothing closes any more (the
+    // caller's: fresh from the kernel), and it is not -1 (checked, which also
+    // drops borrow_raw's assertion).
     Some(unsafe { BorrowedFd::borrow_raw(raw) })
 }
 
@@ -69,10 +75,8 @@ pub fn cloexec_inherited() {
     }
     // Kernels before 5.11: walk the table up to the soft limit.
     let top = getrlimit(Resource::Nofile).current.unwrap_or(1024).min(65_536);
-    for raw in 3..i32::try_from(top).unwrap_or(1024) {
-        // SAFETY: only used for the one fcntl below; a closed number fails
-        // harmlessly with EBADF.
-        let fd = unsafe { BorrowedFd::borrow_raw(raw) };
+    // A number that is not open only fails the fcntl with EBADF.
+    for fd in (3..i32::try_from(top).unwrap_or(1024)).filter_map(adopt) {
         let _ = io::fcntl_setfd(fd, FdFlags::CLOEXEC);
     }
 }
@@ -85,12 +89,7 @@ fn open(path: &CStr, flags: OFlags) -> Result<Fd, i32> {
     let ret = unsafe {
         syscall4(libc::SYS_openat, libc::AT_FDCWD as usize, path.as_ptr() as usize, flags.bits() as usize, 0)
     };
-    match i32::try_from(result(ret)?) {
-        // SAFETY: openat just returned this descriptor (not -1), which
-        // nothing else owns and nothing closes.
-        Ok(raw) if raw >= 0 => Ok(unsafe { BorrowedFd::borrow_raw(raw) }),
-        _ => Err(libc::EBADF),
-    }
+    i32::try_from(result(ret)?).ok().and_then(adopt).ok_or(libc::EBADF)
 }
 
 /// A pipe `(reader, writer)` whose read end is non-blocking; both close on

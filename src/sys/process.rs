@@ -41,15 +41,18 @@ pub fn kill_process(pid: Pid, sig: i32) {
 
 /// Every process we may signal: as PID 1, the whole container but us.
 pub fn kill_all(sig: i32) {
-    // rustix has no kill(-1, …).
-    // SAFETY: kill takes plain integers.
-    unsafe { syscall2(libc::SYS_kill, -1isize as usize, sig as usize) };
+    kill_everyone(sig);
 }
 
 /// Whether any process besides us is left to signal: as PID 1, whether the
 /// container holds processes that are not our children (`docker exec`).
+/// Signal 0 only checks existence and permission.
 pub fn others_alive() -> bool {
-    // rustix has no kill(-1, 0). Signal 0 only checks existence and permission.
+    kill_everyone(0)
+}
+
+/// `kill(-1, sig)`, which rustix has no call for; whether it reached anyone.
+fn kill_everyone(sig: i32) -> bool {
     // SAFETY: kill takes plain integers.
-    unsafe { syscall2(libc::SYS_kill, -1isize as usize, 0) == 0 }
+    unsafe { syscall2(libc::SYS_kill, -1isize as usize, sig as usize) == 0 }
 }

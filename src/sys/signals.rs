@@ -2,7 +2,7 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use super::fds::{read, Fd, Read};
+use super::fds::{adopt, read, Fd, Read};
 use super::raw::{syscall4, Ret};
 use crate::core::signals::bit;
 
@@ -51,9 +51,7 @@ pub fn catch_sent_faults() -> bool {
     };
     let mut all = true;
     for sig in FAULTS {
-        // SAFETY: a valid kernel sigaction whose handler only touches an
-        // atomic and makes one system call, returning through musl's trampoline.
-        all &= unsafe { sigaction(sig, &action) } == 0;
+        all &= sigaction(sig, &action) == 0;
     }
     all
 }
@@ -119,17 +117,15 @@ pub fn set_default(sig: i32) {
         return;
     }
     let default = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
-    // SAFETY: a valid kernel sigaction; invalid numbers fail harmlessly.
-    unsafe { sigaction(sig, &default) };
+    sigaction(sig, &default);
 }
 
-/// `rt_sigaction(sig, action, NULL)`.
-///
-/// # Safety
-/// `action` must be a valid kernel sigaction whose handler, if any, is
-/// sound to run as a signal handler.
-unsafe fn sigaction(sig: i32, action: &KernelSigaction) -> Ret {
-    // SAFETY: the caller's contract; the old action is not wanted.
+/// `rt_sigaction(sig, action, NULL)`, for the two actions this file makes:
+/// the default one and [`on_fault`]; invalid numbers fail harmlessly.
+fn sigaction(sig: i32, action: &KernelSigaction) -> Ret {
+    // SAFETY: a valid kernel sigaction whose handler is SIG_DFL or
+    // `on_fault`, which only touches an atomic and makes one system call;
+    // the old action is not wanted.
     unsafe { syscall4(libc::SYS_rt_sigaction, sig as usize, core::ptr::from_ref(action) as usize, 0, KERNEL_SIGSET) }
 }
 
@@ -147,10 +143,7 @@ impl SignalFd {
         let raw = unsafe {
             syscall4(libc::SYS_signalfd4, -1isize as usize, (&raw const mask) as usize, KERNEL_SIGSET, flags as usize)
         };
-        let raw = i32::try_from(raw).ok().filter(|&raw| raw >= 0)?;
-        // SAFETY: signalfd4 just returned this descriptor (not -1): it stays
-        // open for the init's lifetime.
-        Some(SignalFd { fd: unsafe { Fd::borrow_raw(raw) } })
+        adopt(i32::try_from(raw).ok()?).map(|fd| SignalFd { fd })
     }
 
     pub fn fd(&self) -> Fd {
