@@ -12,7 +12,7 @@ export STANDIN_BIN := $(abspath $(STANDIN))
 # (mk/docker.mk and mk/prodlike.mk run those).
 PID1_TESTS := $(filter-out docker prodlike,$(basename $(notdir $(wildcard tests/*.rs))))
 
-# Cases per property/model-based test of src/core: few in `make unit` (so
+# Cases per property/model-based test of src/logic: few in `make unit` (so
 # `make test` stays fast), many in `make fuzz`, bounded by FUZZ_SECONDS.
 UNIT_CASES ?= 256
 FUZZ_CASES ?= 200000
@@ -58,13 +58,13 @@ test: build fixtures unit integration
 unit:
 	PROPTEST_CASES=$(UNIT_CASES) $(CARGO) test --release --lib -p sidecar-init
 
-# The same tests as `make unit` runs for src/core's configuration properties
-# (core::config::props, core::privilege::props) and machine model (core::machine::model_tests), with
+# The same tests as `make unit` runs for src/logic's configuration properties
+# (logic::config::props, logic::privilege::props) and machine model (logic::machine::model_tests), with
 # many more random cases; a failure prints the shrunk, minimal input.
 fuzz:
 	$(CARGO) test --release --lib -p sidecar-init --no-run
 	PROPTEST_CASES=$(FUZZ_CASES) timeout $(FUZZ_SECONDS) \
-	  $(CARGO) test --release --lib -p sidecar-init -- core::config::props core::privilege::props core::machine::model_tests
+	  $(CARGO) test --release --lib -p sidecar-init -- logic::config::props logic::privilege::props logic::machine::model_tests
 
 integration: build fixtures
 	$(CARGO) test --release -p sidecar-init $(addprefix --test ,$(PID1_TESTS)) -- --test-threads=2

@@ -1,6 +1,6 @@
 //! sidecar-init: PID 1 of the sidecar bundle container.
 //!
-//! `core` holds every decision as pure code; `sys` is the thin layer of
+//! `logic` holds every decision as pure code; `sys` is the thin layer of
 //! system calls; `shell` joins them around one wait point.
 //!
 //! Without std: the binary needs none of it, and std's panic, backtrace and
@@ -23,15 +23,15 @@
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 pub mod cli;
-pub mod core;
+pub mod logic;
 pub mod shell;
 pub mod sys;
 
 use ::core::ffi::c_int;
 
-use crate::core::config;
-use crate::core::line::Line;
-use crate::core::report::{self, Startup};
+use crate::logic::config;
+use crate::logic::line::Line;
+use crate::logic::report::{self, Startup};
 use crate::shell::Shell;
 use crate::sys::environ::{self, Args, Environ, Strings};
 use crate::sys::fds::{self, write_all, STDERR, STDOUT};

@@ -9,12 +9,12 @@
 use heapless::Vec;
 use rustix::event::{PollFd, PollFlags};
 
-use crate::core::line::Line;
-use crate::core::lines::MAX_LINE;
-use crate::core::machine::Millis;
-use crate::core::routing::{Routing, Sink, SinkId, StreamId, WriteMode, DRAIN_READS, MAX_STREAMS};
-use crate::core::slot::{PerSlot, Slot};
-use crate::core::trouble::{Trouble, Troubles, DEGRADED_WAKE_MS};
+use crate::logic::assembler::MAX_LINE;
+use crate::logic::line::Line;
+use crate::logic::machine::Millis;
+use crate::logic::routing::{Routing, Sink, SinkId, StreamId, WriteMode, DRAIN_READS, MAX_STREAMS};
+use crate::logic::slot::{PerSlot, Slot};
+use crate::logic::trouble::{Trouble, Troubles, DEGRADED_WAKE_MS};
 use crate::sys::clock::now_ms;
 use crate::sys::fds::{self, log_pipe, make_blocking, read, same_pipe, write_some, Fd, Read, Written, STDERR, STDOUT};
 use crate::sys::memory;

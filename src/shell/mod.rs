@@ -8,12 +8,12 @@ pub use logs::Logs;
 
 use heapless::Vec;
 
-use crate::core::config::Config;
-use crate::core::machine::{Action, Event, Machine, Millis};
-use crate::core::privilege::User;
-use crate::core::report::{self, Context, Startup};
-use crate::core::slot::Slot;
-use crate::core::trouble::Trouble;
+use crate::logic::config::Config;
+use crate::logic::machine::{Action, Event, Machine, Millis, Role};
+use crate::logic::privilege::User;
+use crate::logic::report::{self, Context, Startup};
+use crate::logic::slot::Slot;
+use crate::logic::trouble::Trouble;
 use crate::sys::clock::now_ms;
 use crate::sys::environ::{Environ, Strings};
 use crate::sys::signals::{self, SignalFd};
@@ -58,7 +58,8 @@ impl<'a> Shell<'a> {
         pid1: bool,
     ) -> Self {
         let search_path = environ.get("PATH").unwrap_or(DEFAULT_PATH);
-        let machine = Machine::new(config.selected, config.grace_ms, pid1).with_policy(config.policy);
+        let role = if pid1 { Role::Pid1 } else { Role::Subreaper };
+        let machine = Machine::new(config.selected, config.grace_ms, role).with_policy(config.policy);
         Shell { config, envp, search_path, signals, logs, machine, now: now_ms() }
     }
 

@@ -1,7 +1,7 @@
 //! The monotonic clock, in milliseconds (`Instant` would bring panic paths).
 
 use super::raw::syscall2;
-use crate::core::machine::Millis;
+use crate::logic::machine::Millis;
 
 pub fn now_ms() -> Millis {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };

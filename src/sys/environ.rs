@@ -6,8 +6,8 @@ use core::ffi::{c_char, CStr};
 use core::mem::size_of;
 
 use super::memory::pages;
-use crate::core::privilege;
-use crate::core::slot::Slot;
+use crate::logic::privilege;
+use crate::logic::slot::Slot;
 
 /// A NULL-terminated array of C strings, as `main`'s `argv` and `envp`.
 pub type Strings = *const *const c_char;

@@ -3,7 +3,7 @@
 use rustix::process::{self, Pid as RustixPid, Signal};
 
 use super::raw::syscall2;
-use crate::core::machine::Pid;
+use crate::logic::machine::Pid;
 
 pub fn getpid() -> Pid {
     process::getpid().as_raw_nonzero().get()

@@ -4,7 +4,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::fds::{adopt, read, Fd, Read};
 use super::raw::{syscall4, Ret};
-use crate::core::signals::bit;
+use crate::logic::signals::bit;
 
 /// Signals the kernel raises for a fault of the init's own: left unblocked
 /// so a fault kills it instead of looping.

@@ -17,9 +17,9 @@ use rustix::thread::{set_no_new_privs, set_thread_groups, set_thread_res_gid, se
 use super::bytes::{copy, find};
 use super::fds::{same, Fd, STDERR, STDOUT};
 use super::raw;
-use crate::core::machine::Pid;
-use crate::core::privilege::User;
-use crate::core::words::{Command, MAX_WORDS};
+use crate::logic::machine::Pid;
+use crate::logic::privilege::User;
+use crate::logic::words::{Command, MAX_WORDS};
 
 /// Where a PATH lookup goes when PATH is unset.
 pub const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin";

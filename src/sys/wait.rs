@@ -4,7 +4,7 @@ use rustix::event::{poll as rustix_poll, PollFd, Timespec};
 use rustix::io::Errno;
 use rustix::process::{wait, WaitOptions};
 
-use crate::core::machine::{Ended, Millis, Pid};
+use crate::logic::machine::{Ended, Millis, Pid};
 
 pub enum Reaped {
     Child {

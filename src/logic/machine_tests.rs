@@ -1,12 +1,12 @@
 //! Every row of SPEC's signal table and exit rules, on the pure machine.
 
 use super::*;
-use crate::core::signals::{SIGCHLD, SIGHUP, SIGINT, SIGUSR1};
+use crate::logic::signals::{SIGCHLD, SIGHUP, SIGINT, SIGUSR1};
 
 const GRACE: u32 = 8000;
 const USR2: i32 = libc::SIGUSR2;
 
-struct Bench {
+struct Harness {
     machine: Machine,
     now: Millis,
 }
@@ -20,22 +20,23 @@ fn pid_of(slot: Slot) -> Pid {
     }
 }
 
-impl Bench {
+impl Harness {
     /// All four selected, spawned and running with pids 10..13, as PID 1.
-    fn all_up() -> Bench {
-        Bench::up(PerSlot::from_fn(|_| true), true)
+    fn all_up() -> Harness {
+        Harness::up(PerSlot::from_fn(|_| true), true)
     }
 
-    fn up(selected: PerSlot<bool>, pid1: bool) -> Bench {
-        let mut bench = Bench { machine: Machine::new(selected, GRACE, pid1), now: 0 };
+    fn up(selected: PerSlot<bool>, pid1: bool) -> Harness {
+        let mut harness =
+            Harness { machine: Machine::new(selected, GRACE, if pid1 { Role::Pid1 } else { Role::Subreaper }), now: 0 };
         let mut out = Actions::new();
-        bench.machine.start();
-        bench.machine.take_into(&mut out);
+        harness.machine.start();
+        harness.machine.take_into(&mut out);
         for action in out {
             let Action::Spawn(slot) = action else { panic!("start gave {action:?}") };
-            bench.feed(Event::Spawned { slot, pid: pid_of(slot) });
+            harness.feed(Event::Spawned { slot, pid: pid_of(slot) });
         }
-        bench
+        harness
     }
 
     fn feed(&mut self, event: Event) -> Vec<Action, MAX_ACTIONS> {
@@ -90,7 +91,7 @@ const BY_TERM: Ended = Ended::Signaled(SIGTERM);
 #[test]
 fn start_spawns_selected_slots_in_slot_order() {
     let selected = PerSlot { egress: false, pipelock: true, git_gate: false, supervise: true };
-    let mut machine = Machine::new(selected, GRACE, true);
+    let mut machine = Machine::new(selected, GRACE, Role::Pid1);
     let mut out = Actions::new();
     machine.start();
     machine.take_into(&mut out);
@@ -99,7 +100,7 @@ fn start_spawns_selected_slots_in_slot_order() {
 
 #[test]
 fn spawned_daemons_are_logged_with_their_pid() {
-    let mut machine = Machine::new(PerSlot::from_fn(|_| true), GRACE, true);
+    let mut machine = Machine::new(PerSlot::from_fn(|_| true), GRACE, Role::Pid1);
     let mut out = Actions::new();
     machine.handle(Event::Spawned { slot: Slot::Egress, pid: 7 }, 0);
     machine.take_into(&mut out);
@@ -108,7 +109,7 @@ fn spawned_daemons_are_logged_with_their_pid() {
 
 #[test]
 fn sigterm_terms_every_group_and_sigkills_at_the_grace_deadline() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     let out = b.at(100).signal(SIGTERM);
     assert_eq!(notes(&out)[0], Note::ShuttingDown { sig: SIGTERM, grace_ms: GRACE });
     assert_eq!(effects(&out), [term(10), term(11), term(12), term(13)]);
@@ -139,7 +140,7 @@ fn sigterm_terms_every_group_and_sigkills_at_the_grace_deadline() {
 
 #[test]
 fn sigint_shuts_down_like_sigterm() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     let out = b.signal(SIGINT);
     assert_eq!(notes(&out)[0], Note::ShuttingDown { sig: SIGINT, grace_ms: GRACE });
     assert_eq!(effects(&out).len(), 4);
@@ -147,7 +148,7 @@ fn sigint_shuts_down_like_sigterm() {
 
 #[test]
 fn a_second_shutdown_request_changes_nothing() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     b.at(0).signal(SIGTERM);
     let out = b.at(5000).signal(SIGINT);
     assert_eq!(out.as_slice(), [Action::Log(Note::AlreadyShuttingDown { sig: SIGINT })]);
@@ -156,7 +157,7 @@ fn a_second_shutdown_request_changes_nothing() {
 
 #[test]
 fn sweep_waits_until_the_stop_deadline_then_kills_and_exits_when_no_child_is_left() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     b.at(0).signal(SIGTERM);
     for pid in 10..=12 {
         b.reap(pid, BY_TERM);
@@ -172,7 +173,7 @@ fn sweep_waits_until_the_stop_deadline_then_kills_and_exits_when_no_child_is_lef
 
 #[test]
 fn sigusr1_restarts_pipelock_in_place_and_leaves_siblings_alone() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     let out = b.at(10).signal(SIGUSR1);
     assert_eq!(effects(&out), [term(11)]);
     assert_eq!(notes(&out), [Note::Restarting { slot: Slot::Pipelock, pid: Some(11), sig: SIGUSR1 }]);
@@ -189,7 +190,7 @@ fn sigusr1_restarts_pipelock_in_place_and_leaves_siblings_alone() {
 
 #[test]
 fn restart_of_a_daemon_ignoring_term_escalates_to_sigkill() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     b.at(0).signal(SIGUSR1);
     let out = b.at(8000).feed(Event::Deadline);
     assert_eq!(effects(&out), [kill(11)]);
@@ -199,7 +200,7 @@ fn restart_of_a_daemon_ignoring_term_escalates_to_sigkill() {
 
 #[test]
 fn several_sigusr1_before_the_restart_completes_make_one_restart() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     b.signal(SIGUSR1);
     for _ in 0..3 {
         let out = b.signal(SIGUSR1);
@@ -215,7 +216,7 @@ fn several_sigusr1_before_the_restart_completes_make_one_restart() {
 
 #[test]
 fn a_dead_pipelock_is_simply_started_again_and_its_crash_no_longer_counts() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     b.reap(11, Ended::Exited(1));
     let out = b.signal(SIGUSR1);
     assert_eq!(effects(&out), [Action::Spawn(Slot::Pipelock)]);
@@ -230,7 +231,7 @@ fn a_dead_pipelock_is_simply_started_again_and_its_crash_no_longer_counts() {
 
 #[test]
 fn restart_is_skipped_during_shutdown() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     b.signal(SIGTERM);
     let out = b.signal(SIGUSR1);
     assert_eq!(
@@ -243,7 +244,7 @@ fn restart_is_skipped_during_shutdown() {
 #[test]
 fn restart_is_skipped_when_pipelock_is_not_selected() {
     let selected = PerSlot { egress: true, pipelock: false, git_gate: false, supervise: false };
-    let mut b = Bench::up(selected, true);
+    let mut b = Harness::up(selected, true);
     let out = b.signal(SIGUSR1);
     assert_eq!(
         out.as_slice(),
@@ -253,7 +254,7 @@ fn restart_is_skipped_when_pipelock_is_not_selected() {
 
 #[test]
 fn a_pending_restart_is_dropped_by_shutdown() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     b.at(0).signal(SIGUSR1);
     let out = b.at(1000).signal(SIGTERM);
     assert!(notes(&out).contains(&Note::RestartDropped { slot: Slot::Pipelock }));
@@ -264,7 +265,7 @@ fn a_pending_restart_is_dropped_by_shutdown() {
 
 #[test]
 fn hup_goes_to_the_egress_process_only() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     let out = b.signal(SIGHUP);
     assert_eq!(effects(&out), [Action::SignalProcess { pid: 10, sig: SIGHUP }]);
     assert_eq!(notes(&out), [Note::Forwarded { slot: Slot::Egress, pid: 10, sig: SIGHUP }]);
@@ -272,23 +273,23 @@ fn hup_goes_to_the_egress_process_only() {
 
 #[test]
 fn hup_with_egress_down_is_a_logged_no_op() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     b.reap(10, Ended::Exited(0));
     let out = b.signal(SIGHUP);
     assert_eq!(out.as_slice(), [Action::Log(Note::NotForwarded { slot: Slot::Egress, sig: SIGHUP })]);
     let selected = PerSlot { egress: false, pipelock: true, git_gate: false, supervise: false };
-    let out = Bench::up(selected, true).signal(SIGHUP);
+    let out = Harness::up(selected, true).signal(SIGHUP);
     assert_eq!(out.as_slice(), [Action::Log(Note::NotForwarded { slot: Slot::Egress, sig: SIGHUP })]);
 }
 
 #[test]
 fn sigchld_asks_for_a_reap() {
-    assert_eq!(Bench::all_up().signal(SIGCHLD).as_slice(), [Action::Reap]);
+    assert_eq!(Harness::all_up().signal(SIGCHLD).as_slice(), [Action::Reap]);
 }
 
 #[test]
 fn other_signals_are_logged_once_per_number() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     assert_eq!(b.signal(USR2).as_slice(), [Action::Log(Note::IgnoredSignal { sig: USR2 })]);
     assert!(b.signal(USR2).is_empty());
     assert_eq!(b.signal(libc::SIGWINCH).as_slice(), [Action::Log(Note::IgnoredSignal { sig: libc::SIGWINCH })]);
@@ -298,7 +299,7 @@ fn other_signals_are_logged_once_per_number() {
 
 #[test]
 fn a_crash_leaves_the_survivors_running() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     let out = b.reap(12, Ended::Exited(1));
     assert_eq!(out.as_slice(), [Action::Log(Note::Died { slot: Slot::GitGate, pid: 12, ended: Ended::Exited(1) })]);
     assert_eq!(b.machine.next_deadline(), None);
@@ -306,7 +307,7 @@ fn a_crash_leaves_the_survivors_running() {
 
 #[test]
 fn crash_then_sigterm_exits_with_the_crash_code() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     b.reap(12, Ended::Exited(3));
     let out = b.signal(SIGTERM);
     assert_eq!(effects(&out), [term(10), term(11), term(13)]);
@@ -318,7 +319,7 @@ fn crash_then_sigterm_exits_with_the_crash_code() {
 
 #[test]
 fn all_dying_unattended_sweeps_and_exits_with_the_highest_code() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     b.at(0).reap(10, Ended::Exited(2));
     b.reap(11, Ended::Signaled(libc::SIGSEGV));
     b.reap(12, Ended::Exited(0));
@@ -331,13 +332,13 @@ fn all_dying_unattended_sweeps_and_exits_with_the_highest_code() {
 
 #[test]
 fn without_pid_1_there_is_no_sweep() {
-    let mut b = Bench::up(PerSlot::from_fn(|_| true), false);
+    let mut b = Harness::up(PerSlot::from_fn(|_| true), false);
     for pid in 10..=12 {
         b.reap(pid, Ended::Exited(0));
     }
     let out = b.reap(13, Ended::Exited(4));
     assert_eq!(effects(&out), [Action::Exit(4)]);
-    let mut b = Bench::up(PerSlot::from_fn(|_| true), false);
+    let mut b = Harness::up(PerSlot::from_fn(|_| true), false);
     b.signal(SIGTERM);
     for pid in 10..=12 {
         b.reap(pid, BY_TERM);
@@ -362,7 +363,7 @@ fn a_death_caused_by_our_signal_is_clean_and_others_still_count() {
 
 #[test]
 fn exit_code_after_shutdown_counts_unclean_answers_to_sigterm() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     b.signal(SIGTERM);
     b.reap(10, Ended::Exited(1));
     b.reap(11, BY_TERM);
@@ -373,7 +374,7 @@ fn exit_code_after_shutdown_counts_unclean_answers_to_sigterm() {
 
 #[test]
 fn a_program_that_cannot_start_is_down_with_127_and_siblings_still_start() {
-    let mut machine = Machine::new(PerSlot::from_fn(|_| true), GRACE, true);
+    let mut machine = Machine::new(PerSlot::from_fn(|_| true), GRACE, Role::Pid1);
     let mut out = Actions::new();
     machine.start();
     machine.take_into(&mut out);
@@ -398,7 +399,7 @@ fn a_program_that_cannot_start_is_down_with_127_and_siblings_still_start() {
 #[test]
 fn when_nothing_can_start_the_init_exits_with_126_or_127() {
     let selected = PerSlot { egress: true, pipelock: true, git_gate: false, supervise: false };
-    let mut machine = Machine::new(selected, GRACE, false);
+    let mut machine = Machine::new(selected, GRACE, Role::Subreaper);
     let mut out = Actions::new();
     machine.start();
     machine.take_into(&mut out);
@@ -413,7 +414,7 @@ fn when_nothing_can_start_the_init_exits_with_126_or_127() {
 
 #[test]
 fn orphans_are_reaped_quietly() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     assert!(b.reap(4242, Ended::Exited(9)).is_empty());
     assert!(b.feed(Event::NoChildren { others_left: false }).is_empty(), "no children while running means nothing");
 }
@@ -421,7 +422,7 @@ fn orphans_are_reaped_quietly() {
 #[test]
 fn a_daemon_started_during_a_stop_is_stopped_with_the_rest() {
     let selected = PerSlot { egress: true, pipelock: false, git_gate: false, supervise: false };
-    let mut machine = Machine::new(selected, GRACE, true);
+    let mut machine = Machine::new(selected, GRACE, Role::Pid1);
     let mut out = Actions::new();
     machine.start();
     machine.take_into(&mut out);
@@ -436,11 +437,11 @@ fn a_daemon_started_during_a_stop_is_stopped_with_the_rest() {
 
 #[test]
 fn the_busiest_events_fit_the_action_bound() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     b.signal(SIGUSR1);
     let out = b.signal(SIGTERM);
     assert!(out.len() < MAX_ACTIONS, "{} actions", out.len());
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     for pid in 10..=12 {
         b.reap(pid, Ended::Exited(1));
     }
@@ -449,7 +450,7 @@ fn the_busiest_events_fit_the_action_bound() {
 
 #[test]
 fn nothing_happens_after_exit() {
-    let mut b = Bench::up(PerSlot { egress: true, pipelock: false, git_gate: false, supervise: false }, false);
+    let mut b = Harness::up(PerSlot { egress: true, pipelock: false, git_gate: false, supervise: false }, false);
     b.reap(10, Ended::Exited(0));
     assert!(b.signal(SIGTERM).is_empty());
     assert!(b.feed(Event::Deadline).is_empty());
@@ -457,7 +458,7 @@ fn nothing_happens_after_exit() {
 
 #[test]
 fn a_sweep_waits_for_processes_that_are_not_its_children() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     b.at(0).signal(SIGTERM);
     for pid in 10..=12 {
         b.reap(pid, BY_TERM);
@@ -476,7 +477,7 @@ fn a_sweep_waits_for_processes_that_are_not_its_children() {
 
 #[test]
 fn a_sweep_ends_as_soon_as_the_others_are_gone() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     b.at(0).signal(SIGTERM);
     for pid in 10..=13 {
         b.reap(pid, BY_TERM);
@@ -491,7 +492,7 @@ fn a_signal_still_queued_for_a_pid_that_is_reaped_is_dropped() {
     // SIGCHLD and SIGUSR1 in one batch: the restart's SIGTERM for pipelock
     // is queued, then the reap finds pipelock already dead. Its pid may be
     // reused: the queued SIGTERM must not go out.
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     b.machine.handle(Event::Signal(SIGUSR1), 0);
     b.machine.handle(Event::Reaped { pid: 11, ended: Ended::Exited(1) }, 0);
     let mut out = Actions::new();
@@ -503,7 +504,7 @@ fn a_signal_still_queued_for_a_pid_that_is_reaped_is_dropped() {
 
 #[test]
 fn a_full_action_queue_is_said_loudly_before_anything_else() {
-    let mut b = Bench::all_up();
+    let mut b = Harness::all_up();
     // Never polled: 40 forwarded SIGHUPs queue 80 actions, more than fit.
     for _ in 0..40 {
         b.machine.handle(Event::Signal(SIGHUP), 0);

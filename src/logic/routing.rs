@@ -12,8 +12,8 @@
 
 use heapless::Vec;
 
+use super::assembler::Assembler;
 use super::line::Line;
-use super::lines::Assembler;
 use super::report;
 use super::slot::Slot;
 use crate::sys::bytes::{copy, move_to_front};

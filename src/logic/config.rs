@@ -425,7 +425,7 @@ mod tests {
     #[test]
     fn a_crlf_daemons_value_gets_an_error_that_shows_the_cr() {
         let err = config(&[(DAEMONS_VAR, "egress,pipelock\r")]).unwrap_err();
-        let line = String::from_utf8(crate::core::report::config_error(&err).as_bytes().to_vec()).unwrap();
+        let line = String::from_utf8(crate::logic::report::config_error(&err).as_bytes().to_vec()).unwrap();
         assert_eq!(
             line,
             "sidecar-init: CLAUDE_BOTTLE_SIDECAR_DAEMONS='egress,pipelock\\r' names no slot 'pipelock\\r'; \

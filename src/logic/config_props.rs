@@ -18,9 +18,9 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 use super::*;
-use crate::core::line::{LINE_BYTES, QUOTE_BYTES};
-use crate::core::report::{self, PREFIX};
-use crate::core::words::{MAX_COMMAND_BYTES, MAX_WORDS};
+use crate::logic::line::{LINE_BYTES, QUOTE_BYTES};
+use crate::logic::report::{self, PREFIX};
+use crate::logic::words::{MAX_COMMAND_BYTES, MAX_WORDS};
 
 /// Proptest's defaults (`PROPTEST_CASES` is read from the environment), with
 /// no regression files written into the source tree.
@@ -506,7 +506,7 @@ proptest! {
 
     #[test]
     fn commands_split_as_the_reference_splitter_says(text in command_value()) {
-        let real = crate::core::words::Command::parse(&text).map(|c| c.words().map(<[u8]>::to_vec).collect::<Vec<_>>());
+        let real = crate::logic::words::Command::parse(&text).map(|c| c.words().map(<[u8]>::to_vec).collect::<Vec<_>>());
         prop_assert_eq!(real, model_words(&text));
     }
 }

@@ -1,9 +1,9 @@
 //! The pure core: every decision of the init, with no system call in it.
 #![deny(unsafe_code)]
 
+pub mod assembler;
 pub mod config;
 pub mod line;
-pub mod lines;
 pub mod machine;
 pub mod privilege;
 pub mod report;

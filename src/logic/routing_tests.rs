@@ -2,7 +2,7 @@
 //! restarts, drop counting, the write modes and the exit's give-up.
 
 use super::*;
-use crate::core::lines::MAX_LINE;
+use crate::logic::assembler::MAX_LINE;
 
 /// Buffers that live for the test, leaked as the init's pages are.
 fn pages(len: usize) -> &'static mut [u8] {

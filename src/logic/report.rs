@@ -388,7 +388,7 @@ pub fn exit_with_lost_lines(code: u8, lost: u64, mid_line: bool) -> Line {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::config::{Variable, GRACE_VAR};
+    use crate::logic::config::{Variable, GRACE_VAR};
 
     struct Fake;
     impl Context for Fake {
@@ -520,7 +520,7 @@ mod tests {
     fn assert_whole(line: &str, tail: &str) {
         assert!(line.ends_with(tail), "lost its tail {tail:?}: {line:?}");
         assert_eq!(line.matches('\n').count(), 1, "{line:?}");
-        assert!(line.len() < crate::core::line::LINE_BYTES, "{} bytes: cut by the line's end", line.len());
+        assert!(line.len() < crate::logic::line::LINE_BYTES, "{} bytes: cut by the line's end", line.len());
     }
 
     #[test]

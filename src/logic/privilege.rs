@@ -141,7 +141,7 @@ mod props;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::config::{self, Config, DAEMONS_VAR, LOG_PREFIX_VAR};
+    use crate::logic::config::{self, Config, DAEMONS_VAR, LOG_PREFIX_VAR};
 
     fn parse(pairs: &[(&str, &'static str)]) -> Result<Config, ConfigError<'static>> {
         let pairs: Vec<(String, &'static [u8])> = pairs.iter().map(|(k, v)| (k.to_string(), v.as_bytes())).collect();

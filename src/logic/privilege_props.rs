@@ -15,9 +15,9 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 use super::*;
-use crate::core::config::props::proptest_config;
-use crate::core::line::LINE_BYTES;
-use crate::core::report;
+use crate::logic::config::props::proptest_config;
+use crate::logic::line::LINE_BYTES;
+use crate::logic::report;
 
 const UPPER: [&str; 4] = ["EGRESS", "PIPELOCK", "GIT_GATE", "SUPERVISE"];
 

@@ -53,9 +53,9 @@ use proptest::prelude::*;
 use proptest::sample::{select, Index};
 
 use super::*;
-use crate::core::config::props::proptest_config;
-use crate::core::report;
-use crate::core::signals::{SIGCHLD, SIGHUP, SIGINT, SIGUSR1};
+use crate::logic::config::props::proptest_config;
+use crate::logic::report;
+use crate::logic::signals::{SIGCHLD, SIGHUP, SIGINT, SIGUSR1};
 
 // ------------------------------------------------------------------ adapter
 
@@ -74,7 +74,10 @@ impl Adapter {
             delay_ms: s.delay_ms,
             limit: s.limit,
         };
-        Adapter { machine: Machine::new(per_slot(s.selected), s.grace_ms, s.sweep).with_policy(policy) }
+        Adapter {
+            machine: Machine::new(per_slot(s.selected), s.grace_ms, if s.sweep { Role::Pid1 } else { Role::Subreaper })
+                .with_policy(policy),
+        }
     }
 
     /// The actions `start` queued, left in the machine's queue.

@@ -2,8 +2,8 @@
 //! for slots down for good, on the pure machine with simulated time.
 
 use super::*;
-use crate::core::restart::LONG_RUN_MS;
-use crate::core::signals::{SIGCHLD, SIGUSR1};
+use crate::logic::restart::LONG_RUN_MS;
+use crate::logic::signals::{SIGCHLD, SIGUSR1};
 
 const GRACE: u32 = 8000;
 const RT_EGRESS: i32 = 35;
@@ -19,30 +19,30 @@ fn policy(restart: &[Slot], essential: &[Slot], delay_ms: u32, limit: u16) -> Po
     Policy { restart: slots(restart), essential: slots(essential), delay_ms, limit }
 }
 
-struct Bench {
+struct Harness {
     machine: Machine,
     now: Millis,
     next_pid: Pid,
 }
 
-impl Bench {
+impl Harness {
     /// `selected` spawned and running, as PID 1, under `policy`.
-    fn up(selected: &[Slot], policy: Policy) -> Bench {
-        let machine = Machine::new(slots(selected), GRACE, true).with_policy(policy);
-        let mut bench = Bench { machine, now: 0, next_pid: 100 };
+    fn up(selected: &[Slot], policy: Policy) -> Harness {
+        let machine = Machine::new(slots(selected), GRACE, Role::Pid1).with_policy(policy);
+        let mut harness = Harness { machine, now: 0, next_pid: 100 };
         let mut out = Actions::new();
-        bench.machine.start();
-        bench.machine.take_into(&mut out);
+        harness.machine.start();
+        harness.machine.take_into(&mut out);
         for action in out {
             let Action::Spawn(slot) = action else { panic!("start gave {action:?}") };
-            bench.spawned(slot);
+            harness.spawned(slot);
         }
-        bench
+        harness
     }
 
     /// All four selected, the policy restarting all four.
-    fn all_restarting(delay_ms: u32, limit: u16) -> Bench {
-        Bench::up(&Slot::ALL, policy(&Slot::ALL, &[], delay_ms, limit))
+    fn all_restarting(delay_ms: u32, limit: u16) -> Harness {
+        Harness::up(&Slot::ALL, policy(&Slot::ALL, &[], delay_ms, limit))
     }
 
     fn feed(&mut self, event: Event) -> Actions {
@@ -135,7 +135,7 @@ const BY_TERM: Ended = Ended::Signaled(SIGTERM);
 
 #[test]
 fn the_delay_sequence_is_500_1000_2000_and_so_on_capped_at_30_s() {
-    let mut b = Bench::all_restarting(500, 0);
+    let mut b = Harness::all_restarting(500, 0);
     let delays: std::vec::Vec<Millis> = (0..10).map(|_| b.quick_crash_and_restart(Slot::Pipelock)).collect();
     assert_eq!(delays, [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000]);
     let view = b.machine.slot_view(Slot::Pipelock);
@@ -144,7 +144,7 @@ fn the_delay_sequence_is_500_1000_2000_and_so_on_capped_at_30_s() {
 
 #[test]
 fn the_restart_note_gives_the_delay_and_the_count() {
-    let mut b = Bench::all_restarting(500, 5);
+    let mut b = Harness::all_restarting(500, 5);
     b.quick_crash_and_restart(Slot::GitGate);
     let out = b.dies(Slot::GitGate, 3);
     let pid = b.next_pid;
@@ -159,11 +159,11 @@ fn the_restart_note_gives_the_delay_and_the_count() {
 
 #[test]
 fn a_base_above_30_s_is_the_ceiling_and_the_largest_base_does_not_overflow() {
-    let mut b = Bench::all_restarting(3_600_000, 0);
+    let mut b = Harness::all_restarting(3_600_000, 0);
     for _ in 0..40 {
         assert_eq!(b.quick_crash_and_restart(Slot::Egress), 3_600_000);
     }
-    let mut b = Bench::all_restarting(0, 0);
+    let mut b = Harness::all_restarting(0, 0);
     for _ in 0..40 {
         assert_eq!(b.quick_crash_and_restart(Slot::Egress), 0, "base 0: at once, always");
     }
@@ -171,7 +171,7 @@ fn a_base_above_30_s_is_the_ceiling_and_the_largest_base_does_not_overflow() {
 
 #[test]
 fn a_run_of_10_s_resets_the_count() {
-    let mut b = Bench::all_restarting(500, 0);
+    let mut b = Harness::all_restarting(500, 0);
     for _ in 0..4 {
         b.quick_crash_and_restart(Slot::Supervise);
     }
@@ -189,7 +189,7 @@ fn a_run_of_10_s_resets_the_count() {
 
 #[test]
 fn each_slot_counts_its_own_quick_deaths() {
-    let mut b = Bench::all_restarting(100, 0);
+    let mut b = Harness::all_restarting(100, 0);
     b.quick_crash_and_restart(Slot::Egress);
     b.quick_crash_and_restart(Slot::Egress);
     assert_eq!(b.quick_crash_and_restart(Slot::Pipelock), 100);
@@ -198,7 +198,7 @@ fn each_slot_counts_its_own_quick_deaths() {
 
 #[test]
 fn several_waiting_restarts_are_one_deadline_each_earliest_first() {
-    let mut b = Bench::all_restarting(500, 0);
+    let mut b = Harness::all_restarting(500, 0);
     b.quick_crash_and_restart(Slot::GitGate); // c = 1 for git-gate: its next delay is 1000
     b.at(10_000).dies(Slot::GitGate, 1);
     b.at(10_200).dies(Slot::Egress, 1);
@@ -212,7 +212,7 @@ fn several_waiting_restarts_are_one_deadline_each_earliest_first() {
 
 #[test]
 fn a_late_deadline_starts_every_restart_that_is_due_in_slot_order() {
-    let mut b = Bench::all_restarting(500, 0);
+    let mut b = Harness::all_restarting(500, 0);
     b.at(100).dies(Slot::Supervise, 1);
     b.at(200).dies(Slot::Egress, 1);
     let out = b.at(5000).feed(Event::Deadline);
@@ -223,7 +223,7 @@ fn a_late_deadline_starts_every_restart_that_is_due_in_slot_order() {
 
 #[test]
 fn past_the_limit_the_slot_is_failed_logged_once_and_stays_down() {
-    let mut b = Bench::all_restarting(500, 5);
+    let mut b = Harness::all_restarting(500, 5);
     for _ in 0..5 {
         b.quick_crash_and_restart(Slot::Pipelock);
     }
@@ -253,11 +253,11 @@ fn past_the_limit_the_slot_is_failed_logged_once_and_stays_down() {
 
 #[test]
 fn a_limit_of_1_allows_one_quick_restart_and_0_allows_any_number() {
-    let mut b = Bench::all_restarting(500, 1);
+    let mut b = Harness::all_restarting(500, 1);
     b.quick_crash_and_restart(Slot::Egress);
     let out = b.dies(Slot::Egress, 1);
     assert!(notes(&out).contains(&Note::Failed { slot: Slot::Egress, deaths: 2 }));
-    let mut b = Bench::all_restarting(500, 0);
+    let mut b = Harness::all_restarting(500, 0);
     for _ in 0..1000 {
         b.quick_crash_and_restart(Slot::Egress);
     }
@@ -266,7 +266,7 @@ fn a_limit_of_1_allows_one_quick_restart_and_0_allows_any_number() {
 
 #[test]
 fn a_program_that_cannot_start_is_a_quick_death() {
-    let mut b = Bench::all_restarting(100, 2);
+    let mut b = Harness::all_restarting(100, 2);
     b.dies(Slot::Egress, 1);
     assert_eq!(effects(&b.next_deadline()), [Action::Spawn(Slot::Egress)]);
     let out = b.feed(Event::SpawnFailed { slot: Slot::Egress, errno: libc::ENOENT });
@@ -285,7 +285,7 @@ fn a_program_that_cannot_start_is_a_quick_death() {
 
 #[test]
 fn a_slot_not_in_restart_stays_down_and_a_slot_in_it_is_not_down() {
-    let mut b = Bench::up(&Slot::ALL, policy(&[Slot::Pipelock], &[], 500, 5));
+    let mut b = Harness::up(&Slot::ALL, policy(&[Slot::Pipelock], &[], 500, 5));
     let out = b.dies(Slot::Egress, 1);
     assert!(effects(&out).is_empty());
     assert_eq!(b.state(Slot::Egress), SlotState::Down);
@@ -296,7 +296,7 @@ fn a_slot_not_in_restart_stays_down_and_a_slot_in_it_is_not_down() {
 
 #[test]
 fn restart_naming_an_unselected_slot_does_nothing() {
-    let b = Bench::up(&[Slot::Egress], policy(&[Slot::Pipelock], &[Slot::GitGate], 500, 5));
+    let b = Harness::up(&[Slot::Egress], policy(&[Slot::Pipelock], &[Slot::GitGate], 500, 5));
     assert_eq!(b.state(Slot::Pipelock), SlotState::Down);
     assert!(!b.machine.slot_view(Slot::Pipelock).selected);
     assert_eq!(b.machine.next_deadline(), None);
@@ -306,7 +306,7 @@ fn restart_naming_an_unselected_slot_does_nothing() {
 
 #[test]
 fn a_restart_request_starts_a_waiting_slot_at_once_and_resets_the_count() {
-    let mut b = Bench::all_restarting(500, 5);
+    let mut b = Harness::all_restarting(500, 5);
     b.quick_crash_and_restart(Slot::Pipelock);
     b.quick_crash_and_restart(Slot::Pipelock);
     let died = b.now + 100;
@@ -325,7 +325,7 @@ fn a_restart_request_starts_a_waiting_slot_at_once_and_resets_the_count() {
 
 #[test]
 fn a_restart_request_brings_a_failed_slot_back_with_a_fresh_count() {
-    let mut b = Bench::all_restarting(500, 1);
+    let mut b = Harness::all_restarting(500, 1);
     b.quick_crash_and_restart(Slot::Supervise);
     b.dies(Slot::Supervise, 1);
     assert_eq!(b.state(Slot::Supervise), SlotState::Failed);
@@ -340,7 +340,7 @@ fn a_restart_request_brings_a_failed_slot_back_with_a_fresh_count() {
 
 #[test]
 fn a_restart_request_for_a_running_slot_replaces_it_without_counting_a_death() {
-    let mut b = Bench::all_restarting(500, 5);
+    let mut b = Harness::all_restarting(500, 5);
     b.quick_crash_and_restart(Slot::GitGate);
     let old = b.pid(Slot::GitGate);
     let out = b.at(1000).signal(RT_GIT_GATE);
@@ -355,7 +355,7 @@ fn a_restart_request_for_a_running_slot_replaces_it_without_counting_a_death() {
 #[test]
 fn rtmin_1_to_4_restart_their_own_slot_only() {
     for (sig, slot) in [RT_EGRESS, RT_PIPELOCK, RT_GIT_GATE, RT_SUPERVISE].into_iter().zip(Slot::ALL) {
-        let mut b = Bench::up(&Slot::ALL, Policy::default());
+        let mut b = Harness::up(&Slot::ALL, Policy::default());
         let pid = b.pid(slot);
         let out = b.signal(sig);
         assert_eq!(effects(&out), [term(pid)], "signal {sig}");
@@ -373,7 +373,7 @@ fn rtmin_1_to_4_restart_their_own_slot_only() {
 
 #[test]
 fn sigusr1_and_rtmin_2_for_pipelock_coalesce_into_one_restart() {
-    let mut b = Bench::up(&Slot::ALL, Policy::default());
+    let mut b = Harness::up(&Slot::ALL, Policy::default());
     let old = b.pid(Slot::Pipelock);
     assert_eq!(effects(&b.signal(SIGUSR1)), [term(old)]);
     let out = b.signal(RT_PIPELOCK);
@@ -391,7 +391,7 @@ fn sigusr1_and_rtmin_2_for_pipelock_coalesce_into_one_restart() {
 
 #[test]
 fn requests_for_a_waiting_slot_coalesce_after_the_first() {
-    let mut b = Bench::all_restarting(500, 5);
+    let mut b = Harness::all_restarting(500, 5);
     b.dies(Slot::Pipelock, 1);
     assert_eq!(effects(&b.signal(RT_PIPELOCK)), [Action::Spawn(Slot::Pipelock)]);
     assert!(effects(&b.signal(SIGUSR1)).is_empty());
@@ -402,7 +402,7 @@ fn requests_for_a_waiting_slot_coalesce_after_the_first() {
 
 #[test]
 fn a_request_for_an_unselected_slot_is_skipped() {
-    let mut b = Bench::up(&[Slot::Egress], policy(&Slot::ALL, &[], 500, 5));
+    let mut b = Harness::up(&[Slot::Egress], policy(&Slot::ALL, &[], 500, 5));
     let out = b.signal(RT_SUPERVISE);
     assert_eq!(
         out.as_slice(),
@@ -414,7 +414,7 @@ fn a_request_for_an_unselected_slot_is_skipped() {
 
 #[test]
 fn a_shutdown_drops_waiting_restarts_and_the_dead_runs_code_counts() {
-    let mut b = Bench::all_restarting(500, 5);
+    let mut b = Harness::all_restarting(500, 5);
     b.at(0).dies(Slot::Egress, 4);
     b.at(100).dies(Slot::GitGate, 1);
     assert_eq!(b.machine.next_deadline(), Some(500));
@@ -434,7 +434,7 @@ fn a_shutdown_drops_waiting_restarts_and_the_dead_runs_code_counts() {
 
 #[test]
 fn a_death_during_the_shutdown_is_not_restarted() {
-    let mut b = Bench::all_restarting(500, 5);
+    let mut b = Harness::all_restarting(500, 5);
     b.signal(SIGTERM);
     let out = b.dies(Slot::Egress, 1);
     assert!(effects(&out).is_empty());
@@ -446,7 +446,7 @@ fn a_death_during_the_shutdown_is_not_restarted() {
 
 #[test]
 fn an_essential_slot_that_dies_without_restart_shuts_the_bundle_down_with_its_code() {
-    let mut b = Bench::up(&Slot::ALL, policy(&[], &[Slot::GitGate], 500, 5));
+    let mut b = Harness::up(&Slot::ALL, policy(&[], &[Slot::GitGate], 500, 5));
     let git_gate = b.pid(Slot::GitGate);
     let out = b.at(1000).dies(Slot::GitGate, 3);
     assert_eq!(
@@ -468,7 +468,7 @@ fn an_essential_slot_that_dies_without_restart_shuts_the_bundle_down_with_its_co
 
 #[test]
 fn an_essential_slot_that_exits_0_on_its_own_still_shuts_down_with_0() {
-    let mut b = Bench::up(&[Slot::Egress, Slot::Pipelock], policy(&[], &[Slot::Egress], 500, 5));
+    let mut b = Harness::up(&[Slot::Egress, Slot::Pipelock], policy(&[], &[Slot::Egress], 500, 5));
     let out = b.dies(Slot::Egress, 0);
     assert!(notes(&out).contains(&Note::EssentialDown { slot: Slot::Egress, grace_ms: GRACE }));
     let pipelock = b.pid(Slot::Pipelock);
@@ -478,7 +478,7 @@ fn an_essential_slot_that_exits_0_on_its_own_still_shuts_down_with_0() {
 
 #[test]
 fn an_essential_slot_with_restart_comes_back_until_it_fails_then_shuts_down() {
-    let mut b = Bench::up(&Slot::ALL, policy(&[Slot::Egress], &[Slot::Egress], 100, 2));
+    let mut b = Harness::up(&Slot::ALL, policy(&[Slot::Egress], &[Slot::Egress], 100, 2));
     for _ in 0..2 {
         b.quick_crash_and_restart(Slot::Egress);
         assert!(!b.machine.slot_view(Slot::Pipelock).state.eq(&SlotState::Stopping), "no shutdown yet");
@@ -497,7 +497,7 @@ fn an_essential_slot_with_restart_comes_back_until_it_fails_then_shuts_down() {
 
 #[test]
 fn an_essential_slot_with_restart_and_no_limit_never_takes_the_bundle_down() {
-    let mut b = Bench::up(&Slot::ALL, policy(&[Slot::Egress], &[Slot::Egress], 100, 0));
+    let mut b = Harness::up(&Slot::ALL, policy(&[Slot::Egress], &[Slot::Egress], 100, 0));
     for _ in 0..50 {
         b.quick_crash_and_restart(Slot::Egress);
     }
@@ -506,7 +506,8 @@ fn an_essential_slot_with_restart_and_no_limit_never_takes_the_bundle_down() {
 
 #[test]
 fn an_essential_slot_that_cannot_start_shuts_down_at_once() {
-    let mut machine = Machine::new(slots(&Slot::ALL), GRACE, true).with_policy(policy(&[], &[Slot::Egress], 500, 5));
+    let mut machine =
+        Machine::new(slots(&Slot::ALL), GRACE, Role::Pid1).with_policy(policy(&[], &[Slot::Egress], 500, 5));
     let mut out = Actions::new();
     machine.start();
     machine.take_into(&mut out);
@@ -524,7 +525,7 @@ fn an_essential_slot_that_cannot_start_shuts_down_at_once() {
 
 #[test]
 fn a_restart_requested_for_an_essential_slot_is_no_shutdown() {
-    let mut b = Bench::up(&Slot::ALL, policy(&[], &[Slot::Pipelock], 500, 5));
+    let mut b = Harness::up(&Slot::ALL, policy(&[], &[Slot::Pipelock], 500, 5));
     let old = b.pid(Slot::Pipelock);
     b.signal(SIGUSR1);
     let out = b.feed(Event::Reaped { pid: old, ended: BY_TERM });
@@ -536,7 +537,7 @@ fn a_restart_requested_for_an_essential_slot_is_no_shutdown() {
 
 #[test]
 fn an_unselected_essential_slot_does_nothing() {
-    let mut b = Bench::up(&[Slot::Egress, Slot::Pipelock], policy(&[], &[Slot::Supervise], 500, 5));
+    let mut b = Harness::up(&[Slot::Egress, Slot::Pipelock], policy(&[], &[Slot::Supervise], 500, 5));
     let out = b.dies(Slot::Egress, 1);
     assert!(!notes(&out).iter().any(|n| matches!(n, Note::EssentialDown { .. })));
     assert_eq!(b.state(Slot::Pipelock), SlotState::Up);
@@ -546,7 +547,7 @@ fn an_unselected_essential_slot_does_nothing() {
 
 #[test]
 fn no_exit_while_a_restart_waits_even_with_every_daemon_dead() {
-    let mut b = Bench::up(&[Slot::Egress, Slot::Pipelock], policy(&[Slot::Pipelock], &[], 500, 5));
+    let mut b = Harness::up(&[Slot::Egress, Slot::Pipelock], policy(&[Slot::Pipelock], &[], 500, 5));
     b.at(0).dies(Slot::Egress, 1);
     let out = b.at(10).dies(Slot::Pipelock, 1);
     assert!(!notes(&out).contains(&Note::AllDown), "pipelock is waiting: {out:?}");
@@ -557,7 +558,7 @@ fn no_exit_while_a_restart_waits_even_with_every_daemon_dead() {
 
 #[test]
 fn when_every_slot_is_down_for_good_the_init_exits_failed_ones_included() {
-    let mut b = Bench::up(&[Slot::Egress, Slot::Pipelock], policy(&[Slot::Pipelock], &[], 100, 1));
+    let mut b = Harness::up(&[Slot::Egress, Slot::Pipelock], policy(&[Slot::Pipelock], &[], 100, 1));
     b.dies(Slot::Egress, 2);
     b.quick_crash_and_restart(Slot::Pipelock);
     let out = b.dies(Slot::Pipelock, 1);
@@ -570,7 +571,7 @@ fn when_every_slot_is_down_for_good_the_init_exits_failed_ones_included() {
 #[test]
 fn not_pid_1_the_exit_waits_for_the_restart_too() {
     let mut machine =
-        Machine::new(slots(&[Slot::Egress]), GRACE, false).with_policy(policy(&[Slot::Egress], &[], 0, 1));
+        Machine::new(slots(&[Slot::Egress]), GRACE, Role::Subreaper).with_policy(policy(&[Slot::Egress], &[], 0, 1));
     let mut out = Actions::new();
     machine.start();
     machine.take_into(&mut out);
@@ -593,7 +594,7 @@ fn not_pid_1_the_exit_waits_for_the_restart_too() {
 
 #[test]
 fn with_nothing_pending_there_is_no_wake_up() {
-    let mut b = Bench::all_restarting(500, 5);
+    let mut b = Harness::all_restarting(500, 5);
     assert_eq!(b.machine.next_deadline(), None);
     b.quick_crash_and_restart(Slot::Egress);
     assert_eq!(b.machine.next_deadline(), None, "after the restart, nothing pending");
@@ -603,7 +604,7 @@ fn with_nothing_pending_there_is_no_wake_up() {
 
 #[test]
 fn the_slot_view_follows_a_run_through_its_states() {
-    let mut b = Bench::all_restarting(500, 5);
+    let mut b = Harness::all_restarting(500, 5);
     let view = b.machine.slot_view(Slot::Egress);
     assert_eq!(
         view,
@@ -636,14 +637,14 @@ fn the_slot_view_follows_a_run_through_its_states() {
 #[test]
 fn the_busiest_restart_events_fit_the_action_bound() {
     // Four waiting restarts due at one late deadline, while a kill is due.
-    let mut b = Bench::all_restarting(500, 0);
+    let mut b = Harness::all_restarting(500, 0);
     b.signal(SIGUSR1);
     for slot in [Slot::Egress, Slot::GitGate, Slot::Supervise] {
         b.dies(slot, 1);
     }
     assert!(b.at(9000).feed(Event::Deadline).len() < MAX_ACTIONS);
     // An essential failure that drops three waiting restarts and stops the rest.
-    let mut b = Bench::up(&Slot::ALL, policy(&Slot::ALL, &[Slot::Egress], 500, 1));
+    let mut b = Harness::up(&Slot::ALL, policy(&Slot::ALL, &[Slot::Egress], 500, 1));
     b.quick_crash_and_restart(Slot::Egress);
     for slot in [Slot::Pipelock, Slot::GitGate, Slot::Supervise] {
         b.dies(slot, 1);

@@ -296,6 +296,16 @@ enum Phase {
     Exited,
 }
 
+/// Where the init runs, which decides whether it sweeps the container.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// PID 1 of the container: everything left is its to end (`kill(-1)`).
+    Pid1,
+    /// A child subreaper under another init: `kill(-1)` would reach beyond
+    /// the container, so no sweep.
+    Subreaper,
+}
+
 /// How long after the stop's deadline the init still waits for its output's
 /// readers before it exits (SPEC: at most one second).
 pub const OUTPUT_PATIENCE_MS: Millis = 1000;
@@ -317,7 +327,7 @@ pub struct Machine {
 }
 
 impl Machine {
-    pub fn new(selected: PerSlot<bool>, grace_ms: u32, sweep: bool) -> Machine {
+    pub fn new(selected: PerSlot<bool>, grace_ms: u32, role: Role) -> Machine {
         Machine {
             slots: PerSlot::from_fn(|slot| Record { selected: *selected.get(slot), ..Record::default() }),
             phase: Phase::Running,
@@ -325,7 +335,7 @@ impl Machine {
             stop_deadline: None,
             grace_ms,
             policy: Policy::default(),
-            sweep,
+            sweep: role == Role::Pid1,
             ignored_logged: 0,
         }
     }
@@ -454,7 +464,7 @@ impl Machine {
                 let code = start_failure_code(errno);
                 self.queue.push(Action::Log(Note::CannotStart { slot, errno, code }));
                 // A run that could not start counts as a quick death.
-                self.on_run_over(slot, code, now, now);
+                self.on_run_ended(slot, code, now, now);
             }
             Event::Deadline => self.on_deadline(now),
         }
@@ -504,7 +514,7 @@ impl Machine {
                 terminate(run, deadline, &mut self.queue);
             }
         }
-        self.after_change(now);
+        self.end_when_all_down(now);
     }
 
     fn restart(&mut self, slot: Slot, sig: i32, now: Millis) {
@@ -559,14 +569,14 @@ impl Machine {
             // What the daemon wrote before dying comes before its death note.
             self.queue.push(Action::DrainOutput(slot));
             self.queue.push(Action::Log(Note::Died { slot, pid, ended }));
-            self.on_run_over(slot, run_code(ended, run.terminated), run.started_at, now);
+            self.on_run_ended(slot, run_code(ended, run.terminated), run.started_at, now);
         }
     }
 
     /// A slot's run that began at `started_at` is over (reaped, or never
     /// started); record it and start the replacement when a restart request
     /// waits for it, or let the restart policy decide.
-    fn on_run_over(&mut self, slot: Slot, code: u8, started_at: Millis, now: Millis) {
+    fn on_run_ended(&mut self, slot: Slot, code: u8, started_at: Millis, now: Millis) {
         let running = self.phase == Phase::Running;
         let policy = self.policy;
         let state = self.slots.get_mut(slot);
@@ -597,12 +607,12 @@ impl Machine {
                 return;
             }
         }
-        self.after_change(now);
+        self.end_when_all_down(now);
     }
 
     /// Moves on to the sweep once every slot is down for good, or every
     /// daemon is reaped after a shutdown.
-    fn after_change(&mut self, now: Millis) {
+    fn end_when_all_down(&mut self, now: Millis) {
         if !self.slots.iter().all(|(_, state)| state.process.down_for_good()) {
             return;
         }
