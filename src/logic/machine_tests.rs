@@ -522,3 +522,15 @@ fn a_start_failure_is_127_when_not_found_and_126_otherwise() {
         assert_eq!(start_failure_code(errno), NOT_EXECUTABLE, "errno {errno}");
     }
 }
+
+#[test]
+fn the_output_waits_until_one_second_after_the_stops_deadline_and_no_longer() {
+    let mut b = Harness::all_up();
+    assert_eq!(b.machine.output_deadline(50), 50 + u64::from(GRACE) + OUTPUT_PATIENCE_MS, "no stop yet: from now");
+    b.at(100).signal(SIGTERM);
+    let deadline = 100 + u64::from(GRACE);
+    // However late the exit comes, the patience ends at the same moment.
+    for now in [100, deadline, deadline + 500, deadline + 5000] {
+        assert_eq!(b.machine.output_deadline(now), deadline + OUTPUT_PATIENCE_MS);
+    }
+}
