@@ -15,62 +15,28 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
+use support::docker::{
+    docker, docker_ok, has_line, pids_of, require_engine_and_image, run_label, Container, ASK_EVERY,
+    DOCKER_STOP_TIMEOUT,
+};
 use support::{children_of, proc_status_field, started, wait_until, SLOTS};
 
 const DEFAULT_IMAGE: &str = "claude-bottle-sidecars-demo:latest";
-/// Docker's own stop timeout: past it, Docker SIGKILLs the init.
-const DOCKER_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// "Well under Docker's 10 s" for a stop whose daemons obey SIGTERM.
 const QUICK_STOP: Duration = Duration::from_secs(3);
 /// How long a daemon's start, a log line or an exit may take on a busy box.
 const PATIENCE: Duration = Duration::from_secs(20);
-/// How often `docker logs` or `docker inspect` is asked again while waiting.
-const ASK_EVERY: Duration = Duration::from_millis(100);
 
 /// The four slots in start order, with their demo ports.
 const SLOT_PORTS: [(&str, u16); 4] = [("egress", 9099), ("pipelock", 8888), ("git-gate", 9418), ("supervise", 9100)];
 
-// ---- docker -------------------------------------------------------------------
+// ---- the demo image's containers ------------------------------------------------
 
 fn image() -> String {
     std::env::var("SIDECAR_DEMO_IMAGE").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_IMAGE.into())
-}
-
-fn docker_bin() -> String {
-    std::env::var("DOCKER").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "docker".into())
-}
-
-/// Runs docker and returns what it did, whether it succeeded or not.
-fn docker(args: &[&str]) -> Output {
-    Command::new(docker_bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run `{} {}`: {e}", docker_bin(), args.join(" ")))
-}
-
-/// Runs docker, insists on success, returns its trimmed stdout.
-fn docker_ok(args: &[&str]) -> String {
-    let out = docker(args);
-    assert!(
-        out.status.success(),
-        "`docker {}` failed ({}): {}{}",
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// Every container of this test run carries this label.
-fn run_label() -> String {
-    format!("sidecar-init-test-run={}", std::process::id())
 }
 
 /// Every test starts here: an engine must answer and the image must exist.
@@ -79,158 +45,24 @@ fn preconditions() {
     if CHECKED.load(Ordering::SeqCst) {
         return;
     }
-    let info = docker(&["info", "--format", "{{.ServerVersion}}"]);
-    assert!(
-        info.status.success(),
-        "no Docker engine answers (`docker info`: {}); start one with `tools/docker-engine start`",
-        String::from_utf8_lossy(&info.stderr).trim()
-    );
-    let out = docker(&["image", "inspect", "--format", "{{.Id}}", &image()]);
-    assert!(out.status.success(), "image {} is missing: build it with `make demo-image`", image());
+    require_engine_and_image(&image(), "make demo-image");
     CHECKED.store(true, Ordering::SeqCst);
 }
 
-fn unique_name(tag: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("a clock after 1970").subsec_nanos();
-    format!("sidecar-init-test-{tag}-{}-{}-{nanos:x}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+/// A container of the demo image, created but not started.
+fn demo_created(tag: &str) -> Container {
+    preconditions();
+    Container::create(&image(), tag, &[], &[], PATIENCE)
 }
 
-/// A container of the demo image, removed (`docker rm -f`) when dropped,
-/// whether the test passed or not; when it failed, its logs are printed first.
-struct Container {
-    name: String,
-}
-
-impl Container {
-    /// `docker create`: the container exists but has not started.
-    fn create(tag: &str) -> Container {
-        preconditions();
-        let container = Container { name: unique_name(tag) };
-        docker_ok(&["create", "--name", &container.name, "--label", &run_label(), &image()]);
-        container
-    }
-
-    /// `docker run -d` with `options` (before the image) and `env` as `-e` pairs.
-    fn run(tag: &str, options: &[&str], env: &[(&str, &str)]) -> Container {
-        preconditions();
-        let container = Container { name: unique_name(tag) };
-        let mut args: Vec<String> =
-            ["run", "-d", "--name", &container.name, "--label", &run_label()].map(String::from).to_vec();
-        args.extend(options.iter().map(|s| s.to_string()));
-        for (key, value) in env {
-            args.push("-e".into());
-            args.push(format!("{key}={value}"));
-        }
-        args.push(image());
-        docker_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
-        container
-    }
-
-    /// stdout then stderr of `docker logs`: daemon lines (prefixed) are on
-    /// the first, the init's own lines on the second.
-    fn logs(&self) -> String {
-        self.logs_or_why().unwrap_or_else(|why| panic!("{why}"))
-    }
-
-    fn logs_or_why(&self) -> Result<String, String> {
-        let out = Command::new(docker_bin())
-            .args(["logs", &self.name])
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run `docker logs {}`: {e}", self.name))?;
-        if !out.status.success() {
-            return Err(format!("docker logs {}: {}", self.name, String::from_utf8_lossy(&out.stderr)));
-        }
-        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.push_str(&String::from_utf8_lossy(&out.stderr));
-        Ok(text)
-    }
-
-    /// Polls `docker logs` until `done` holds; returns the logs then.
-    fn wait_logs(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        wait_until(PATIENCE, ASK_EVERY, &format!("{what} in the logs of {}", self.name), || {
-            let logs = self.logs();
-            done(&logs).then_some(logs)
-        })
-    }
-
-    fn wait_line(&self, line: &str) -> String {
-        self.wait_logs(&format!("line `{line}`"), |logs| has_line(logs, line))
-    }
-
-    /// Waits until each given slot's stand-in is listening (so its signals
-    /// are blocked and read from its signalfd).
-    fn wait_listening(&self, slots: &[(&str, u16)]) -> String {
-        let lines: Vec<String> = slots.iter().map(|(s, port)| format!("[{s}] {s} listening port={port}")).collect();
-        self.wait_logs("stand-ins listening", |logs| lines.iter().all(|want| has_line(logs, want)))
-    }
-
-    fn inspect(&self, format: &str) -> String {
-        docker_ok(&["inspect", "--format", format, &self.name])
-    }
-
-    fn running(&self) -> bool {
-        self.inspect("{{.State.Running}}") == "true"
-    }
-
-    fn exit_code(&self) -> i32 {
-        let code = self.inspect("{{.State.ExitCode}}");
-        code.parse().unwrap_or_else(|_| panic!("exit code {code:?}"))
-    }
-
-    fn kill(&self, signal: &str) {
-        docker_ok(&["kill", "--signal", signal, &self.name]);
-    }
-
-    /// `docker stop` with Docker's default 10 s timeout; returns how long it took.
-    fn stop(&self) -> Duration {
-        let start = Instant::now();
-        docker_ok(&["stop", "--time", &DOCKER_STOP_TIMEOUT.as_secs().to_string(), &self.name]);
-        start.elapsed()
-    }
-
-    /// Waits for the container to exit by itself; returns its exit code.
-    fn wait_exit(&self) -> i32 {
-        wait_until(PATIENCE, ASK_EVERY, &format!("{} to exit", self.name), || {
-            (self.inspect("{{.State.Status}}") == "exited").then_some(())
-        });
-        self.exit_code()
-    }
-
-    /// Every port answers a TCP connect at the container's address.
-    fn assert_ports_answer(&self, ports: &[u16]) {
-        let ip = self.inspect("{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
-        assert!(!ip.is_empty(), "{} has no IP address", self.name);
-        for port in ports {
-            let addr: SocketAddr = format!("{ip}:{port}").parse().unwrap_or_else(|e| panic!("{ip}:{port}: {e}"));
-            if let Err(e) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
-                panic!("port {port} does not answer at {addr}: {e}");
-            }
-        }
-    }
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let logs = self.logs_or_why().unwrap_or_else(|why| format!("(no logs: {why})"));
-            eprint!("=== docker logs {} when the test failed\n{logs}", self.name);
-        }
-        let _ = Command::new(docker_bin())
-            .args(["rm", "-f", "-v", &self.name])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
+/// A running container of the demo image, created with `options` (before the
+/// image) and `env` as `-e` pairs, then started (as `docker run -d`).
+fn demo_run(tag: &str, options: &[&str], env: &[(&str, &str)]) -> Container {
+    preconditions();
+    Container::run(&image(), tag, options, env, PATIENCE)
 }
 
 // ---- reading the logs -----------------------------------------------------------
-
-fn pids_of(logs: &str, slot: &str) -> Vec<i32> {
-    started(logs).into_iter().filter(|(s, _)| s == slot).map(|(_, pid)| pid).collect()
-}
 
 /// The one pid a slot was started with.
 fn pid_of(logs: &str, slot: &str) -> i32 {
@@ -242,10 +74,6 @@ fn pid_of(logs: &str, slot: &str) -> i32 {
 
 fn count(logs: &str, pred: impl Fn(&str) -> bool) -> usize {
     logs.lines().filter(|l| pred(l)).count()
-}
-
-fn has_line(logs: &str, line: &str) -> bool {
-    logs.lines().any(|l| l == line)
 }
 
 fn assert_line(logs: &str, line: &str) {
@@ -305,7 +133,7 @@ fn elf_is_dynamic(elf: &[u8]) -> bool {
 #[test]
 fn demo_image_has_no_shell_and_no_libc() {
     // What is on disk: the image's files, exported from a created (never started) container.
-    let c = Container::create("files");
+    let c = demo_created("files");
     let out = docker(&["export", &c.name]);
     assert!(out.status.success(), "docker export: {}", String::from_utf8_lossy(&out.stderr));
     let files = tar_files(&out.stdout);
@@ -341,7 +169,7 @@ fn demo_image_has_no_shell_and_no_libc() {
 
 #[test]
 fn run_starts_all_four_with_prefixed_logs_on_the_real_ports() {
-    let c = Container::run("start", &[], &[]);
+    let c = demo_run("start", &[], &[]);
     let logs = c.wait_listening(&SLOT_PORTS);
     let starts = started(&logs);
     let order: Vec<&str> = starts.iter().map(|(s, _)| s.as_str()).collect();
@@ -369,7 +197,7 @@ fn run_starts_all_four_with_prefixed_logs_on_the_real_ports() {
 
 #[test]
 fn usr1_restarts_pipelock_and_leaves_the_others_alone() {
-    let c = Container::run("usr1", &[], &[]);
+    let c = demo_run("usr1", &[], &[]);
     let before = c.wait_listening(&SLOT_PORTS);
     let old = pid_of(&before, "pipelock");
 
@@ -398,7 +226,7 @@ fn usr1_restarts_pipelock_and_leaves_the_others_alone() {
 
 #[test]
 fn rtmin_2_restarts_pipelock_and_leaves_the_others_alone() {
-    let c = Container::run("rtmin2", &[], &[]);
+    let c = demo_run("rtmin2", &[], &[]);
     let before = c.wait_listening(&SLOT_PORTS);
     let old = pid_of(&before, "pipelock");
 
@@ -422,7 +250,7 @@ fn rtmin_2_restarts_pipelock_and_leaves_the_others_alone() {
 
 #[test]
 fn hup_reaches_egress_only() {
-    let c = Container::run("hup", &[], &[]);
+    let c = demo_run("hup", &[], &[]);
     let logs = c.wait_listening(&SLOT_PORTS);
     let egress = pid_of(&logs, "egress");
     c.kill("HUP");
@@ -438,7 +266,7 @@ fn hup_reaches_egress_only() {
 
 #[test]
 fn other_signals_are_logged_once_and_ignored() {
-    let c = Container::run("usr2", &[], &[]);
+    let c = demo_run("usr2", &[], &[]);
     c.wait_listening(&SLOT_PORTS);
     c.kill("USR2");
     c.wait_line("sidecar-init: ignoring SIGUSR2");
@@ -456,7 +284,7 @@ fn other_signals_are_logged_once_and_ignored() {
 
 #[test]
 fn int_shuts_down_like_term() {
-    let c = Container::run("int", &[], &[]);
+    let c = demo_run("int", &[], &[]);
     c.wait_listening(&SLOT_PORTS);
     c.kill("INT");
     let code = c.wait_exit();
@@ -471,7 +299,7 @@ fn int_shuts_down_like_term() {
 
 #[test]
 fn stop_exits_0_well_under_dockers_timeout() {
-    let c = Container::run("stop", &[], &[]);
+    let c = demo_run("stop", &[], &[]);
     c.wait_listening(&SLOT_PORTS);
     let took = c.stop();
     let logs = c.logs();
@@ -488,7 +316,7 @@ fn stop_exits_0_well_under_dockers_timeout() {
 #[test]
 fn stop_kills_a_daemon_that_ignores_term_at_the_grace() {
     let grace = Duration::from_millis(1000);
-    let c = Container::run(
+    let c = demo_run(
         "grace",
         &[],
         &[
@@ -513,7 +341,7 @@ fn stop_kills_a_daemon_that_ignores_term_at_the_grace() {
 
 #[test]
 fn a_daemon_exit_code_becomes_the_containers() {
-    let c = Container::run("exit3", &[], &[("CLAUDE_BOTTLE_SIDECAR_CMD_GIT_GATE", "/standin git-gate --exit 3")]);
+    let c = demo_run("exit3", &[], &[("CLAUDE_BOTTLE_SIDECAR_CMD_GIT_GATE", "/standin git-gate --exit 3")]);
     let logs = c.wait_logs("git-gate's exit", |logs| {
         logs.lines().any(|l| l.starts_with("sidecar-init: git-gate exited pid=") && l.ends_with(" code=3"))
     });
@@ -532,7 +360,7 @@ fn a_daemon_exit_code_becomes_the_containers() {
 
 #[test]
 fn an_essential_slot_exiting_3_hands_over_to_dockers_on_failure_restart() {
-    let c = Container::run(
+    let c = demo_run(
         "essential",
         &["--restart", "on-failure"],
         &[
@@ -561,7 +389,7 @@ fn an_essential_slot_exiting_3_hands_over_to_dockers_on_failure_restart() {
 
 #[test]
 fn daemons_pipelock_runs_only_pipelock() {
-    let c = Container::run("only", &[], &[("CLAUDE_BOTTLE_SIDECAR_DAEMONS", "pipelock")]);
+    let c = demo_run("only", &[], &[("CLAUDE_BOTTLE_SIDECAR_DAEMONS", "pipelock")]);
     c.wait_listening(&[("pipelock", 8888)]);
     c.assert_ports_answer(&[8888]);
     c.stop();
@@ -577,7 +405,7 @@ fn daemons_pipelock_runs_only_pipelock() {
 #[test]
 fn daemons_empty_exits_0_at_once() {
     let start = Instant::now();
-    let c = Container::run("none", &[], &[("CLAUDE_BOTTLE_SIDECAR_DAEMONS", "")]);
+    let c = demo_run("none", &[], &[("CLAUDE_BOTTLE_SIDECAR_DAEMONS", "")]);
     let code = c.wait_exit();
     let took = start.elapsed();
     let logs = c.logs();
@@ -589,7 +417,7 @@ fn daemons_empty_exits_0_at_once() {
 
 #[test]
 fn daemons_unknown_name_exits_2_with_the_message() {
-    let c = Container::run("bogus", &[], &[("CLAUDE_BOTTLE_SIDECAR_DAEMONS", "pipelock,bogus")]);
+    let c = demo_run("bogus", &[], &[("CLAUDE_BOTTLE_SIDECAR_DAEMONS", "pipelock,bogus")]);
     let code = c.wait_exit();
     let logs = c.logs();
     assert_eq!(code, 2, "exit code");
@@ -605,7 +433,7 @@ fn daemons_unknown_name_exits_2_with_the_message() {
 
 #[test]
 fn a_fork_bomb_hits_the_pids_limit_and_the_init_still_stops_cleanly() {
-    let c = Container::run(
+    let c = demo_run(
         "forkbomb",
         &["--pids-limit", "40"],
         &[("CLAUDE_BOTTLE_SIDECAR_CMD_SUPERVISE", "/standin supervise --listen 9100 --fork-bomb")],
@@ -636,7 +464,7 @@ fn a_fork_bomb_hits_the_pids_limit_and_the_init_still_stops_cleanly() {
 #[test]
 fn behind_docker_init_it_reaps_as_a_subreaper_and_makes_no_sweep() {
     // Docker's --init puts its tini first: sidecar-init is then not PID 1.
-    let c = Container::run("tini", &["--init"], &[]);
+    let c = demo_run("tini", &["--init"], &[]);
     let logs = c.wait_listening(&SLOT_PORTS);
     let egress = pid_of(&logs, "egress");
     let start = logs.lines().find(|l| l.starts_with("[egress] egress start ")).expect("egress's start line");
@@ -673,7 +501,7 @@ fn pipelock_runs_as_nobody_and_only_egress_gets_the_token() {
         ("CLAUDE_BOTTLE_SIDECAR_PRIVATE_EGRESS", "EGRESS_TOKEN_*"),
         ("EGRESS_TOKEN_UPSTREAM", "s3cret"),
     ];
-    let c = Container::run("privilege", &[], &env);
+    let c = demo_run("privilege", &[], &env);
     c.wait_listening(&SLOT_PORTS);
     let (pipelock, egress) = (daemon_in(&c, "pipelock"), daemon_in(&c, "egress"));
     let field = |pid: i32, key: &str| {

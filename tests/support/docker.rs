@@ -1,11 +1,12 @@
 //! Containers of any image in a real Docker engine, for tests that drive the
 //! bundle the way Docker does (`docker run`, `docker kill --signal`,
-//! `docker stop`). Used by prodlike.rs; `DOCKER` names the client (default
-//! `docker`).
+//! `docker stop`). Used by docker.rs (the demo image) and prodlike.rs;
+//! `DOCKER` names the client (default `docker`).
 //!
 //! A [`Container`] is removed when dropped, whether its test passed or not;
 //! when the test failed, its `docker logs` are printed first.
 
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -57,6 +58,11 @@ pub fn require_engine_and_image(image: &str, built_by: &str) {
     assert!(out.status.success(), "image {image} is missing: build it with `{built_by}`");
 }
 
+/// Every container of this test run carries this label.
+pub fn run_label() -> String {
+    format!("sidecar-init-test-run={}", std::process::id())
+}
+
 fn unique_name(tag: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("a clock after 1970").subsec_nanos();
@@ -71,11 +77,12 @@ pub struct Container {
 
 impl Container {
     /// `docker create` with `options` (before the image) and `env` as `-e`
-    /// pairs: the container exists but has not started.
+    /// pairs: the container exists but has not started. `patience` bounds
+    /// every wait on it (log lines, its exit).
     pub fn create(image: &str, tag: &str, options: &[&str], env: &[(&str, &str)], patience: Duration) -> Container {
         let container = Container { name: unique_name(tag), patience };
-        let label = format!("sidecar-init-test-run={}", std::process::id());
-        let mut args: Vec<String> = ["create", "--name", &container.name, "--label", &label].map(String::from).to_vec();
+        let mut args: Vec<String> =
+            ["create", "--name", &container.name, "--label", &run_label()].map(String::from).to_vec();
         args.extend(options.iter().map(|s| s.to_string()));
         for (key, value) in env {
             args.push("-e".into());
@@ -83,6 +90,13 @@ impl Container {
         }
         args.push(image.to_string());
         docker_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        container
+    }
+
+    /// [`Container::create`], then [`Container::start`]: what `docker run -d` does.
+    pub fn run(image: &str, tag: &str, options: &[&str], env: &[(&str, &str)], patience: Duration) -> Container {
+        let container = Container::create(image, tag, options, env, patience);
+        container.start();
         container
     }
 
@@ -130,6 +144,18 @@ impl Container {
         })
     }
 
+    pub fn wait_line(&self, line: &str) -> String {
+        self.wait_logs(&format!("line `{line}`"), |logs| has_line(logs, line))
+    }
+
+    /// Waits until each given slot's stand-in (standin/src/main.rs) is
+    /// listening on its port (so its signals are blocked and read from its
+    /// signalfd); returns the logs then.
+    pub fn wait_listening(&self, slots: &[(&str, u16)]) -> String {
+        let lines: Vec<String> = slots.iter().map(|(s, port)| format!("[{s}] {s} listening port={port}")).collect();
+        self.wait_logs("stand-ins listening", |logs| lines.iter().all(|want| has_line(logs, want)))
+    }
+
     pub fn inspect(&self, format: &str) -> String {
         docker_ok(&["inspect", "--format", format, &self.name])
     }
@@ -160,10 +186,39 @@ impl Container {
         start.elapsed()
     }
 
-    /// The pids a slot was started with, in order, from the init's log lines.
-    pub fn pids_of(&self, logs: &str, slot: &str) -> Vec<i32> {
-        started(logs).into_iter().filter(|(s, _)| s == slot).map(|(_, pid)| pid).collect()
+    /// Waits for the container to exit by itself; returns its exit code.
+    pub fn wait_exit(&self) -> i32 {
+        wait_until(self.patience, ASK_EVERY, &format!("{} to exit", self.name), || {
+            (self.inspect("{{.State.Status}}") == "exited").then_some(())
+        });
+        self.exit_code()
     }
+
+    /// Every port answers a TCP connect at the container's address.
+    pub fn assert_ports_answer(&self, ports: &[u16]) {
+        let ip = self.ip();
+        for port in ports {
+            let addr: SocketAddr = format!("{ip}:{port}").parse().unwrap_or_else(|e| panic!("{ip}:{port}: {e}"));
+            if let Err(e) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
+                panic!("port {port} does not answer at {addr}: {e}");
+            }
+        }
+    }
+
+    /// [`pids_of`] these logs.
+    pub fn pids_of(&self, logs: &str, slot: &str) -> Vec<i32> {
+        pids_of(logs, slot)
+    }
+}
+
+/// The pids a slot was started with, in order, from the init's log lines.
+pub fn pids_of(logs: &str, slot: &str) -> Vec<i32> {
+    started(logs).into_iter().filter(|(s, _)| s == slot).map(|(_, pid)| pid).collect()
+}
+
+/// Whether the logs hold this whole line.
+pub fn has_line(logs: &str, line: &str) -> bool {
+    logs.lines().any(|l| l == line)
 }
 
 impl Drop for Container {
