@@ -9,6 +9,10 @@ packages (tini, dumb-init, catatonit, s6, supervisor, file, musl-tools) and
 matplotlib from PyPI. Every daemon is bench/helper.c, built static here: it
 reads CLOCK_MONOTONIC at its first instruction and appends it to a report
 file, so "exec'd" times come from the daemons themselves, not from polling.
+
+`--only autorestart` (any comma-separated list of figures) runs some figures
+only; with `--md` elsewhere than BENCHMARKS.md their table can be merged into
+the committed file by hand.
 """
 
 import argparse
@@ -55,6 +59,12 @@ def now():
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
+
+
+def p90(xs):
+    """Nearest rank: the smallest sample with 90 % of them at or below it."""
+    xs = sorted(x for x in xs if x is not None)
+    return xs[max(0, -(-9 * len(xs) // 10) - 1)] if xs else None
 
 
 # ---------------------------------------------------------------- setup
@@ -199,8 +209,9 @@ class Init:
     def files(self):
         return []  # what is on disk: (path, note)
 
-    def setup(self, run_dir, daemons):
-        """daemons: [(name, argv)]. Returns (argv, extra env)."""
+    def setup(self, run_dir, daemons, autorestart=()):
+        """daemons: [(name, argv)]; autorestart: names the init restarts on its
+        own when they die, as fast as it can. Returns (argv, extra env)."""
         raise NotImplementedError
 
     def restart_cmd(self, ns, name):
@@ -217,11 +228,15 @@ class SidecarInit(Init):
     def files(self):
         return [(self.path, "")]
 
-    def setup(self, run_dir, daemons):
+    def setup(self, run_dir, daemons, autorestart=()):
         env = {"CLAUDE_BOTTLE_SIDECAR_DAEMONS": ",".join(n for n, _ in daemons)}
         for name, argv in daemons:
             env["CLAUDE_BOTTLE_SIDECAR_CMD_" + name.upper().replace("-", "_")] = " ".join(argv)
         env["CLAUDE_BOTTLE_SIDECAR_LOG_PREFIX"] = "1"
+        if autorestart:
+            env["CLAUDE_BOTTLE_SIDECAR_RESTART"] = ",".join(autorestart)
+            env["CLAUDE_BOTTLE_SIDECAR_RESTART_DELAY_MS"] = "0"  # no backoff: the init's own latency
+            env["CLAUDE_BOTTLE_SIDECAR_RESTART_LIMIT"] = "0"  # never failed, however many quick deaths
         return [str(self.path)], env
 
     def restart_cmd(self, ns, name):
@@ -239,8 +254,8 @@ class SingleChild(Init):
     def files(self):
         return [(self.path, "")]
 
-    def setup(self, run_dir, daemons):
-        assert len(daemons) == 1
+    def setup(self, run_dir, daemons, autorestart=()):
+        assert len(daemons) == 1 and not autorestart
         return [self.path, *self.pre, *self.post, *daemons[0][1]], {}
 
 
@@ -250,7 +265,7 @@ class Floor(Init):
     key = label = "floor"
     multi = False
 
-    def setup(self, run_dir, daemons):
+    def setup(self, run_dir, daemons, autorestart=()):
         return [str(HELPER), "reaper", *daemons[0][1]], {}
 
 
@@ -261,18 +276,24 @@ class S6(Init):
     def files(self):
         return [(shutil.which("s6-svscan"), ""), (shutil.which("s6-supervise"), "one per daemon")]
 
-    def setup(self, run_dir, daemons):
+    def setup(self, run_dir, daemons, autorestart=()):
+        # s6-supervise restarts every service that dies: autorestart needs nothing.
         scan = run_dir / "scan"
+        env = {}
         for name, argv in daemons:
             d = scan / name
             d.mkdir(parents=True)
             if argv[1:2] == ["daemon"]:
                 (d / "run").symlink_to(HELPER)  # the helper names itself after the dir
+            elif argv[1:2] == ["die"]:
+                assert "BENCH_DIE" not in env, "one dying service at a time"
+                (d / "run").symlink_to(HELPER)
+                env["BENCH_DIE"] = f"{name}:{argv[3]}"  # no shell in between, as for the others
             else:
                 (d / "run").write_text("#!/bin/sh\nexec " + " ".join(argv) + "\n")
                 (d / "run").chmod(0o755)
         self.scan = scan
-        return [shutil.which("s6-svscan"), str(scan)], {}
+        return [shutil.which("s6-svscan"), str(scan)], env
 
     def restart_cmd(self, ns, name):
         subprocess.run(["s6-svc", "-r", str(ns.run_dir / "scan" / name)], check=True)
@@ -285,7 +306,7 @@ class Supervisord(Init):
     def files(self):
         return [(shutil.which("supervisord"), "")]
 
-    def setup(self, run_dir, daemons):
+    def setup(self, run_dir, daemons, autorestart=()):
         conf = run_dir / "supervisord.conf"
         text = f"""[supervisord]
 nodaemon=true
@@ -309,7 +330,8 @@ serverurl=unix://{run_dir}/supervisor.sock
 [program:{name}]
 command={" ".join(argv)}
 startsecs=0
-autorestart=unexpected
+autorestart={"true" if name in autorestart else "unexpected"}
+startretries=1000
 stopsignal=TERM
 stopwaitsecs=8
 stdout_logfile=/dev/stdout
@@ -337,14 +359,14 @@ class Ns:
     counter = 0
     live = set()  # closed at exit whatever happens, so no namespace outlives the bench
 
-    def __init__(self, init, daemons, stdout=subprocess.DEVNULL):
+    def __init__(self, init, daemons, stdout=subprocess.DEVNULL, autorestart=()):
         Ns.counter += 1
         self.init = init
         self.run_dir = WORK / "runs" / f"{Ns.counter:03d}-{init.key}"
         shutil.rmtree(self.run_dir, ignore_errors=True)
         self.run_dir.mkdir(parents=True)
         self.report = self.run_dir / "report.log"
-        argv, extra = init.setup(self.run_dir, daemons)
+        argv, extra = init.setup(self.run_dir, daemons, autorestart)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "BENCH_REPORT": str(self.report), "LANG": "C.UTF-8"}
         env.update(extra)
         self.err = open(self.run_dir / "stderr.log", "wb")
@@ -378,6 +400,9 @@ class Ns:
 
     def starts(self):
         return [(l[1], int(l[2]), int(l[3])) for l in self.lines() if l[0] == "start"]
+
+    def deaths(self):
+        return [(l[1], int(l[2]), int(l[3])) for l in self.lines() if l[0] == "death"]
 
     def wait_for(self, pred, timeout=10.0, what="event"):
         deadline = time.monotonic() + timeout
@@ -517,6 +542,46 @@ def fig_restart(inits, runs, spacing):
             ns.stop()
         out[init.key] = {"restart_ns": samples, "errors": bad, "siblings_started": len(others)}
         log(f"restart {init.key}: {fmt_ms(median(samples))}")
+    return out
+
+
+def fig_autorestart(inits, runs, lifetimes_ms):
+    """A daemon that dies on its own after `lifetime` ms, again and again; the
+    init restarts it by itself. Each sample: the helper's timestamp right before
+    its _exit(1) -> the replacement's first instruction. One namespace per init
+    and lifetime, the first `runs` deaths in it; pipelock dies, the other three
+    daemons stay idle."""
+    out = {}
+    for life in lifetimes_ms:
+        per = out[str(life)] = {}
+        for init in inits:
+            if not init.restart:
+                continue  # no restart at all: tini, dumb-init, catatonit
+            daemons = [(n, a) if n != "pipelock" else (n, [str(HELPER), "die", n, str(life)]) for n, a in idle_daemons(init)]
+            ns = Ns(init, daemons, autorestart=("pipelock",))
+            r = per[init.key] = {"restart_ns": [], "lived_ns": [], "errors": [], "siblings_started": 0}
+            try:
+                # the first start plus one replacement per death
+                ns.wait_starts(len(daemons) + runs, timeout=runs * (life / 1000 + 1.5) + 15)
+                starts = sorted((t, pid) for n, pid, t in ns.starts() if n == "pipelock")
+                deaths = sorted((t, pid) for n, pid, t in ns.deaths() if n == "pipelock")
+                born = {pid: t for t, pid in starts}
+                for td, pid in deaths[:runs]:
+                    nxt = [(t, p) for t, p in starts if t > td]
+                    if not nxt:
+                        r["errors"].append(f"no replacement after the death of pid {pid}")
+                        continue
+                    r["restart_ns"].append(nxt[0][0] - td)
+                    r["lived_ns"].append(td - born[pid])
+                r["siblings_started"] = len([s for s in ns.starts() if s[0] != "pipelock"])
+            except RuntimeError as e:
+                r["errors"].append(str(e))
+            finally:
+                ns.stop()
+            log(
+                f"autorestart {init.key}, lived {life} ms: median {fmt_ms(median(r['restart_ns']))}, "
+                f"p90 {fmt_ms(p90(r['restart_ns']))} over {len(r['restart_ns'])} deaths"
+            )
     return out
 
 
@@ -725,8 +790,18 @@ def main():
     ap.add_argument("--sidecar-init", required=True, type=Path)
     ap.add_argument("--standin", required=True, type=Path)
     ap.add_argument("--quick", action="store_true", help="fewer runs, shorter idle window (for trying the bench)")
-    ap.add_argument("--only", default="size,startstop,restart,idle,reap,pump")
+    ap.add_argument(
+        "--only",
+        default="size,startstop,restart,autorestart,idle,reap,pump",
+        help="comma-separated figures to run (e.g. --only autorestart)",
+    )
     ap.add_argument("--json", type=Path, default=WORK / "results.json")
+    ap.add_argument(
+        "--md",
+        type=Path,
+        default=REPORT_MD,
+        help="where the markdown goes (a partial run: somewhere else than BENCHMARKS.md, then merge by hand)",
+    )
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root (PID namespaces, nsenter, apt-get)")
@@ -776,6 +851,8 @@ def run(args):
         start_runs_supervisord=5 if q else 7,
         restart_runs=5 if q else 7,
         restart_spacing_s=1.1,
+        autorestart_runs=10 if q else 30,
+        autorestart_lifetimes_ms=[100, 1500],  # under and over s6-supervise's 1 s throttle
         idle_windows=1 if q else 2,
         idle_s=3 if q else 10,
         reap_runs=5 if q else 5,
@@ -793,6 +870,7 @@ def run(args):
         ("size", lambda: fig_size(inits)),
         ("startstop", lambda: fig_start_stop(inits, P["start_runs"], P["start_runs_supervisord"])),
         ("restart", lambda: fig_restart(inits, P["restart_runs"], P["restart_spacing_s"])),
+        ("autorestart", lambda: fig_autorestart(inits, P["autorestart_runs"], P["autorestart_lifetimes_ms"])),
         ("idle", lambda: fig_idle(inits, P["idle_windows"], P["idle_s"])),
         (
             "reap",
@@ -836,8 +914,8 @@ def run(args):
     sys.dont_write_bytecode = True  # no __pycache__ left in bench/
     import report
 
-    report.write(res, REPORT_MD, PLOT if have_plot else None)
-    log(f"wrote {REPORT_MD} in {res['elapsed_s']} s")
+    report.write(res, args.md, PLOT if have_plot and args.md == REPORT_MD else None)
+    log(f"wrote {args.md} in {res['elapsed_s']} s")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,15 @@
  *                                      instruction, then pause() forever; on
  *                                      SIGTERM "term NAME PID T", then it dies
  *                                      by SIGTERM.
+ *   bench-helper die NAME MS           "start NAME PID T" at its first
+ *                                      instruction, sleeps MS ms, then
+ *                                      "death NAME PID T" with T read right
+ *                                      before the one write(2) and _exit(1):
+ *                                      a daemon that dies on its own.
  *   run (argv[0] ends in "run")        the same as daemon, NAME being the
- *                                      current directory's name (s6's ./run).
+ *                                      current directory's name (s6's ./run);
+ *                                      die instead when $BENCH_DIE is
+ *                                      "NAME:MS" for that NAME.
  *   bench-helper flood BYTES LEN CHUNK lines of LEN bytes ('\n' included),
  *                                      BYTES in all, written CHUNK bytes a
  *                                      write; "flood T0 T1 BYTES LINES".
@@ -95,6 +102,26 @@ static _Noreturn void daemon_main(const char *name, uint64_t t) {
     sigprocmask(SIG_SETMASK, &none, NULL);
     for (;;)
         pause();
+}
+
+/* Lives MS ms, then dies on its own (exit 1). The report file is opened at
+ * start, so between the death's timestamp and _exit there is one write(2). */
+static _Noreturn void die_main(const char *name, long ms, uint64_t t) {
+    const char *path = getenv("BENCH_REPORT");
+    int fd = (path && *path) ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : -1;
+    char line[256];
+    int pid = (int)getpid();
+    int n = snprintf(line, sizeof line, "start %s %d %llu\n", name, pid, (unsigned long long)t);
+    if (fd >= 0 && write(fd, line, (size_t)n) < 0)
+        _exit(3);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+    uint64_t d = now_ns();
+    n = snprintf(line, sizeof line, "death %s %d %llu\n", name, pid, (unsigned long long)d);
+    if (fd >= 0 && write(fd, line, (size_t)n) < 0)
+        _exit(3);
+    _exit(1);
 }
 
 static int flood(unsigned long long bytes, size_t len, size_t chunk) {
@@ -195,10 +222,17 @@ int main(int argc, char **argv) {
         if (!getcwd(cwd, sizeof cwd))
             strcpy(cwd, "run");
         char *base = strrchr(cwd, '/');
-        daemon_main(base ? base + 1 : cwd, t);
+        const char *name = base ? base + 1 : cwd;
+        const char *die = getenv("BENCH_DIE"); /* NAME:MS */
+        size_t k = strlen(name);
+        if (die && strncmp(die, name, k) == 0 && die[k] == ':')
+            die_main(name, strtol(die + k + 1, 0, 10), t);
+        daemon_main(name, t);
     }
     if (argc >= 3 && strcmp(argv[1], "daemon") == 0)
         daemon_main(argv[2], t);
+    if (argc == 4 && strcmp(argv[1], "die") == 0)
+        die_main(argv[2], strtol(argv[3], 0, 10), t);
     if (argc >= 3 && strcmp(argv[1], "launch") == 0) {
         char line[128];
         int n = snprintf(line, sizeof line, "launch %d %llu\n", (int)getpid(), (unsigned long long)now_ns());
@@ -215,7 +249,7 @@ int main(int argc, char **argv) {
         return copy();
     if (argc == 3 && strcmp(argv[1], "sink") == 0)
         return sink(strtoull(argv[2], 0, 10));
-    fprintf(stderr, "usage: bench-helper launch PROG ARGS... | daemon NAME | flood BYTES LEN CHUNK | reaper PROG ARGS... | "
+    fprintf(stderr, "usage: bench-helper launch PROG ARGS... | daemon NAME | die NAME MS | flood BYTES LEN CHUNK | reaper PROG ARGS... | "
                     "copy | sink LINES\n");
     return 2;
 }

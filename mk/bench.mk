@@ -3,8 +3,12 @@
 # bench/benchmarks.png. Needs root; installs the other inits from Debian's
 # packages and matplotlib from PyPI when they are missing. Work files and the
 # raw results (results.json) go to target/bench/.
+#
+# One figure alone, without overwriting BENCHMARKS.md, e.g. the auto-restart:
+#   make bench BENCH_ARGS='--only autorestart --md target/bench/autorestart.md'
 PYTHON ?= python3
+BENCH_ARGS ?=
 
 .PHONY: bench
 bench: build fixtures
-	$(PYTHON) bench/bench.py --sidecar-init $(abspath $(BIN)) --standin $(abspath $(STANDIN))
+	$(PYTHON) bench/bench.py --sidecar-init $(abspath $(BIN)) --standin $(abspath $(STANDIN)) $(BENCH_ARGS)
