@@ -40,20 +40,7 @@ impl Harness {
     }
 
     fn feed(&mut self, event: Event) -> Vec<Action, MAX_ACTIONS> {
-        let mut out = Actions::new();
-        let daemon = match event {
-            Event::Reaped { pid, .. } => self.machine.slot_of(pid),
-            _ => None,
-        };
-        self.machine.handle(event, self.now);
-        self.machine.take_into(&mut out);
-        // A daemon's death first drains its output (before its death note);
-        // the tests below look at what comes after.
-        if let Some(slot) = daemon {
-            assert_eq!(out.first(), Some(&Action::DrainOutput(slot)), "{event:?}");
-            out.remove(0);
-        }
-        out
+        answer(&mut self.machine, event, self.now)
     }
 
     fn signal(&mut self, sig: i32) -> Vec<Action, MAX_ACTIONS> {
@@ -68,6 +55,24 @@ impl Harness {
         self.now = now;
         self
     }
+}
+
+/// The machine's actions for one event. A daemon's death first drains its
+/// output (before its death note): checked here, and left out, so the tests
+/// look at what comes after.
+pub(super) fn answer(machine: &mut Machine, event: Event, now: Millis) -> Actions {
+    let mut out = Actions::new();
+    let daemon = match event {
+        Event::Reaped { pid, .. } => machine.slot_of(pid),
+        _ => None,
+    };
+    machine.handle(event, now);
+    machine.take_into(&mut out);
+    if let Some(slot) = daemon {
+        assert_eq!(out.first(), Some(&Action::DrainOutput(slot)), "{event:?}");
+        out.remove(0);
+    }
+    out
 }
 
 fn notes(actions: &[Action]) -> std::vec::Vec<Note> {

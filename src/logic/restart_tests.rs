@@ -46,19 +46,7 @@ impl Harness {
     }
 
     fn feed(&mut self, event: Event) -> Actions {
-        let mut out = Actions::new();
-        let daemon = match event {
-            Event::Reaped { pid, .. } => self.machine.slot_of(pid),
-            _ => None,
-        };
-        self.machine.handle(event, self.now);
-        self.machine.take_into(&mut out);
-        // A daemon's death first drains its output (before its death note);
-        // the tests below look at what comes after.
-        if let Some(slot) = daemon {
-            assert_eq!(out.first(), Some(&Action::DrainOutput(slot)), "{event:?}");
-            out.remove(0);
-        }
+        let out = super::tests::answer(&mut self.machine, event, self.now);
         assert!(out.len() < MAX_ACTIONS, "{event:?}: {} actions", out.len());
         out
     }
