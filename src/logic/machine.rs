@@ -768,13 +768,14 @@ impl ActionQueue {
         }
     }
 
-    /// Drops the signals queued for `pid`: it was reaped, and a later
-    /// process may get its number before they would be sent.
+    /// Drops the signals queued for the process `pid`: it was reaped, and a
+    /// later process may get its number before they would be sent. Signals
+    /// to its group stay: the number cannot be reused while the group has
+    /// members, and those (a daemon's children) must still get them.
     fn forget_pid(&mut self, pid: Pid) {
         for _ in 0..self.actions.len() {
             if let Some(action) = self.actions.pop_front() {
-                let stale = matches!(action,
-                    Action::SignalGroup { pid: p, .. } | Action::SignalProcess { pid: p, .. } if p == pid);
+                let stale = matches!(action, Action::SignalProcess { pid: p, .. } if p == pid);
                 if !stale {
                     let _ = self.actions.push_back(action);
                 }

@@ -914,9 +914,13 @@ impl World {
             }
             // No guard: the machine drops the signals of a reaped pid itself.
             Action::DrainOutput(_) => {}
+            Action::SignalGroup { pid, sig } if self.owned(pid).is_none() => {
+                // A group outlives its reaped leader (its number is not reused
+                // while it has members): only a daemon's group may be signalled.
+                let daemon = self.children.iter().any(|c| c.pid == pid && c.slot.is_some() && c.told);
+                self.check(daemon, || format!("kill(-{pid}, {sig}) to a group that was never a daemon's"));
+            }
             Action::SignalGroup { pid, sig } => {
-                // At the moment of the kill: still ours, not reaped (its pid not free for reuse).
-                self.check(self.owned(pid).is_some(), || format!("kill(-{pid}, {sig}) after its reap"));
                 let child = self.children.iter_mut().find(|c| c.pid == pid).unwrap();
                 if child.state == State::Alive && (sig == SIGKILL || !child.ignores_term) {
                     child.state = State::Dead(if sig == SIGKILL { Ended::Signaled(SIGKILL) } else { child.on_term });

@@ -493,17 +493,20 @@ fn a_sweep_ends_as_soon_as_the_others_are_gone() {
 }
 
 #[test]
-fn a_signal_still_queued_for_a_pid_that_is_reaped_is_dropped() {
-    // SIGCHLD and SIGUSR1 in one batch: the restart's SIGTERM for pipelock
-    // is queued, then the reap finds pipelock already dead. Its pid may be
-    // reused: the queued SIGTERM must not go out.
+fn a_process_signal_still_queued_for_a_reaped_pid_is_dropped_a_group_signal_is_not() {
+    // One signal batch: HUP for egress and USR1 for pipelock are queued,
+    // then the reap finds both dead. Egress's pid may be reused at once: the
+    // HUP must not go out. Pipelock's group may outlive it (its children):
+    // the restart's SIGTERM to the group still goes.
     let mut b = Harness::all_up();
+    b.machine.handle(Event::Signal(SIGHUP), 0);
     b.machine.handle(Event::Signal(SIGUSR1), 0);
+    b.machine.handle(Event::Reaped { pid: 10, ended: Ended::Exited(1) }, 0);
     b.machine.handle(Event::Reaped { pid: 11, ended: Ended::Exited(1) }, 0);
     let mut out = Actions::new();
     b.machine.take_into(&mut out);
-    assert!(!out.contains(&term(11)), "{out:?}");
-    assert!(out.contains(&Action::DrainOutput(Slot::Pipelock)), "{out:?}");
+    assert!(!out.contains(&Action::SignalProcess { pid: 10, sig: SIGHUP }), "{out:?}");
+    assert!(out.contains(&term(11)), "{out:?}");
     assert!(out.contains(&Action::Spawn(Slot::Pipelock)), "the restart still happens: {out:?}");
 }
 

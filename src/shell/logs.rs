@@ -188,9 +188,13 @@ impl Logs {
     /// writable sinks and reads each ready pipe once. Returns whether `first`
     /// was polled ready or may be: a failed poll (EINVAL: more entries than
     /// RLIMIT_NOFILE now allows) is logged once and degrades the wait to
-    /// `first` alone, or nothing, for [`DEGRADED_WAKE_MS`] at most, after
+    /// `first` and the sinks alone, or nothing, for [`DEGRADED_WAKE_MS`] at most, after
     /// which every pipe is read; each wait tries everything again first.
     pub fn wait(&mut self, first: Option<Fd>, deadline: Option<Millis>, now: Millis) -> bool {
+        // The signalfd and the sinks, which come first: what a degraded wait
+        // still watches.
+        let writable = self.routing.sink_ids().filter(|&sink| self.routing.sink_ref(sink).wants_writable());
+        let essentials = usize::from(first.is_some()).saturating_add(writable.count());
         let mut polled: Vec<PollFd<'static>, POLLED> = Vec::new();
         // What each entry of `polled` stands for, at the same index.
         let mut sources = [Source::First; POLLED];
@@ -220,7 +224,8 @@ impl Logs {
             Err(errno) => {
                 self.trouble(Trouble::PollFailed { errno: errno.raw_os_error() });
                 let deadline = Some(deadline.map_or(soon, |at| at.min(soon)));
-                if poll(polled.get_mut(..1).unwrap_or(&mut []), deadline, now).is_err() {
+                // A sink written only when poll says so must still drain.
+                if poll(polled.get_mut(..essentials).unwrap_or(&mut []), deadline, now).is_err() {
                     let _ = poll(&mut [], deadline, now);
                 }
                 false

@@ -17,7 +17,8 @@ static SENT_FAULTS: AtomicU64 = AtomicU64::new(0);
 
 /// Catches the fault signals: a real fault (the kernel's, si_code > 0)
 /// puts the default action back and returns, so the faulting instruction
-/// runs again and the fault kills the init as it should; one sent with
+/// runs again and the fault kills the init as it should (a SIGTRAP or
+/// SIGSYS, raised after its instruction, ends the init at once); one sent with
 /// kill() or tkill() (si_code <= 0) is only noted, so another process
 /// cannot kill the init with it (as under `docker run --init`).
 extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, _: *mut core::ffi::c_void) {
@@ -25,6 +26,10 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, _: *mut core::ffi::
     let code = unsafe { info.as_ref() }.map_or(1, |info| info.si_code);
     if code <= 0 {
         SENT_FAULTS.fetch_or(bit(sig), Ordering::Relaxed);
+    } else if sig == libc::SIGTRAP || sig == libc::SIGSYS {
+        // Reported after the instruction (a breakpoint, a seccomp trap):
+        // nothing runs it again, so end here, as the fault would.
+        super::raw::exit_group(128_i32.wrapping_add(sig));
     } else {
         set_default(sig);
     }
