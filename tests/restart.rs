@@ -197,21 +197,10 @@ fn a_lone_daemon_waiting_for_its_restart_keeps_the_init_running_and_idle_after()
     init.wait_starts("pipelock", 1);
     init.wait_for("pipelock's second run", |init| (count_lines(init, "pipelock started") == 2).then_some(()));
 
-    let switches = || {
-        ["voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"]
-            .map(|key| proc_status_field(init.pid(), key).unwrap_or_else(|| panic!("the init's {key}")))
-    };
-    let settled = init.wait_for("start-up output to settle", |_| {
-        let before = switches();
-        thread::sleep(Duration::from_millis(200));
-        (switches() == before).then_some(before)
-    });
-    let cpu_before = cpu_ns(init.pid());
-    thread::sleep(Duration::from_millis(1000));
-    let (after, cpu_after) = (switches(), cpu_ns(init.pid()));
+    let (switches, cpu_ns) = init.idle_second();
     init.stop_expecting(0);
-    assert_eq!(after, settled, "context switches of the idle init over one second");
-    assert_eq!(cpu_after, cpu_before, "CPU time of the idle init over one second");
+    assert_eq!(switches, [0, 0], "context switches of the idle init over one second");
+    assert_eq!(cpu_ns, 0, "CPU time of the idle init over one second");
 }
 
 #[test]

@@ -1062,23 +1062,27 @@ impl World {
 
     // ----- the script
 
+    /// One of the living daemons (or orphans) picked by `which` dies with
+    /// `ended`; with `chld`, its SIGCHLD is fed at once.
+    fn one_dies(&mut self, daemon: bool, which: Index, ended: Ended, chld: bool) {
+        let alive: Vec<usize> = (0..self.children.len())
+            .filter(|&i| self.children[i].slot.is_some() == daemon && self.children[i].state == State::Alive)
+            .collect();
+        if !alive.is_empty() {
+            let i = alive[which.index(alive.len())];
+            self.children[i].state = State::Dead(ended);
+            self.chld_pending = true;
+            if chld {
+                self.feed(Event::Signal(SIGCHLD));
+            }
+        }
+    }
+
     fn step(&mut self, op: Op) {
         self.deadline_before = self.adapter.next_deadline();
         match op {
             Op::Signal(sig) => self.feed(Event::Signal(sig)),
-            Op::DaemonDies { which, ended, chld } => {
-                let alive: Vec<usize> = (0..self.children.len())
-                    .filter(|&i| self.children[i].slot.is_some() && self.children[i].state == State::Alive)
-                    .collect();
-                if !alive.is_empty() {
-                    let i = alive[which.index(alive.len())];
-                    self.children[i].state = State::Dead(ended);
-                    self.chld_pending = true;
-                    if chld {
-                        self.feed(Event::Signal(SIGCHLD));
-                    }
-                }
-            }
+            Op::DaemonDies { which, ended, chld } => self.one_dies(true, which, ended, chld),
             Op::SlotDies { slot, ended } => {
                 let alive = self.children.iter_mut().find(|c| c.slot == Some(slot) && c.state == State::Alive);
                 if let Some(child) = alive {
@@ -1103,19 +1107,7 @@ impl World {
                     replaced: false,
                 });
             }
-            Op::OrphanDies { which, ended, chld } => {
-                let alive: Vec<usize> = (0..self.children.len())
-                    .filter(|&i| self.children[i].slot.is_none() && self.children[i].state == State::Alive)
-                    .collect();
-                if !alive.is_empty() {
-                    let i = alive[which.index(alive.len())];
-                    self.children[i].state = State::Dead(ended);
-                    self.chld_pending = true;
-                    if chld {
-                        self.feed(Event::Signal(SIGCHLD));
-                    }
-                }
-            }
+            Op::OrphanDies { which, ended, chld } => self.one_dies(false, which, ended, chld),
             Op::OtherAppears { ignores_term } => self.others.push(ignores_term),
             Op::OtherEnds { which } => {
                 if !self.others.is_empty() {

@@ -75,15 +75,15 @@ pub(super) fn answer(machine: &mut Machine, event: Event, now: Millis) -> Action
     out
 }
 
-fn notes(actions: &[Action]) -> std::vec::Vec<Note> {
+pub(super) fn notes(actions: &[Action]) -> std::vec::Vec<Note> {
     actions.iter().filter_map(|a| if let Action::Log(n) = a { Some(*n) } else { None }).collect()
 }
 
-fn effects(actions: &[Action]) -> std::vec::Vec<Action> {
+pub(super) fn effects(actions: &[Action]) -> std::vec::Vec<Action> {
     actions.iter().filter(|a| !matches!(a, Action::Log(_))).copied().collect()
 }
 
-fn term(pid: Pid) -> Action {
+pub(super) fn term(pid: Pid) -> Action {
     Action::SignalGroup { pid, sig: SIGTERM }
 }
 
@@ -91,7 +91,7 @@ fn kill(pid: Pid) -> Action {
     Action::SignalGroup { pid, sig: SIGKILL }
 }
 
-const BY_TERM: Ended = Ended::Signaled(SIGTERM);
+pub(super) const BY_TERM: Ended = Ended::Signaled(SIGTERM);
 
 #[test]
 fn start_spawns_selected_slots_in_slot_order() {

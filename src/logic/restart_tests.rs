@@ -1,6 +1,7 @@
 //! SPEC's "Restart policy (opt-in)", the SIGRTMIN+1…+4 row and the Exit rule
 //! for slots down for good, on the pure machine with simulated time.
 
+use super::tests::{effects, notes, term, BY_TERM};
 use super::*;
 use crate::logic::restart::LONG_RUN_MS;
 use crate::logic::signals::{SIGCHLD, SIGUSR1};
@@ -104,20 +105,6 @@ impl Harness {
         at - died_at
     }
 }
-
-fn notes(actions: &[Action]) -> std::vec::Vec<Note> {
-    actions.iter().filter_map(|a| if let Action::Log(n) = a { Some(*n) } else { None }).collect()
-}
-
-fn effects(actions: &[Action]) -> std::vec::Vec<Action> {
-    actions.iter().filter(|a| !matches!(a, Action::Log(_))).copied().collect()
-}
-
-fn term(pid: Pid) -> Action {
-    Action::SignalGroup { pid, sig: SIGTERM }
-}
-
-const BY_TERM: Ended = Ended::Signaled(SIGTERM);
 
 // ---------------------------------------------------------------- backoff
 

@@ -12,8 +12,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::{
-    children_of, command_var, init_bin, proc_state, quote, send, standin_bin, started, tail, wait_for, wait_until,
-    Scratch, Start, PATIENCE, POLL_EVERY, SIGTERM, SLOTS,
+    children_of, command_var, cpu_ns, init_bin, proc_state, proc_status_field, quote, send, standin_bin, started, tail,
+    wait_for, wait_until, Scratch, Start, PATIENCE, POLL_EVERY, SIGTERM, SLOTS,
 };
 
 /// A growing byte buffer filled by a reader thread.
@@ -569,6 +569,31 @@ impl Init {
             (self.stdout.closed.load(Ordering::SeqCst) && self.stderr.closed.load(Ordering::SeqCst)).then_some(())
         });
         exit
+    }
+
+    /// Waits until the init's start-up output has settled, then watches it
+    /// for one idle second and returns its context switches and CPU time
+    /// (nanoseconds) over that second: both 0 for an init that never wakes
+    /// (a spinning init switches no context, so CPU time is checked too).
+    pub fn idle_second(&self) -> ([u64; 2], u64) {
+        let switches = || {
+            ["voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"].map(|key| {
+                let value = proc_status_field(self.pid(), key).unwrap_or_else(|| panic!("the init's {key}"));
+                value.parse::<u64>().unwrap_or_else(|e| panic!("the init's {key} {value:?}: {e}"))
+            })
+        };
+        let settled = self.wait_for("start-up output to settle", |_| {
+            let before = switches();
+            thread::sleep(Duration::from_millis(200));
+            (switches() == before).then_some(before)
+        });
+        let cpu_before = cpu_ns(self.pid());
+        thread::sleep(Duration::from_millis(1000));
+        let (after, cpu_after) = (switches(), cpu_ns(self.pid()));
+        (
+            [after[0].saturating_sub(settled[0]), after[1].saturating_sub(settled[1])],
+            cpu_after.saturating_sub(cpu_before),
+        )
     }
 
     /// Waits for the init to exit, not for its output.
