@@ -8,7 +8,6 @@
 
 mod support;
 
-
 use support::*;
 
 #[test]
