@@ -14,6 +14,7 @@ pub const RESTART_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_RESTART";
 pub const RESTART_DELAY_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_RESTART_DELAY_MS";
 pub const RESTART_LIMIT_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_RESTART_LIMIT";
 pub const ESSENTIAL_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_ESSENTIAL";
+pub const CONTROL_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_CONTROL";
 
 pub const DEFAULT_GRACE_MS: u32 = 8000;
 pub const MAX_GRACE_MS: u32 = 3_600_000;
@@ -29,7 +30,16 @@ pub struct Config {
     /// in slot order: an array, which a `slot as usize` reaches without the
     /// jump tables a `PerSlot` costs.
     pub users: [Option<User>; 4],
+    /// Where the control socket listens: `@NAME` or an absolute path, as
+    /// written; empty: off.
+    pub control: ControlAddr,
 }
+
+/// `@NAME` (abstract) or an absolute path, a NAME or path of at most
+/// [`MAX_CONTROL_BYTES`], so that either fits a `sockaddr_un`; empty: off.
+pub type ControlAddr = heapless::Vec<u8, { MAX_CONTROL_BYTES + 1 }>;
+pub const MAX_CONTROL_BYTES: usize = 107;
+pub const DEFAULT_CONTROL: &[u8] = b"@sidecar-init";
 
 impl Config {
     pub fn any_selected(&self) -> bool {
@@ -50,6 +60,7 @@ pub enum Variable {
     Essential,
     User(Slot),
     Private(Slot),
+    Control,
 }
 
 impl Variable {
@@ -65,6 +76,7 @@ impl Variable {
             Variable::Essential => ESSENTIAL_VAR,
             Variable::User(slot) => privilege::user_variable(slot),
             Variable::Private(slot) => privilege::private_variable(slot),
+            Variable::Control => CONTROL_VAR,
         }
     }
 }
@@ -80,6 +92,7 @@ pub enum Problem<'a> {
     User,
     /// The first item of a PRIVATE list that is not a name or `PREFIX*`.
     Private(&'a [u8]),
+    Control,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,6 +141,7 @@ pub fn parse_into<'a>(env: impl Fn(&str) -> Option<&'a [u8]>, config: &mut Confi
     let limit = number(&env, Variable::RestartLimit, Problem::RestartLimit, DEFAULT_LIMIT.into(), MAX_LIMIT.into())?;
     let essential = optional_slot_list(&env, Variable::Essential)?;
     privilege::parse_into(&env, &mut config.users)?;
+    parse_control(env(CONTROL_VAR), &mut config.control)?;
     config.selected = selected;
     config.grace_ms = grace_ms;
     config.log_prefix = log_prefix;
@@ -188,7 +202,32 @@ pub(super) fn trim_blanks(mut item: &[u8]) -> &[u8] {
     item
 }
 
-fn parse_digits(value: &[u8], max: u32) -> Option<u32> {
+/// `CLAUDE_BOTTLE_SIDECAR_CONTROL` into `addr`: unset or empty is the
+/// default `@sidecar-init`, `off` is empty; the init's listener and the
+/// client subcommands read it alike.
+pub fn parse_control<'a>(value: Option<&'a [u8]>, addr: &mut ControlAddr) -> Result<(), ConfigError<'a>> {
+    let text = match value {
+        None | Some(b"") => DEFAULT_CONTROL,
+        Some(b"off") => b"",
+        Some(text) => text,
+    };
+    let fits = match text {
+        [b'@', name @ ..] => !name.is_empty() && name.len() <= MAX_CONTROL_BYTES,
+        [b'/', ..] => text.len() <= MAX_CONTROL_BYTES,
+        other => other.is_empty(),
+    };
+    let fits = fits && addr.extend_from_slice(text).is_ok();
+    if !fits {
+        return Err(ConfigError {
+            variable: Variable::Control,
+            value: value.unwrap_or(b""),
+            problem: Problem::Control,
+        });
+    }
+    Ok(())
+}
+
+pub(super) fn parse_digits(value: &[u8], max: u32) -> Option<u32> {
     if value.is_empty() {
         return None;
     }
@@ -430,6 +469,41 @@ mod tests {
             line,
             "sidecar-init: CLAUDE_BOTTLE_SIDECAR_DAEMONS='egress,pipelock\\r' names no slot 'pipelock\\r'; \
              accepted: comma-separated names among egress, pipelock, git-gate, supervise\n"
+        );
+    }
+    #[test]
+    fn control_is_an_abstract_name_a_path_or_off() {
+        let control = |value| config(&[(CONTROL_VAR, value)]).map(|c| c.control.to_vec());
+        assert_eq!(config(&[]).unwrap().control.as_slice(), b"@sidecar-init", "unset: the default");
+        assert_eq!(control("").unwrap(), b"@sidecar-init", "empty: the default");
+        assert_eq!(control("off").unwrap(), b"", "off: empty");
+        assert_eq!(control("@x").unwrap(), b"@x");
+        assert_eq!(control("@a b\tc").unwrap(), b"@a b\tc", "an abstract name is any bytes");
+        assert_eq!(control("/run/sidecar-init.sock").unwrap(), b"/run/sidecar-init.sock");
+        let name107 = format!("@{}", "n".repeat(107));
+        let path107 = format!("/{}", "p".repeat(106));
+        assert_eq!(control(Box::leak(name107.clone().into_boxed_str())).unwrap(), name107.as_bytes());
+        assert_eq!(control(Box::leak(path107.clone().into_boxed_str())).unwrap(), path107.as_bytes());
+        let name108 = format!("@{}", "n".repeat(108));
+        let path108 = format!("/{}", "p".repeat(107));
+        for bad in ["@", "OFF", "Off", "off ", " @x", "x", "run/x.sock", "./x.sock", "~/x", "1"]
+            .into_iter()
+            .chain([&*Box::leak(name108.into_boxed_str()), &*Box::leak(path108.into_boxed_str())])
+        {
+            let err = config(&[(CONTROL_VAR, bad)]).unwrap_err();
+            assert_eq!((err.variable, err.value, err.problem), (Variable::Control, bad.as_bytes(), Problem::Control));
+        }
+    }
+
+    #[test]
+    fn control_is_checked_when_nothing_is_selected_and_its_error_says_what_is_accepted() {
+        let err = config(&[(DAEMONS_VAR, ""), (CONTROL_VAR, "sock")]).unwrap_err();
+        assert_eq!(err.variable, Variable::Control);
+        let line = String::from_utf8(crate::logic::report::config_error(&err).as_bytes().to_vec()).unwrap();
+        assert_eq!(
+            line,
+            "sidecar-init: CLAUDE_BOTTLE_SIDECAR_CONTROL='sock' is not accepted: @NAME (an abstract socket), \
+             an absolute path or off, at most 107 bytes; empty means @sidecar-init\n"
         );
     }
 }

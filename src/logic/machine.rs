@@ -58,7 +58,16 @@ pub enum Event {
     },
     /// The wait for the next deadline ran out.
     Deadline,
+    /// A control client asks: `sig` [`REQUESTED`] restarts the slot by
+    /// SIGUSR1's rules; any other signal goes to its daemon like SIGHUP.
+    Requested {
+        slot: Slot,
+        sig: i32,
+    },
 }
+
+/// The `sig` of an [`Event::Requested`] restart (no real signal is 0).
+pub const REQUESTED: i32 = 0;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -234,6 +243,8 @@ struct Record {
     quick_deaths: u32,
     /// Runs started after the first.
     restarts: u32,
+    /// The pid of the slot's last run, for events after it is over.
+    last_pid: Option<Pid>,
 }
 
 impl Record {
@@ -275,6 +286,17 @@ pub struct SlotView {
     pub quick_deaths: u32,
     /// The code of the last finished run, as it counts for the exit code.
     pub last_code: Option<u8>,
+    /// The pid of the last run, over or not.
+    pub last_pid: Option<Pid>,
+}
+
+/// The bundle as `status` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bundle {
+    Running,
+    Stopping,
+    /// The daemons are down; processes left are told to go (or it exits).
+    Sweeping,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -416,6 +438,15 @@ impl Machine {
             restarts: record.restarts,
             quick_deaths: record.quick_deaths,
             last_code: record.last_code,
+            last_pid: record.last_pid,
+        }
+    }
+
+    pub fn bundle(&self) -> Bundle {
+        match self.phase {
+            Phase::Running => Bundle::Running,
+            Phase::Stopping { .. } => Bundle::Stopping,
+            _ => Bundle::Sweeping,
         }
     }
 
@@ -467,6 +498,8 @@ impl Machine {
                 self.on_run_ended(slot, code, now, now);
             }
             Event::Deadline => self.on_deadline(now),
+            Event::Requested { slot, sig: REQUESTED } => self.restart(slot, REQUESTED, now),
+            Event::Requested { slot, sig } => self.forward(slot, sig),
         }
     }
 
@@ -555,6 +588,7 @@ impl Machine {
     fn on_spawned(&mut self, slot: Slot, pid: Pid, now: Millis) {
         let mut run = Run { pid, started_at: now, terminated: false, kill_at: None };
         self.queue.push(Action::Log(Note::Started { slot, pid }));
+        self.slots.get_mut(slot).last_pid = Some(pid);
         if let Phase::Stopping { deadline } = self.phase {
             // Started while a stop was under way: it must not outlive it.
             terminate(&mut run, deadline, &mut self.queue);

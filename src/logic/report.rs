@@ -4,9 +4,9 @@
 //! goes) and the values it names: one small renderer instead of a call per
 //! piece of text at every note, which keeps the binary small.
 
-use super::config::{ConfigError, Problem, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS};
+use super::config::{ConfigError, Problem, CONTROL_VAR, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS};
 use super::line::Line;
-use super::machine::{Ended, Note, Skip};
+use super::machine::{Ended, Note, Pid, Skip, REQUESTED};
 use super::privilege::User;
 use super::restart::{DEFAULT_DELAY_MS, DEFAULT_LIMIT, MAX_DELAY_MS, MAX_LIMIT};
 use super::routing::SinkId;
@@ -27,11 +27,16 @@ pub trait Context {
     fn user(&self, _slot: Slot) -> Option<User> {
         None
     }
+    /// The pid of a slot's last run, for events about a slot whose run is over.
+    fn last_pid(&self, _slot: Slot) -> Option<Pid> {
+        None
+    }
 }
 
 pub fn signal_name(line: &mut Line, sig: i32) {
     match signals::name(sig) {
         Some(name) => line.str("SIG").text(name),
+        None if sig == REQUESTED => line.str("sidecar-init restart"),
         None if sig == KERNEL_SIGRTMIN => line.str("SIGRTMIN"),
         None if (KERNEL_SIGRTMIN..=64).contains(&sig) => {
             line.str("SIGRTMIN+").signed(i64::from(sig.wrapping_sub(KERNEL_SIGRTMIN)))
@@ -50,13 +55,14 @@ struct Values<'a> {
     text: [Option<&'a [u8]>; 2],
     quote: [Option<&'a [u8]>; 2],
     signed: [i64; 2],
+    /// `%i`: a pid for an event that names no process of its own (the
+    /// slot's last one), or `null`.
+    id: Option<Pid>,
 }
 
-/// `PREFIX`, then `template` with its values, then the newline, after what
-/// `line` holds.
+/// `template` with its values, after what `line` holds.
 #[inline(never)]
 fn render(line: &mut Line, template: &str, values: &Values) {
-    line.str(PREFIX);
     let mut rest = template.as_bytes();
     loop {
         let at = rest.iter().position(|&b| b == b'%').unwrap_or(rest.len());
@@ -66,7 +72,6 @@ fn render(line: &mut Line, template: &str, values: &Values) {
         put(line, code, values);
         rest = after;
     }
-    line.end();
 }
 
 /// The value `code` names.
@@ -84,6 +89,10 @@ fn put(line: &mut Line, code: u8, values: &Values) {
         b'c' => drop(line.signed(signed1)),
         b'n' => drop(line.num(signed1 as u64)),
         b'l' => slot_names(line),
+        b'i' => drop(match values.id {
+            Some(pid) => line.signed(pid.into()),
+            None => line.str("null"),
+        }),
         _ => signal_name(line, signed1 as i32),
     }
 }
@@ -98,11 +107,19 @@ pub fn slot_names(line: &mut Line) {
     }
 }
 
-/// A line of `template` and `values`.
+/// A line of the init's: `PREFIX`, `template` with `values`, the newline.
 fn line(template: &str, values: &Values) -> Line {
     let mut line = Line::new();
-    render(&mut line, template, values);
+    own_line(&mut line, template, values);
     line
+}
+
+/// [`line`], after what `line` holds.
+#[inline(never)]
+fn own_line(line: &mut Line, template: &str, values: &Values) {
+    line.str(PREFIX);
+    render(line, template, values);
+    line.end();
 }
 
 fn name(slot: Slot) -> Option<&'static [u8]> {
@@ -111,14 +128,14 @@ fn name(slot: Slot) -> Option<&'static [u8]> {
 
 /// One note as a whole line, newline included.
 #[inline(never)]
-pub fn note(note: &Note, context: &impl Context) -> Line {
+pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>) -> Line {
     let mut who = Line::new();
     let mut v = Values::default();
-    let template = match *note {
+    let (template, json) = match *note {
         Note::Started { slot, pid } => {
             v.text[0] = name(slot);
             v.signed[0] = pid.into();
-            "%s started pid=%p"
+            ("%s started pid=%p", "{\"event\":\"started\",\"slot\":\"%s\",\"pid\":%p")
         }
         Note::CannotStart { slot, errno, code } => {
             v.text[0] = name(slot);
@@ -127,9 +144,9 @@ pub fn note(note: &Note, context: &impl Context) -> Line {
                 Some(User { uid, gid }) if errno < 0 => {
                     who.str("uid ").num(uid.into()).str(" gid ").num(gid.into());
                     v.text[1] = Some(who.as_bytes());
-                    (errno.wrapping_neg(), "%s cannot switch to %t: %r (errno %p); code=%c")
+                    (errno.wrapping_neg(), ("%s cannot switch to %t: %r (errno %p); code=%c", CANNOT_START))
                 }
-                _ => (errno, "%s cannot start %q: %r (errno %p); code=%c"),
+                _ => (errno, ("%s cannot start %q: %r (errno %p); code=%c", CANNOT_START)),
             };
             // Quoted, so even an unexpected error text leaves room for the code.
             v.quote = [Some(context.program(slot)), Some(context.error_text(errno))];
@@ -142,22 +159,22 @@ pub fn note(note: &Note, context: &impl Context) -> Line {
             match ended {
                 Ended::Exited(code) => {
                     v.signed[1] = code.into();
-                    "%s exited pid=%p code=%c"
+                    ("%s exited pid=%p code=%c", "{\"event\":\"exited\",\"slot\":\"%s\",\"pid\":%p,\"code\":%c")
                 }
                 Ended::Signaled(sig) => {
                     v.signed[1] = sig.into();
-                    "%s exited pid=%p signal=%g"
+                    ("%s exited pid=%p signal=%g", "{\"event\":\"exited\",\"slot\":\"%s\",\"pid\":%p,\"signal\":%c")
                 }
             }
         }
         Note::ShuttingDown { sig, grace_ms } => {
             v.signed[1] = sig.into();
             v.signed[0] = grace_ms.into();
-            "shutting down (%g); grace %p ms"
+            ("shutting down (%g); grace %p ms", "{\"event\":\"shutdown\",\"slot\":null,\"pid\":null,\"signal\":%c")
         }
         Note::AlreadyShuttingDown { sig } => {
             v.signed[1] = sig.into();
-            "%g changes nothing: already shutting down"
+            ("%g changes nothing: already shutting down", "")
         }
         Note::Restarting { slot, pid, sig } => {
             v.text[0] = name(slot);
@@ -165,79 +182,97 @@ pub fn note(note: &Note, context: &impl Context) -> Line {
             match pid {
                 Some(pid) => {
                     v.signed[0] = pid.into();
-                    "restarting %s pid=%p (%g)"
+                    ("restarting %s pid=%p (%g)", "{\"event\":\"restart_requested\",\"slot\":\"%s\",\"pid\":%p")
                 }
-                None => "restarting %s, which was down, (%g)",
+                None => {
+                    v.id = context.last_pid(slot);
+                    (
+                        "restarting %s, which was down, (%g)",
+                        "{\"event\":\"restart_requested\",\"slot\":\"%s\",\"pid\":%i",
+                    )
+                }
             }
         }
         Note::RestartCoalesced { slot, sig } => {
             v.text[0] = name(slot);
             v.signed[1] = sig.into();
-            "%s restart already pending (%g)"
+            ("%s restart already pending (%g)", "")
         }
         Note::RestartSkipped { slot, sig, why } => {
             v.text[0] = name(slot);
             v.signed[1] = sig.into();
             match why {
-                Skip::ShuttingDown => "%s restart skipped: shutting down (%g)",
-                Skip::NotSelected => "%s restart skipped: %s is not selected (%g)",
+                Skip::ShuttingDown => ("%s restart skipped: shutting down (%g)", ""),
+                Skip::NotSelected => ("%s restart skipped: %s is not selected (%g)", ""),
             }
         }
         Note::RestartDropped { slot } => {
             v.text[0] = name(slot);
-            "pending %s restart dropped: shutting down"
+            ("pending %s restart dropped: shutting down", "")
         }
         Note::RestartScheduled { slot, delay_ms, deaths } => {
             v.text[0] = name(slot);
             v.signed = [delay_ms.into(), deaths.into()];
-            "%s restarting in %p ms (quick deaths in a row: %c)"
+            v.id = context.last_pid(slot);
+            (
+                "%s restarting in %p ms (quick deaths in a row: %c)",
+                "{\"event\":\"restarting\",\"slot\":\"%s\",\"pid\":%i,\"delay_ms\":%p",
+            )
         }
         Note::Failed { slot, deaths } => {
             v.text[0] = name(slot);
+            v.id = context.last_pid(slot);
             v.signed[0] = deaths.into();
-            "%s failed: %p quick deaths in a row; not restarting"
+            ("%s failed: %p quick deaths in a row; not restarting", "{\"event\":\"failed\",\"slot\":\"%s\",\"pid\":%i")
         }
         Note::EssentialDown { slot, grace_ms } => {
             v.text[0] = name(slot);
             v.signed[0] = grace_ms.into();
-            "essential %s is down; shutting down; grace %p ms"
+            ("essential %s is down; shutting down; grace %p ms", "{\"event\":\"shutdown\",\"slot\":null,\"pid\":null")
         }
         Note::Forwarded { slot, pid, sig } => {
             v.text[0] = name(slot);
             v.signed[0] = pid.into();
             v.signed[1] = sig.into();
-            "%g forwarded to %s pid=%p"
+            ("%g forwarded to %s pid=%p", "{\"event\":\"forwarded\",\"slot\":\"%s\",\"pid\":%p,\"signal\":%c")
         }
         Note::NotForwarded { slot, sig } => {
             v.text[0] = name(slot);
             v.signed[1] = sig.into();
-            "%g not forwarded: %s is not running"
+            ("%g not forwarded: %s is not running", "")
         }
         Note::GraceExpired { slot, pid } => {
             v.text[0] = name(slot);
             v.signed[0] = pid.into();
-            "%s pid=%p outlived the grace; SIGKILL to its group"
+            ("%s pid=%p outlived the grace; SIGKILL to its group", "")
         }
         Note::IgnoredSignal { sig } => {
             v.signed[1] = sig.into();
-            "ignoring %g"
+            ("ignoring %g", "")
         }
-        Note::AllDown => "every daemon has exited",
+        Note::AllDown => ("every daemon has exited", ""),
         Note::Sweeping { sig } => {
             v.signed[1] = sig.into();
-            "%g to every process left in the container"
+            ("%g to every process left in the container", "")
         }
         Note::Exiting { code } => {
             v.signed[0] = code.into();
-            "exiting code=%p"
+            ("exiting code=%p", "{\"event\":\"exit\",\"slot\":null,\"pid\":null,\"code\":%p")
         }
         Note::ActionsLost { count } => {
             v.signed[0] = count.into();
-            "internal error: the action queue was full; %p actions lost"
+            ("internal error: the action queue was full; %p actions lost", "")
         }
     };
+    if let (Some((out, ts)), false) = (event, json.is_empty()) {
+        render(out, json, &v);
+        out.str(",\"ts\":").num(ts).str("}\n");
+    }
     line(template, &v)
 }
+
+/// A run that could not start, as an event: its code, and no process.
+const CANNOT_START: &str = "{\"event\":\"exited\",\"slot\":\"%s\",\"pid\":null,\"code\":%c";
 
 #[inline(never)]
 pub fn config_error(error: &ConfigError) -> Line {
@@ -279,6 +314,9 @@ pub fn config_error(error: &ConfigError) -> Line {
         Problem::User => {
             "%s='%q' is not accepted: UID or UID:GID, numeric only (no /etc/passwd), each 0 to 4294967294; empty means as the init"
         }
+        Problem::Control => {
+            "%s='%q' is not accepted: @NAME (an abstract socket), an absolute path or off, at most 107 bytes; empty means @sidecar-init"
+        }
         Problem::Private(bad) => {
             v.quote[1] = Some(bad);
             "%s='%q' has a bad name '%r'; accepted: comma-separated names [A-Za-z_][A-Za-z0-9_]*, each may end in * (a prefix)"
@@ -300,6 +338,12 @@ pub enum Startup<'a> {
     NotSubreaper,
     /// Fault signals sent by others could kill the init.
     FaultsNotCaught,
+    /// The control socket could not listen at `addr`, or gave up (`errno`).
+    NoControl {
+        addr: &'a [u8],
+        errno: i32,
+        text: &'a [u8],
+    },
 }
 
 #[inline(never)]
@@ -315,6 +359,30 @@ pub fn startup(what: Startup) -> Line {
         Startup::NoMemory => "no memory for output buffers; exiting",
         Startup::NotSubreaper => "cannot become a child subreaper; orphans of the daemons go to the real init",
         Startup::FaultsNotCaught => "cannot catch fault signals; one sent by another process would kill the init",
+        Startup::NoControl { addr, errno, text } => {
+            v.quote = [Some(addr), Some(text)];
+            v.signed[0] = errno.into();
+            "cannot listen on '%q': %r (errno %p); running without control"
+        }
+    };
+    line(template, &v)
+}
+
+/// A client subcommand that got no answer: control is off (`addr` is
+/// empty), connecting failed with `errno` (described by `text`), or (0)
+/// the init closed unanswered.
+#[inline(never)]
+pub fn no_answer(addr: &[u8], errno: i32, text: &[u8]) -> Line {
+    let v = Values {
+        text: [Some(CONTROL_VAR.as_bytes()), None],
+        quote: [Some(addr), Some(text)],
+        signed: [errno.into(), 0],
+        id: None,
+    };
+    let template = match (addr, errno) {
+        ([], _) => "control is off (%s=off)",
+        (_, 0) => "no init answers at '%q'",
+        _ => "no init answers at '%q': %r (errno %p)",
     };
     line(template, &v)
 }
@@ -323,7 +391,7 @@ pub fn startup(what: Startup) -> Line {
 #[inline(never)]
 pub fn usage_error(argument: &[u8]) -> Line {
     let v = Values { quote: [Some(argument), None], ..Values::default() };
-    line("unknown argument '%q'; accepted: --help, --version (configuration comes from the environment)", &v)
+    line("arguments '%q' not accepted; usage: sidecar-init [--help | --version | status | health | events | restart SLOT | signal SLOT SIGNAL]", &v)
 }
 
 /// A trouble of the init's, logged once.
@@ -381,7 +449,7 @@ pub fn exit_with_lost_lines(code: u8, lost: u64, mid_line: bool) -> Line {
         line.str("\n");
     }
     let v = Values { signed: [code.into(), lost as i64], ..Values::default() };
-    render(&mut line, "exiting code=%p; %n lines of output dropped: not taken by the exit deadline", &v);
+    own_line(&mut line, "exiting code=%p; %n lines of output dropped: not taken by the exit deadline", &v);
     line
 }
 
@@ -410,15 +478,15 @@ mod tests {
     #[test]
     fn notes_read_as_the_spec_examples() {
         assert_eq!(
-            text(note(&Note::Started { slot: Slot::Egress, pid: 7 }, &Fake)),
+            text(note(&Note::Started { slot: Slot::Egress, pid: 7 }, &Fake, None)),
             "sidecar-init: egress started pid=7\n"
         );
         assert_eq!(
-            text(note(&Note::Died { slot: Slot::Pipelock, pid: 9, ended: Ended::Exited(1) }, &Fake)),
+            text(note(&Note::Died { slot: Slot::Pipelock, pid: 9, ended: Ended::Exited(1) }, &Fake, None)),
             "sidecar-init: pipelock exited pid=9 code=1\n"
         );
         assert_eq!(
-            text(note(&Note::ShuttingDown { sig: libc::SIGTERM, grace_ms: 8000 }, &Fake)),
+            text(note(&Note::ShuttingDown { sig: libc::SIGTERM, grace_ms: 8000 }, &Fake, None)),
             "sidecar-init: shutting down (SIGTERM); grace 8000 ms\n"
         );
     }
@@ -426,11 +494,11 @@ mod tests {
     #[test]
     fn deaths_by_signal_and_start_failures_name_the_cause() {
         assert_eq!(
-            text(note(&Note::Died { slot: Slot::GitGate, pid: 3, ended: Ended::Signaled(9) }, &Fake)),
+            text(note(&Note::Died { slot: Slot::GitGate, pid: 3, ended: Ended::Signaled(9) }, &Fake, None)),
             "sidecar-init: git-gate exited pid=3 signal=SIGKILL\n"
         );
         assert_eq!(
-            text(note(&Note::CannotStart { slot: Slot::Egress, errno: 2, code: 127 }, &Fake)),
+            text(note(&Note::CannotStart { slot: Slot::Egress, errno: 2, code: 127 }, &Fake, None)),
             "sidecar-init: egress cannot start /app/egress-entrypoint.sh: No such file or directory (errno 2); code=127\n"
         );
     }
@@ -438,19 +506,19 @@ mod tests {
     #[test]
     fn restart_policy_notes_read_as_the_spec_and_the_issue_say() {
         assert_eq!(
-            text(note(&Note::Failed { slot: Slot::Pipelock, deaths: 6 }, &Fake)),
+            text(note(&Note::Failed { slot: Slot::Pipelock, deaths: 6 }, &Fake, None)),
             "sidecar-init: pipelock failed: 6 quick deaths in a row; not restarting\n"
         );
         assert_eq!(
-            text(note(&Note::RestartScheduled { slot: Slot::Pipelock, delay_ms: 500, deaths: 1 }, &Fake)),
+            text(note(&Note::RestartScheduled { slot: Slot::Pipelock, delay_ms: 500, deaths: 1 }, &Fake, None)),
             "sidecar-init: pipelock restarting in 500 ms (quick deaths in a row: 1)\n"
         );
         assert_eq!(
-            text(note(&Note::EssentialDown { slot: Slot::Egress, grace_ms: 8000 }, &Fake)),
+            text(note(&Note::EssentialDown { slot: Slot::Egress, grace_ms: 8000 }, &Fake, None)),
             "sidecar-init: essential egress is down; shutting down; grace 8000 ms\n"
         );
         assert_eq!(
-            text(note(&Note::Restarting { slot: Slot::GitGate, pid: Some(12), sig: 37 }, &Fake)),
+            text(note(&Note::Restarting { slot: Slot::GitGate, pid: Some(12), sig: 37 }, &Fake, None)),
             "sidecar-init: restarting git-gate pid=12 (SIGRTMIN+3)\n"
         );
     }
@@ -480,9 +548,9 @@ mod tests {
 
     #[test]
     fn real_time_signals_use_dockers_names() {
-        assert_eq!(text(note(&Note::IgnoredSignal { sig: 36 }, &Fake)), "sidecar-init: ignoring SIGRTMIN+2\n");
-        assert_eq!(text(note(&Note::IgnoredSignal { sig: 34 }, &Fake)), "sidecar-init: ignoring SIGRTMIN\n");
-        assert_eq!(text(note(&Note::IgnoredSignal { sig: 32 }, &Fake)), "sidecar-init: ignoring signal 32\n");
+        assert_eq!(text(note(&Note::IgnoredSignal { sig: 36 }, &Fake, None)), "sidecar-init: ignoring SIGRTMIN+2\n");
+        assert_eq!(text(note(&Note::IgnoredSignal { sig: 34 }, &Fake, None)), "sidecar-init: ignoring SIGRTMIN\n");
+        assert_eq!(text(note(&Note::IgnoredSignal { sig: 32 }, &Fake, None)), "sidecar-init: ignoring signal 32\n");
     }
 
     #[test]
@@ -538,7 +606,7 @@ mod tests {
     #[test]
     fn a_cannot_start_note_on_a_4000_byte_control_program_keeps_errno_and_code() {
         let context = Worst { program: vec![1u8; 4000], error: b"No such file or directory".to_vec(), user: None };
-        let line = text(note(&Note::CannotStart { slot: Slot::Supervise, errno: 2, code: 127 }, &context));
+        let line = text(note(&Note::CannotStart { slot: Slot::Supervise, errno: 2, code: 127 }, &context, None));
         assert_whole(&line, ": No such file or directory (errno 2); code=127\n");
         assert!(line.contains(r"\x01\x01..."), "the program is cut with a marker: {line:?}");
     }
@@ -547,12 +615,12 @@ mod tests {
     fn a_failed_switch_names_the_uid_and_gid_not_the_program() {
         // sys::spawn hands the switch's errno back negated.
         assert_eq!(
-            text(note(&Note::CannotStart { slot: Slot::Pipelock, errno: -1, code: 126 }, &Operation)),
+            text(note(&Note::CannotStart { slot: Slot::Pipelock, errno: -1, code: 126 }, &Operation, None)),
             "sidecar-init: pipelock cannot switch to uid 1000 gid 1001: Operation not permitted (errno 1); code=126\n"
         );
         // An exec error of a slot with a user still names the program.
         assert_eq!(
-            text(note(&Note::CannotStart { slot: Slot::Pipelock, errno: 13, code: 126 }, &Operation)),
+            text(note(&Note::CannotStart { slot: Slot::Pipelock, errno: 13, code: 126 }, &Operation, None)),
             "sidecar-init: pipelock cannot start /usr/local/bin/pipelock: Operation not permitted (errno 13); code=126\n"
         );
         let context = Worst {
@@ -560,7 +628,8 @@ mod tests {
             error: vec![0x80; 4000],
             user: Some(User { uid: u32::MAX, gid: u32::MAX }),
         };
-        let line = text(note(&Note::CannotStart { slot: Slot::Supervise, errno: i32::MIN + 1, code: 126 }, &context));
+        let line =
+            text(note(&Note::CannotStart { slot: Slot::Supervise, errno: i32::MIN + 1, code: 126 }, &context, None));
         assert!(
             line.starts_with("sidecar-init: supervise cannot switch to uid 4294967295 gid 4294967295: "),
             "{line:?}"
@@ -678,7 +747,7 @@ mod tests {
         for program in [vec![0xffu8; 4000], vec![b'p'; 4000], vec![]] {
             let context = Worst { program, error: vec![0x80u8; 4000], user: None };
             for (n, tail) in worst_notes() {
-                let line = text(note(&n, &context));
+                let line = text(note(&n, &context, None));
                 assert!(line.starts_with(PREFIX), "{line:?}");
                 assert_whole(&line, &format!("{tail}\n"));
             }

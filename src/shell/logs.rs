@@ -10,6 +10,7 @@ use heapless::Vec;
 use rustix::event::{PollFd, PollFlags};
 
 use crate::logic::assembler::MAX_LINE;
+use crate::logic::control::MAX_CLIENTS;
 use crate::logic::line::Line;
 use crate::logic::machine::Millis;
 use crate::logic::routing::{Routing, Sink, SinkId, StreamId, WriteMode, DRAIN_READS, MAX_STREAMS};
@@ -183,30 +184,30 @@ impl Logs {
         }
     }
 
-    /// The one wait: polls `first` (the signalfd), the sinks with a backlog
-    /// and the pipes whose sink has none, until `deadline`; then marks the
-    /// writable sinks and reads each ready pipe once. Returns whether `first`
-    /// was polled ready or may be: a failed poll (EINVAL: more entries than
-    /// RLIMIT_NOFILE now allows) is logged once and degrades the wait to
-    /// `first` and the sinks alone, or nothing, for [`DEGRADED_WAKE_MS`] at most, after
-    /// which every pipe is read; each wait tries everything again first.
-    pub fn wait(&mut self, first: Option<Fd>, deadline: Option<Millis>, now: Millis) -> bool {
-        // The signalfd and the sinks, which come first: what a degraded wait
-        // still watches.
+    /// The one wait: polls the caller's entries in `polled` (the signalfd
+    /// first, then the control socket's), the sinks with a backlog and the
+    /// pipes whose sink has none, until `deadline`; then marks the writable
+    /// sinks and reads each ready pipe once. The caller's entries keep
+    /// their readiness; returns whether it can be trusted: a failed poll
+    /// (EINVAL: more entries than RLIMIT_NOFILE now allows) is logged once
+    /// and degrades the wait to the caller's entries and the sinks alone,
+    /// or nothing, for [`DEGRADED_WAKE_MS`] at most, after which every
+    /// pipe is read (and the caller must try each of its own); each wait
+    /// tries everything again first.
+    pub fn wait(&mut self, polled: &mut PollSet, deadline: Option<Millis>, now: Millis) -> bool {
+        // The caller's entries and the sinks, which come first: what a
+        // degraded wait still watches.
+        let callers = polled.len();
         let writable = self.routing.sink_ids().filter(|&sink| self.routing.sink_ref(sink).wants_writable());
-        let essentials = usize::from(first.is_some()).saturating_add(writable.count());
-        let mut polled: Vec<PollFd<'static>, POLLED> = Vec::new();
+        let essentials = callers.saturating_add(writable.count());
         // What each entry of `polled` stands for, at the same index.
-        let mut sources = [Source::First; POLLED];
+        let mut sources = [Source::Caller; POLLED];
         let mut add = |source, entry| {
             if let Some(slot) = sources.get_mut(polled.len()) {
                 *slot = source;
                 let _ = polled.push(entry);
             }
         };
-        if let Some(fd) = first {
-            add(Source::First, PollFd::from_borrowed_fd(fd, PollFlags::IN));
-        }
         for sink in self.routing.sink_ids() {
             if self.routing.sink_ref(sink).wants_writable() {
                 add(Source::Sink(sink), PollFd::from_borrowed_fd(self.fd(sink), PollFlags::OUT));
@@ -219,7 +220,7 @@ impl Logs {
         }
         let soon = now.saturating_add(DEGRADED_WAKE_MS);
         let deadline = if self.degraded { Some(deadline.map_or(soon, |at| at.min(soon))) } else { deadline };
-        let trusted = match poll(&mut polled, deadline, now) {
+        let trusted = match poll(polled, deadline, now) {
             Ok(_) => true,
             Err(errno) => {
                 self.trouble(Trouble::PollFailed { errno: errno.raw_os_error() });
@@ -232,11 +233,9 @@ impl Logs {
             }
         };
         self.degraded = !trusted;
-        let mut first_ready = !trusted;
         for (entry, &source) in polled.iter().zip(&sources) {
             let ready = !entry.revents().is_empty();
             match source {
-                Source::First => first_ready |= ready,
                 Source::Sink(sink) if ready => self.routing.sink(sink).on_writable(),
                 // Reads are non-blocking: without trusted readiness, try them all.
                 Source::Stream(id) if (ready || !trusted) && self.routing.wants_read(id) => {
@@ -245,7 +244,8 @@ impl Logs {
                 _ => {}
             }
         }
-        first_ready
+        polled.truncate(callers);
+        trusted
     }
 
     /// The init exits: the pipes are read in turn until all are empty and
@@ -267,7 +267,7 @@ impl Logs {
             }
             if !self.routing.is_idle() {
                 // A sink waits for its reader.
-                self.wait(None, Some(deadline), now);
+                self.wait(&mut PollSet::new(), Some(deadline), now);
             }
         }
         for id in 0..self.pipes.len() {
@@ -279,7 +279,7 @@ impl Logs {
                 // One try, within the sink's write mode: the reader had its time.
                 self.routing.sink(sink).push(&[line.as_bytes()]);
                 let now = now_ms();
-                self.wait(None, Some(now), now);
+                self.wait(&mut PollSet::new(), Some(now), now);
                 self.flush();
             }
         }
@@ -295,14 +295,18 @@ impl Logs {
 /// What a poll entry stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Source {
-    /// The caller's descriptor: the signalfd.
-    First,
+    /// One of the caller's descriptors: the signalfd, the control socket's.
+    Caller,
     Sink(SinkId),
     Stream(StreamId),
 }
 
-/// Entries of the wait point: the signalfd, two sinks, every pipe.
-const POLLED: usize = MAX_STREAMS + 3;
+/// Entries of the wait point: the signalfd, the control socket's listener
+/// and clients, two sinks, every pipe.
+const POLLED: usize = MAX_STREAMS + 4 + MAX_CLIENTS;
+
+/// The wait point's entries, the caller's first.
+pub type PollSet = Vec<PollFd<'static>, POLLED>;
 
 /// The descriptor and write mode for the init's `fd` (1 or 2).
 fn sink_of(fd: Fd, sink: SinkId, troubles: &mut Troubles) -> (Fd, WriteMode) {

@@ -2,19 +2,26 @@
 //! and the sinks with a backlog; the next deadline as its timeout), events
 //! fed to the machine, its actions carried out with the `sys` layer.
 
+mod control;
 mod logs;
 
+pub use control::Control;
 pub use logs::Logs;
 
 use heapless::Vec;
+use rustix::event::{PollFd, PollFlags};
+
+use self::logs::PollSet;
 
 use crate::logic::config::Config;
-use crate::logic::machine::{Action, Event, Machine, Millis, Role};
+use crate::logic::control::{self as protocol, Request};
+use crate::logic::line::Line;
+use crate::logic::machine::{Action, Event, Machine, Millis, Note, Pid, Role};
 use crate::logic::privilege::User;
 use crate::logic::report::{self, Context, Startup};
 use crate::logic::slot::Slot;
 use crate::logic::trouble::Trouble;
-use crate::sys::clock::now_ms;
+use crate::sys::clock::{now_ms, unix_ms};
 use crate::sys::environ::{Environ, Strings};
 use crate::sys::signals::{self, SignalFd};
 use crate::sys::spawn::{self, DEFAULT_PATH};
@@ -28,13 +35,19 @@ pub struct Shell<'a> {
     search_path: &'static [u8],
     signals: SignalFd,
     logs: Logs,
+    control: Control,
     machine: Machine,
-    /// The monotonic clock, read once before and once after each wait.
+    /// The control client whose restart or signal request the machine is
+    /// deciding: the note that tells the decision answers it.
+    asking: Option<usize>,
+    /// When the init started, and the monotonic clock, read once before
+    /// and once after each wait.
+    since: Millis,
     now: Millis,
 }
 
 /// What rendering a note needs from outside the machine.
-struct ReportContext<'a>(&'a Config);
+struct ReportContext<'a>(&'a Config, &'a Machine);
 
 impl Context for ReportContext<'_> {
     fn program(&self, slot: Slot) -> &[u8] {
@@ -46,6 +59,9 @@ impl Context for ReportContext<'_> {
     fn user(&self, slot: Slot) -> Option<User> {
         self.0.users.get(slot as usize).copied().flatten()
     }
+    fn last_pid(&self, slot: Slot) -> Option<Pid> {
+        self.1.slot_view(slot).last_pid
+    }
 }
 
 impl<'a> Shell<'a> {
@@ -55,12 +71,14 @@ impl<'a> Shell<'a> {
         envp: [Strings; 4],
         signals: SignalFd,
         logs: Logs,
+        control: Control,
         pid1: bool,
     ) -> Self {
         let search_path = environ.get("PATH").unwrap_or(DEFAULT_PATH);
         let role = if pid1 { Role::Pid1 } else { Role::Subreaper };
         let machine = Machine::new(config.selected, config.grace_ms, role).with_policy(config.policy);
-        Shell { config, envp, search_path, signals, logs, machine, now: now_ms() }
+        let now = now_ms();
+        Shell { config, envp, search_path, signals, logs, control, machine, asking: None, since: now, now }
     }
 
     /// Runs the daemons until the machine says exit; returns the exit code.
@@ -71,7 +89,18 @@ impl<'a> Shell<'a> {
             if let Some(code) = self.execute() {
                 let deadline = self.machine.output_deadline(now_ms());
                 self.logs.finish(deadline, code);
+                self.control.remove(&self.config.control);
                 return code;
+            }
+            // A request the machine did not decide (it had exited) is refused.
+            if let Some(at) = self.asking.take() {
+                self.control.answer(at, b"no\n");
+            }
+            // Requests one at a time, each with the machine's queue empty,
+            // so that the note deciding it is the first to come.
+            if let Some((at, request)) = self.control.next_request() {
+                self.serve(at, request);
+                continue;
             }
             self.wait();
         }
@@ -87,7 +116,11 @@ impl<'a> Shell<'a> {
         self.now = now_ms();
         // A due deadline makes the poll a look (zero timeout): signals are
         // still read, so a deadline due at every wake cannot starve them.
-        let signalled = self.logs.wait(Some(self.signals.fd()), deadline, self.now);
+        let mut polled = PollSet::new();
+        let _ = polled.push(PollFd::from_borrowed_fd(self.signals.fd(), PollFlags::IN));
+        self.control.poll_entries(&mut polled);
+        let trusted = self.logs.wait(&mut polled, deadline, self.now);
+        let signalled = !trusted || polled.first().is_some_and(|entry| !entry.revents().is_empty());
         // One clock reading a wake: a burst of reaps costs no system call each.
         self.now = now_ms();
         if deadline.is_some_and(|at| at <= self.now) {
@@ -104,6 +137,11 @@ impl<'a> Shell<'a> {
         }
         for sig in batch {
             self.feed(Event::Signal(sig));
+        }
+        self.control.after_wait(polled.get(1..).unwrap_or_default(), trusted);
+        if let Some(errno) = self.control.failed.take() {
+            let text = error_text(errno);
+            self.startup_note(Startup::NoControl { addr: &self.config.control, errno, text });
         }
         signals::take_sent_faults(|sig| self.logs.trouble(Trouble::SentFault { sig }));
         self.logs.flush();
@@ -128,11 +166,51 @@ impl<'a> Shell<'a> {
                 Action::SignalAll(sig) => process::kill_all(sig),
                 Action::Reap => self.reap(),
                 Action::DrainOutput(slot) => self.logs.drain_slot(slot),
-                Action::Log(note) => self.logs.note(&report::note(&note, &ReportContext(self.config))),
+                Action::Log(note) => self.log(&note),
                 Action::Exit(code) => return Some(code),
             }
         }
         None
+    }
+
+    /// A note to stderr; to the client whose request it decides; as an
+    /// event to every `events` client.
+    #[inline(never)]
+    fn log(&mut self, note: &Note) {
+        let mut event = Line::new();
+        let streaming = self.control.streaming().then(|| (&mut event, unix_ms()));
+        let line = report::note(note, &ReportContext(self.config, &self.machine), streaming);
+        self.logs.note(&line);
+        if let Some(ok) = protocol::verdict(note) {
+            if let Some(at) = self.asking.take() {
+                let mut answer = Line::new();
+                answer.str(if ok { "ok\n" } else { "no\n" }).text(line.as_bytes());
+                self.control.answer(at, answer.as_bytes());
+            }
+        }
+        if !event.as_bytes().is_empty() {
+            self.control.publish(event.as_bytes());
+        }
+    }
+
+    /// A control client's request: `status` and `health` answered from the
+    /// machine's view, `events` streamed from now on, `restart` and
+    /// `signal` fed to the machine (the note deciding it answers).
+    #[inline(never)]
+    fn serve(&mut self, at: usize, request: Request) {
+        let event = match request {
+            Request::Status | Request::Health => {
+                let mut answer = Line::new();
+                let views = Slot::ALL.into_iter().map(|slot| (slot, self.machine.slot_view(slot)));
+                let health = request == Request::Health;
+                protocol::status(self.machine.bundle(), views, health, (self.since, self.now), &mut answer);
+                return self.control.answer(at, answer.as_bytes());
+            }
+            Request::Events => return self.control.stream(at),
+            Request::ToSlot(slot, sig) => Event::Requested { slot, sig },
+        };
+        self.asking = Some(at);
+        self.feed(event);
     }
 
     /// A line about how the start-up went, before the daemons start.
@@ -142,7 +220,7 @@ impl<'a> Shell<'a> {
 
     fn log_troubles(&mut self) {
         while let Some(trouble) = self.logs.next_trouble() {
-            self.logs.note(&report::trouble(&trouble, &ReportContext(self.config)));
+            self.logs.note(&report::trouble(&trouble, &ReportContext(self.config, &self.machine)));
         }
     }
 

@@ -10,6 +10,7 @@ pub mod memory;
 pub mod process;
 pub mod raw;
 pub mod signals;
+pub mod socket;
 pub mod spawn;
 pub mod wait;
 
@@ -45,7 +46,9 @@ const ERRORS: &[u8] = b"\
     \x85Input/output error\
     \x96Invalid argument\
     \x89Bad file descriptor\
-    \xa0Broken pipe";
+    \xa0Broken pipe\
+    \xe2Address in use\
+    \xefConnection refused";
 
 #[cfg(test)]
 mod tests {
@@ -53,7 +56,7 @@ mod tests {
 
     #[test]
     fn error_texts_match_their_numbers() {
-        let expected: [(i32, &[u8]); 20] = [
+        let expected: [(i32, &[u8]); 22] = [
             (libc::ENOENT, b"No such file or directory"),
             (libc::EACCES, b"Permission denied"),
             (libc::ENOEXEC, b"Exec format error"),
@@ -72,6 +75,8 @@ mod tests {
             (libc::EINVAL, b"Invalid argument"),
             (libc::EBADF, b"Bad file descriptor"),
             (libc::EPIPE, b"Broken pipe"),
+            (libc::EADDRINUSE, b"Address in use"),
+            (libc::ECONNREFUSED, b"Connection refused"),
             (libc::EEXIST, b"OS error"),
             (0, b"OS error"),
         ];

@@ -1,0 +1,64 @@
+//! The client subcommands: one request line to the running init over its
+//! control socket (found as the init finds it, from the environment); the
+//! answer's text to stdout after `ok`, to stderr after `no`.
+
+use core::ffi::c_int;
+
+use crate::logic::config::{self, ControlAddr, CONTROL_VAR};
+use crate::logic::report;
+use crate::sys::environ::Environ;
+use crate::sys::error_text;
+use crate::sys::fds::{read, write_all, Fd, Read, STDERR, STDOUT};
+use crate::sys::socket;
+use crate::USAGE_ERROR;
+
+/// Exit code when no init answers, or the connection closes unanswered.
+pub const NO_ANSWER: c_int = 3;
+
+/// `request` is the request line, its `\n` included.
+#[inline(never)]
+pub fn run(request: &[u8], environ: &Environ) -> c_int {
+    let mut addr = ControlAddr::new();
+    if let Err(error) = config::parse_control(environ.get(CONTROL_VAR), &mut addr) {
+        write_all(STDERR, report::config_error(&error).as_bytes());
+        return USAGE_ERROR;
+    }
+    // Off: no errno, and no address to name.
+    let mut errno = 0;
+    if !addr.is_empty() {
+        match socket::connect(&addr) {
+            Ok(fd) => {
+                if let Some(code) = ask(fd, request) {
+                    return code;
+                }
+            }
+            Err(error) => errno = error,
+        }
+    }
+    write_all(STDERR, report::no_answer(&addr, errno, error_text(errno)).as_bytes());
+    NO_ANSWER
+}
+
+/// Sends the request and relays the answer: its exit code, 0 after `ok`
+/// and 1 after `no`; `None`: none came.
+fn ask(fd: Fd, request: &[u8]) -> Option<c_int> {
+    if !socket::send_all(fd, request) {
+        return None;
+    }
+    let mut buf = [0u8; 4096];
+    let Read::Data(n) = read(fd, &mut buf) else { return None };
+    // The init sends the verdict and what follows it in one piece, so the
+    // first read has it whole.
+    let (code, out) = match buf.get(..3) {
+        Some(b"ok\n") => (0, STDOUT),
+        Some(b"no\n") => (1, STDERR),
+        _ => return None,
+    };
+    let mut data = buf.get(3..n).unwrap_or_default();
+    loop {
+        write_all(out, data);
+        let Read::Data(n) = read(fd, &mut buf) else { break };
+        data = buf.get(..n).unwrap_or_default();
+    }
+    Some(code)
+}
