@@ -535,11 +535,11 @@ fn status_shows_waiting_and_failed_and_restart_brings_a_failed_slot_back_at_once
     // Second death: past the limit of 1.
     init.wait_stderr("pipelock failed: 2 quick deaths in a row; not restarting");
     assert_eq!(init.status_of("pipelock")[..5], ["pipelock", "failed", "pid=-", "uptime=-", "restarts=1"]);
+    let last = pid_of(&init, "pipelock");
     let mut events = Events::open(&init.control);
     let answer = init.client(&["restart", "pipelock"]);
     assert_eq!(answer.code, Some(0), "{answer:?}");
     let seen = events.until("\"event\":\"started\"");
-    let last = pid_of(&init, "pipelock");
     let requested = format!("{{\"event\":\"restart_requested\",\"slot\":\"pipelock\",\"pid\":{last},");
     assert!(seen[0].starts_with(&requested), "the last run's pid: {seen:?}");
     assert_eq!(seen.len(), 2, "started at once, no delay: {seen:?}");
