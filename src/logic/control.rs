@@ -14,7 +14,7 @@ use super::line::Line;
 use super::machine::{Bundle, Millis, Note, SlotState, SlotView, REQUESTED};
 use super::signals;
 use super::slot::Slot;
-use crate::sys::bytes::{copy, move_to_front};
+use crate::sys::bytes::{copy, find, move_to_front};
 
 /// Bytes of a request line, its `\n` aside: the longest request,
 /// `signal supervise SIGVTALRM`, is 26.
@@ -38,22 +38,26 @@ pub enum Request {
 /// One request line, its `\n` removed.
 #[inline(never)]
 pub fn parse_request(line: &[u8]) -> Option<Request> {
-    let mut words = line.split(|&b| b == b' ');
-    let verb = words.next().unwrap_or_default();
-    let slot = words.next().map(Slot::from_name);
-    let sig = words.next().map(parse_signal);
-    if words.next().is_some() {
-        return None;
-    }
-    let request = match (verb, slot, sig) {
-        (b"status", None, None) => Request::Status,
-        (b"health", None, None) => Request::Health,
-        (b"events", None, None) => Request::Events,
-        (b"restart", Some(slot), None) => Request::ToSlot(slot?, REQUESTED),
-        (b"signal", Some(slot), Some(sig)) => Request::ToSlot(slot?, sig?),
+    let request = match first_word(line) {
+        (b"status", None) => Request::Status,
+        (b"health", None) => Request::Health,
+        (b"events", None) => Request::Events,
+        (b"restart", Some(slot)) => Request::ToSlot(Slot::from_name(slot)?, REQUESTED),
+        (b"signal", Some(rest)) => {
+            let (slot, sig) = first_word(rest);
+            Request::ToSlot(Slot::from_name(slot)?, parse_signal(sig?)?)
+        }
         _ => return None,
     };
     Some(request)
+}
+
+/// The first word of `words` and what follows its space, if one does.
+fn first_word(words: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match find(words, b' ') {
+        Some(at) => (words.get(..at).unwrap_or_default(), words.get(at.saturating_add(1)..)),
+        None => (words, None),
+    }
 }
 
 /// `HUP`, `SIGHUP` (the classic names, upper case) or a number 1 to 64.
