@@ -1,6 +1,7 @@
-//! The imperative shell: one wait point (poll on the signalfd, the log pipes
-//! and the sinks with a backlog; the next deadline as its timeout), events
-//! fed to the machine, its actions carried out with the `sys` layer.
+//! The imperative shell: one wait point (poll on the signalfd, the starting
+//! children's reports, the log pipes and the sinks with a backlog; the next
+//! deadline as its timeout), events fed to the machine, its actions carried
+//! out with the `sys` layer.
 
 mod logs;
 
@@ -9,15 +10,16 @@ pub use logs::Logs;
 use heapless::Vec;
 
 use crate::logic::config::Config;
-use crate::logic::machine::{Action, Event, Machine, Millis, Role};
+use crate::logic::machine::{Action, Event, Machine, Millis, Pid, Role};
 use crate::logic::privilege::User;
 use crate::logic::report::{self, Context, Startup};
-use crate::logic::slot::Slot;
+use crate::logic::slot::{PerSlot, Slot};
 use crate::logic::trouble::Trouble;
 use crate::sys::clock::now_ms;
 use crate::sys::environ::{Environ, Strings};
+use crate::sys::fds::{self, Fd};
 use crate::sys::signals::{self, SignalFd};
-use crate::sys::spawn::{self, DEFAULT_PATH};
+use crate::sys::spawn::{self, Outcome, DEFAULT_PATH};
 use crate::sys::wait::{self, Reaped};
 use crate::sys::{error_text, process};
 
@@ -29,6 +31,9 @@ pub struct Shell<'a> {
     signals: SignalFd,
     logs: Logs,
     machine: Machine,
+    /// Each slot's starting child and the read end of its report, until
+    /// the report says how its exec went.
+    starting: PerSlot<Option<(Pid, Fd)>>,
     /// The monotonic clock, read once before and once after each wait.
     now: Millis,
 }
@@ -60,7 +65,7 @@ impl<'a> Shell<'a> {
         let search_path = environ.get("PATH").unwrap_or(DEFAULT_PATH);
         let role = if pid1 { Role::Pid1 } else { Role::Subreaper };
         let machine = Machine::new(config.selected, config.grace_ms, role).with_policy(config.policy);
-        Shell { config, envp, search_path, signals, logs, machine, now: now_ms() }
+        Shell { config, envp, search_path, signals, logs, machine, starting: PerSlot::default(), now: now_ms() }
     }
 
     /// Runs the daemons until the machine says exit; returns the exit code.
@@ -87,12 +92,28 @@ impl<'a> Shell<'a> {
         self.now = now_ms();
         // A due deadline makes the poll a look (zero timeout): signals are
         // still read, so a deadline due at every wake cannot starve them.
-        let signalled = self.logs.wait(Some(self.signals.fd()), deadline, self.now);
+        // The signalfd, then each starting child's report, in slot order.
+        let mut watched: Vec<Fd, { logs::WATCHED }> = Vec::new();
+        let _ = watched.push(self.signals.fd());
+        for &(_, report) in self.starting.iter().filter_map(|(_, s)| s.as_ref()) {
+            let _ = watched.push(report);
+        }
+        let ready = self.logs.wait(&watched, deadline, self.now);
         // One clock reading a wake: a burst of reaps costs no system call each.
         self.now = now_ms();
         if deadline.is_some_and(|at| at <= self.now) {
             self.feed(Event::Deadline);
         }
+        let mut bit = 1u32;
+        for slot in Slot::ALL {
+            if self.starting.get(slot).is_some() {
+                bit = bit.wrapping_shl(1);
+                if ready & bit != 0 {
+                    self.take_report(slot, false);
+                }
+            }
+        }
+        let signalled = ready & 1 != 0;
 
         // One batch of signals a wake, each fed as it is read; the poll is
         // level-triggered, so a flood cannot push any signal out.
@@ -119,10 +140,7 @@ impl<'a> Shell<'a> {
     fn execute(&mut self) -> Option<u8> {
         while let Some(action) = self.machine.poll_action() {
             match action {
-                Action::Spawn(slot) => {
-                    let event = self.spawn(slot);
-                    self.feed(event);
-                }
+                Action::Spawn(slot) => self.spawn(slot),
                 Action::SignalGroup { pid, sig } => process::kill_group(pid, sig),
                 Action::SignalProcess { pid, sig } => process::kill_process(pid, sig),
                 Action::SignalAll(sig) => process::kill_all(sig),
@@ -150,7 +168,17 @@ impl<'a> Shell<'a> {
     fn reap(&mut self) {
         loop {
             match wait::reap_one() {
-                Reaped::Child { pid, ended } => self.feed(Event::Reaped { pid, ended }),
+                Reaped::Child { pid, ended } => {
+                    // A starting child wrote its report before it died: read
+                    // first, so a run that could not start is said so, not as
+                    // an exit.
+                    if let Some(slot) =
+                        Slot::ALL.into_iter().find(|&s| matches!(self.starting.get(s), Some((p, _)) if *p == pid))
+                    {
+                        self.take_report(slot, true);
+                    }
+                    self.feed(Event::Reaped { pid, ended });
+                }
                 Reaped::NoneReady => return,
                 Reaped::NoChildren => {
                     let others_left = process::others_alive();
@@ -162,19 +190,45 @@ impl<'a> Shell<'a> {
     }
 
     #[inline(never)]
-    fn spawn(&mut self, slot: Slot) -> Event {
+    fn spawn(&mut self, slot: Slot) {
         let command = self.config.commands.get(slot);
         let pipes = self.logs.pipes_for(slot);
         let envp = self.envp.get(slot as usize).copied().unwrap_or(core::ptr::null());
-        match spawn::spawn(
-            command,
-            self.search_path,
-            envp,
-            pipes,
-            self.config.users.get(slot as usize).copied().flatten(),
-        ) {
-            Ok(pid) => Event::Spawned { slot, pid },
-            Err(errno) => Event::SpawnFailed { slot, errno },
+        let user = self.config.users.get(slot as usize).copied().flatten();
+        match spawn::spawn(command, self.search_path, envp, pipes, user) {
+            Ok(child) => {
+                self.feed(Event::Spawned { slot, pid: child.pid });
+                match child.report {
+                    Ok(report) => self.watch(slot, Some((child.pid, report))),
+                    Err(errno) => {
+                        // Without a report, the exec is taken as done; a
+                        // failed one shows as an exit with code 127.
+                        self.logs.trouble(Trouble::NoReport { errno: errno.raw_os_error() });
+                        self.feed(Event::Execed { slot });
+                    }
+                }
+            }
+            Err(errno) => self.feed(Event::SpawnFailed { slot, errno }),
         }
+    }
+
+    /// Puts `next` in place of the slot's report, closing the one before.
+    fn watch(&mut self, slot: Slot, next: Option<(Pid, Fd)>) {
+        if let Some((_, report)) = core::mem::replace(self.starting.get_mut(slot), next) {
+            fds::close(report);
+        }
+    }
+
+    /// Feeds what the slot's report says, if it says anything yet; `dead`:
+    /// the child is reaped, so silence means it exec'd.
+    fn take_report(&mut self, slot: Slot, dead: bool) {
+        let Some((_, report)) = *self.starting.get(slot) else { return };
+        let event = match spawn::outcome(report) {
+            Outcome::Pending if !dead => return,
+            Outcome::Pending | Outcome::Execed => Event::Execed { slot },
+            Outcome::Failed(errno) => Event::SpawnFailed { slot, errno },
+        };
+        self.watch(slot, None);
+        self.feed(event);
     }
 }

@@ -75,9 +75,9 @@ pub fn exit(code: i32) -> ! {
 /// ever return. Returns the child's pid, or `-errno`.
 ///
 /// # Safety
-/// As musl's `clone`: with CLONE_VM the child shares our memory, so `child`
-/// must only make system calls, and `arg` and the stack must stay alive
-/// until it has exec'd or exited (CLONE_VFORK waits for that).
+/// As musl's `clone`: `child` must only make system calls; with CLONE_VM
+/// (which `sys::spawn` does not use) `arg` and the stack would also have to
+/// stay alive and untouched until the child has exec'd or exited.
 pub unsafe fn clone(
     flags: i32,
     stack_top: *mut u8,
