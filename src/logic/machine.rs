@@ -411,16 +411,23 @@ impl Machine {
         self.start_queued();
     }
 
-    /// Spawns the first queued slot when no slot is starting.
+    /// Spawns the first queued slot when no slot is starting. Queued slots
+    /// follow every other in slot order, so the first one that is either
+    /// decides.
     fn start_queued(&mut self) {
-        let starting = self.slots.iter().any(|(_, state)| state.process.starting());
-        if starting || self.phase != Phase::Running {
+        if self.phase != Phase::Running {
             return;
         }
-        let next = self.slots.iter().find(|(_, state)| state.process == Process::Queued).map(|(slot, _)| slot);
-        if let Some(slot) = next {
-            self.slots.get_mut(slot).process = Process::Spawning;
-            self.queue.push(Action::Spawn(slot));
+        for slot in Slot::ALL {
+            let state = self.slots.get_mut(slot);
+            if state.process.starting() {
+                return;
+            }
+            if state.process == Process::Queued {
+                state.process = Process::Spawning;
+                self.queue.push(Action::Spawn(slot));
+                return;
+            }
         }
     }
 

@@ -184,19 +184,19 @@ impl Logs {
     }
 
     /// The one wait: polls `watched` (the shell's: the signalfd, the spawn
-    /// reports), the sinks with a backlog and the pipes whose sink has none,
+    /// reports; `None` entries are skipped), the sinks with a backlog and the pipes whose sink has none,
     /// until `deadline`; then marks the writable sinks and reads each ready
     /// pipe once. Returns which of `watched` (bit i for `watched[i]`) were
     /// polled ready or may be: a failed poll (EINVAL: more entries than
     /// RLIMIT_NOFILE now allows) is logged once and degrades the wait to
     /// `watched` and the sinks alone, or nothing, for [`DEGRADED_WAKE_MS`] at most, after
     /// which every pipe is read; each wait tries everything again first.
-    pub fn wait(&mut self, watched: &[Fd], deadline: Option<Millis>, now: Millis) -> u32 {
+    pub fn wait(&mut self, watched: &[Option<Fd>], deadline: Option<Millis>, now: Millis) -> u32 {
         // The shell's descriptors and the sinks, which come first: what a
         // degraded wait still watches.
         let watched = watched.get(..WATCHED).unwrap_or(watched);
         let writable = self.routing.sink_ids().filter(|&sink| self.routing.sink_ref(sink).wants_writable());
-        let essentials = watched.len().saturating_add(writable.count());
+        let essentials = watched.iter().flatten().count().saturating_add(writable.count());
         let mut polled: Vec<PollFd<'static>, POLLED> = Vec::new();
         // What each entry of `polled` stands for, at the same index.
         let mut sources = [Source::Watched(0); POLLED];
@@ -206,8 +206,10 @@ impl Logs {
                 let _ = polled.push(entry);
             }
         };
-        for (i, &fd) in watched.iter().enumerate() {
-            add(Source::Watched(i), PollFd::from_borrowed_fd(fd, PollFlags::IN));
+        for (i, fd) in watched.iter().enumerate() {
+            if let Some(fd) = *fd {
+                add(Source::Watched(i), PollFd::from_borrowed_fd(fd, PollFlags::IN));
+            }
         }
         for sink in self.routing.sink_ids() {
             if self.routing.sink_ref(sink).wants_writable() {

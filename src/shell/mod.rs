@@ -10,10 +10,10 @@ pub use logs::Logs;
 use heapless::Vec;
 
 use crate::logic::config::Config;
-use crate::logic::machine::{Action, Event, Machine, Millis, Pid, Role};
+use crate::logic::machine::{Action, Event, Machine, Millis, Role};
 use crate::logic::privilege::User;
 use crate::logic::report::{self, Context, Startup};
-use crate::logic::slot::{PerSlot, Slot};
+use crate::logic::slot::Slot;
 use crate::logic::trouble::Trouble;
 use crate::sys::clock::now_ms;
 use crate::sys::environ::{Environ, Strings};
@@ -31,9 +31,10 @@ pub struct Shell<'a> {
     signals: SignalFd,
     logs: Logs,
     machine: Machine,
-    /// Each slot's starting child and the read end of its report, until
-    /// the report says how its exec went.
-    starting: PerSlot<Option<(Pid, Fd)>>,
+    /// What the wait watches besides the pump: the signalfd, then the read
+    /// end of each slot's spawn report, in slot order, while its child is
+    /// starting (until the report says how its exec went).
+    watched: [Option<Fd>; logs::WATCHED],
     /// The monotonic clock, read once before and once after each wait.
     now: Millis,
 }
@@ -65,7 +66,8 @@ impl<'a> Shell<'a> {
         let search_path = environ.get("PATH").unwrap_or(DEFAULT_PATH);
         let role = if pid1 { Role::Pid1 } else { Role::Subreaper };
         let machine = Machine::new(config.selected, config.grace_ms, role).with_policy(config.policy);
-        Shell { config, envp, search_path, signals, logs, machine, starting: PerSlot::default(), now: now_ms() }
+        let watched = [Some(signals.fd()), None, None, None, None];
+        Shell { config, envp, search_path, signals, logs, machine, watched, now: now_ms() }
     }
 
     /// Runs the daemons until the machine says exit; returns the exit code.
@@ -92,27 +94,13 @@ impl<'a> Shell<'a> {
         self.now = now_ms();
         // A due deadline makes the poll a look (zero timeout): signals are
         // still read, so a deadline due at every wake cannot starve them.
-        // The signalfd, then each starting child's report, in slot order.
-        let mut watched: Vec<Fd, { logs::WATCHED }> = Vec::new();
-        let _ = watched.push(self.signals.fd());
-        for &(_, report) in self.starting.iter().filter_map(|(_, s)| s.as_ref()) {
-            let _ = watched.push(report);
-        }
-        let ready = self.logs.wait(&watched, deadline, self.now);
+        let ready = self.logs.wait(&self.watched, deadline, self.now);
         // One clock reading a wake: a burst of reaps costs no system call each.
         self.now = now_ms();
         if deadline.is_some_and(|at| at <= self.now) {
             self.feed(Event::Deadline);
         }
-        let mut bit = 1u32;
-        for slot in Slot::ALL {
-            if self.starting.get(slot).is_some() {
-                bit = bit.wrapping_shl(1);
-                if ready & bit != 0 {
-                    self.take_report(slot, false);
-                }
-            }
-        }
+        self.take_reports(ready >> 1);
         let signalled = ready & 1 != 0;
 
         // One batch of signals a wake, each fed as it is read; the poll is
@@ -172,11 +160,9 @@ impl<'a> Shell<'a> {
                     // A starting child wrote its report before it died: read
                     // first, so a run that could not start is said so, not as
                     // an exit.
-                    if let Some(slot) =
-                        Slot::ALL.into_iter().find(|&s| matches!(self.starting.get(s), Some((p, _)) if *p == pid))
-                    {
-                        self.take_report(slot, true);
-                    }
+                    // (The dead child held its write end alone: its report
+                    // is definitive now. Reading the others costs a read.)
+                    self.take_reports(u32::MAX);
                     self.feed(Event::Reaped { pid, ended });
                 }
                 Reaped::NoneReady => return,
@@ -199,7 +185,11 @@ impl<'a> Shell<'a> {
             Ok(child) => {
                 self.feed(Event::Spawned { slot, pid: child.pid });
                 match child.report {
-                    Ok(report) => self.watch(slot, Some((child.pid, report))),
+                    Ok(report) => {
+                        if let Some(watched) = self.watched.get_mut(1 + slot as usize) {
+                            *watched = Some(report);
+                        }
+                    }
                     Err(errno) => {
                         // Without a report, the exec is taken as done; a
                         // failed one shows as an exit with code 127.
@@ -212,23 +202,20 @@ impl<'a> Shell<'a> {
         }
     }
 
-    /// Puts `next` in place of the slot's report, closing the one before.
-    fn watch(&mut self, slot: Slot, next: Option<(Pid, Fd)>) {
-        if let Some((_, report)) = core::mem::replace(self.starting.get_mut(slot), next) {
+    /// Feeds what the reports of the slots in `slots` (bit n: the n-th
+    /// slot) say, those that say anything yet, and closes each that has.
+    fn take_reports(&mut self, slots: u32) {
+        for (at, slot) in Slot::ALL.into_iter().enumerate() {
+            let Some(watched) = self.watched.get_mut(at.wrapping_add(1)) else { continue };
+            let Some(report) = watched.filter(|_| slots >> at & 1 != 0) else { continue };
+            let event = match spawn::outcome(report) {
+                Outcome::Pending => continue,
+                Outcome::Execed => Event::Execed { slot },
+                Outcome::Failed(errno) => Event::SpawnFailed { slot, errno },
+            };
+            *watched = None;
             fds::close(report);
+            self.feed(event);
         }
-    }
-
-    /// Feeds what the slot's report says, if it says anything yet; `dead`:
-    /// the child is reaped, so silence means it exec'd.
-    fn take_report(&mut self, slot: Slot, dead: bool) {
-        let Some((_, report)) = *self.starting.get(slot) else { return };
-        let event = match spawn::outcome(report) {
-            Outcome::Pending if !dead => return,
-            Outcome::Pending | Outcome::Execed => Event::Execed { slot },
-            Outcome::Failed(errno) => Event::SpawnFailed { slot, errno },
-        };
-        self.watch(slot, None);
-        self.feed(event);
     }
 }

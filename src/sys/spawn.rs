@@ -9,8 +9,7 @@
 //! the exec succeeded, four bytes are the error. The parent never reads it
 //! synchronously: the read end joins the one wait point (`shell`).
 
-use core::ffi::{c_char, c_int, c_void, CStr};
-use core::mem::MaybeUninit;
+use core::ffi::{c_char, CStr};
 
 use rustix::fs::{access, stat, Access, FileType};
 use rustix::io::{fcntl_setfd, Errno, FdFlags};
@@ -32,9 +31,6 @@ use super::environ::Strings;
 
 /// A path with its NUL: PATH_MAX.
 type PathBuf = [u8; 4096];
-
-/// Stack for the child until it execs: it only makes system calls.
-const CHILD_STACK: usize = 8 * 1024;
 
 /// Everything the child needs, prepared by the parent (the child has a copy).
 struct Plan {
@@ -104,16 +100,15 @@ pub fn spawn(
     });
     let writer = pipe.ok().map(|(_, writer)| writer);
     let plan = Plan { path: path.as_ptr().cast(), argv: argv.as_ptr(), envp, stdio, user, report: writer };
-    let mut stack = MaybeUninit::<[u8; CHILD_STACK]>::uninit();
-    // rustix has no clone that runs a function on a given stack.
-    // SAFETY: the stack grows down from its end, which is 16-byte aligned
-    // below. Without CLONE_VM the child runs on its own copy of this frame
-    // (plan, argv, stack), so nothing the parent does next can reach it.
-    let pid = unsafe {
-        let top = stack.as_mut_ptr().cast::<u8>().add(CHILD_STACK);
-        let top = top.sub(top as usize % 16);
-        raw::clone(libc::SIGCHLD, top, child, (&raw const plan).cast_mut().cast())
-    };
+    // fork as a bare clone (rustix has fork only in its "runtime" feature):
+    // no CLONE_VM, no new stack, so the child goes on from here in its own
+    // copy of the init's memory, stack included, and nothing it does or the
+    // parent does next can reach the other.
+    // SAFETY: with these flags clone takes no pointer; the init has one thread.
+    let pid = unsafe { raw::syscall2(libc::SYS_clone, libc::SIGCHLD as usize, 0) };
+    if pid == 0 {
+        child(&plan);
+    }
     // Only the child may hold the write end: its exit or exec is the EOF.
     if let Some(writer) = writer {
         fds::close(writer);
@@ -143,13 +138,11 @@ pub fn outcome(reader: Fd) -> Outcome {
     }
 }
 
-/// Runs in the child, on its own stack, in its own copy of the parent's
-/// memory: system calls only (no locks, no allocation), each an inline
-/// system call that leaves no `errno` behind. A failure is written to the
-/// report, and the child exits 127.
-extern "C" fn child(arg: *mut c_void) -> c_int {
-    // SAFETY: `arg` is the child's copy of the parent's `Plan`.
-    let plan = unsafe { &*arg.cast::<Plan>() };
+/// Runs in the child, in its own copy of the parent's memory: system calls
+/// only (no locks, no allocation), each an inline system call that leaves
+/// no `errno` behind. A failure is written to the report, and the child
+/// exits 127.
+fn child(plan: &Plan) -> ! {
     super::signals::reset_dispositions();
     let _ = rustix::process::setsid();
     if let Err(error) = take_stdio(plan.stdio) {
