@@ -186,7 +186,7 @@ impl<'a> Shell<'a> {
                 self.feed(Event::Spawned { slot, pid: child.pid });
                 match child.report {
                     Ok(report) => {
-                        if let Some(watched) = self.watched.get_mut(1 + slot as usize) {
+                        if let Some(watched) = self.watched.get_mut((slot as usize).wrapping_add(1)) {
                             *watched = Some(report);
                         }
                     }
