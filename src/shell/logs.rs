@@ -301,9 +301,13 @@ enum Source {
     Stream(StreamId),
 }
 
-/// Entries of the wait point: the signalfd, the control socket's listener
-/// and clients, two sinks, every pipe.
-const POLLED: usize = MAX_STREAMS + 4 + MAX_CLIENTS;
+/// Descriptors of the shell's own in one wait besides the control
+/// socket's: the signalfd and a spawn report for each slot.
+pub const WATCHED: usize = 5;
+
+/// Entries of the wait point: the shell's (the signalfd, the spawn reports,
+/// the control socket's listener and clients), two sinks, every pipe.
+const POLLED: usize = MAX_STREAMS + 2 + WATCHED + 1 + MAX_CLIENTS;
 
 /// The wait point's entries, the caller's first.
 pub type PollSet = Vec<PollFd<'static>, POLLED>;
