@@ -34,14 +34,14 @@ pub enum Request {
     Run,
     Help,
     Version,
-    /// A request line for the running init, its `\n` included.
+    /// A request message for the running init.
     Control,
     /// Arguments that are not accepted, joined by spaces.
     Usage,
 }
 
 /// What the arguments after the program name ask for. They are joined by
-/// spaces into `line`: a request line if they make one. Arguments too long
+/// spaces into `line`: a request message if they make one. Arguments too long
 /// for a [`Line`] are cut, and then no request (every request is short).
 #[inline(never)]
 pub fn parse<'a>(args: impl Iterator<Item = &'a [u8]>, line: &mut Line) -> Request {
@@ -61,7 +61,6 @@ pub fn parse<'a>(args: impl Iterator<Item = &'a [u8]>, line: &mut Line) -> Reque
     } else if same(words, b"--version") {
         Request::Version
     } else if parse_request(words).is_some() {
-        line.end();
         Request::Control
     } else {
         Request::Usage
@@ -93,7 +92,7 @@ mod tests {
     }
 
     #[test]
-    fn subcommands_become_request_lines() {
+    fn subcommands_become_request_messages() {
         for (args, line) in [
             (&["status"][..], "status"),
             (&["health"], "health"),
@@ -103,7 +102,7 @@ mod tests {
             (&["signal", "egress", "SIGHUP"], "signal egress SIGHUP"),
             (&["signal", "supervise", "64"], "signal supervise 64"),
         ] {
-            assert_eq!(parsed(args), (Request::Control, format!("{line}\n")), "{args:?}");
+            assert_eq!(parsed(args), (Request::Control, line.to_string()), "{args:?}");
         }
     }
 

@@ -1,21 +1,22 @@
-//! The client subcommands: one request line to the running init over its
+//! The client subcommands: one request message to the running init over its
 //! control socket (found as the init finds it, from the environment); the
 //! answer's text to stdout after `ok`, to stderr after `no`.
 
 use core::ffi::c_int;
 
 use crate::logic::config::{self, ControlAddr, CONTROL_VAR};
+use crate::logic::line::LINE_BYTES;
 use crate::logic::report;
 use crate::sys::environ::Environ;
 use crate::sys::error_text;
-use crate::sys::fds::{read, write_all, Fd, Read, STDERR, STDOUT};
+use crate::sys::fds::{read, write_all, Fd, Read, Written, STDERR, STDOUT};
 use crate::sys::socket;
 use crate::USAGE_ERROR;
 
 /// Exit code when no init answers, or the connection closes unanswered.
 pub const NO_ANSWER: c_int = 3;
 
-/// `request` is the request line, its `\n` included.
+/// `request` is the request message.
 #[inline(never)]
 pub fn run(request: &[u8], environ: &Environ) -> c_int {
     let mut addr = ControlAddr::new();
@@ -42,13 +43,11 @@ pub fn run(request: &[u8], environ: &Environ) -> c_int {
 /// Sends the request and relays the answer: its exit code, 0 after `ok`
 /// and 1 after `no`; `None`: none came.
 fn ask(fd: Fd, request: &[u8]) -> Option<c_int> {
-    if !socket::send_all(fd, request) {
-        return None;
-    }
-    let mut buf = [0u8; 4096];
+    // One message: sent whole or not at all.
+    let Written::Bytes(_) = socket::send_some(fd, request) else { return None };
+    // Every message of the init's is one Line at most: a read takes it whole.
+    let mut buf = [0u8; LINE_BYTES];
     let Read::Data(n) = read(fd, &mut buf) else { return None };
-    // The init sends the verdict and what follows it in one piece, so the
-    // first read has it whole.
     let (code, out) = match buf.get(..3) {
         Some(b"ok\n") => (0, STDOUT),
         Some(b"no\n") => (1, STDERR),

@@ -1,29 +1,29 @@
 //! The control socket's protocol, free of I/O: requests, the `status` and
-//! `health` answers, and what waits for an `events` client (events
+//! `health` answers, and what an `events` client is owed (events
 //! themselves are rendered with the notes, in `report::note`).
 //!
-//! A client connects and sends one request line, in one write, of at most
-//! [`REQUEST_BYTES`] bytes before its `\n`: `status`, `health`, `events`,
+//! The socket is SOCK_SEQPACKET: every request and answer is one message.
+//! A client connects and sends one request, of fewer than
+//! [`REQUEST_BYTES`] bytes and no newline: `status`, `health`, `events`,
 //! `restart SLOT` or `signal SLOT SIGNAL`, words separated by one space.
-//! The init answers `ok` or `no` on a line of its own, then text lines,
-//! and closes the connection; to `events` it answers `ok`, then one JSON
-//! object per line until it exits. Anything else is closed unanswered.
+//! The init answers with one message, `ok` or `no` on a line of its own
+//! then text lines, and closes the connection; to `events` it answers
+//! `ok\n`, then one message per event, a JSON object and its newline,
+//! until it exits. Anything else is closed unanswered.
 
 use super::config::parse_digits;
 use super::line::Line;
 use super::machine::{Bundle, Millis, Note, SlotState, SlotView, REQUESTED};
 use super::signals;
 use super::slot::Slot;
-use crate::sys::bytes::{copy, find, move_to_front};
+use crate::sys::bytes::find;
 
-/// Bytes of a request line, its `\n` aside: the longest request,
-/// `signal supervise SIGVTALRM`, is 26.
+/// Bytes the init reads of a request: more than the longest request,
+/// `signal supervise SIGVTALRM` (26), so that a longer message, which the
+/// read cuts to this, is never taken for one.
 pub const REQUEST_BYTES: usize = 64;
 /// Clients served at once.
 pub const MAX_CLIENTS: usize = 8;
-/// Bytes an `events` client may have waiting (whole lines); past that its
-/// events are counted as dropped.
-pub const OUTBOX_BYTES: usize = 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request {
@@ -35,7 +35,7 @@ pub enum Request {
     ToSlot(Slot, i32),
 }
 
-/// One request line, its `\n` removed.
+/// One request message.
 #[inline(never)]
 pub fn parse_request(line: &[u8]) -> Option<Request> {
     let request = match first_word(line) {
@@ -67,50 +67,23 @@ fn parse_signal(word: &[u8]) -> Option<i32> {
     (1..=64).find(|&sig| signals::name(sig) == Some(name) || number == Some(sig))
 }
 
-/// What an `events` client's socket did not take yet (whole lines), in the
-/// caller's memory, and how many events were lost since.
-pub struct Outbox<'a> {
-    bytes: &'a mut [u8],
-    len: usize,
-    dropped: u64,
-}
-
-impl<'a> Outbox<'a> {
-    pub fn new(bytes: &'a mut [u8]) -> Self {
-        Outbox { bytes, len: 0, dropped: 0 }
-    }
-
-    /// Empty again, for the next client.
-    pub fn clear(&mut self) {
-        self.len = 0;
-        self.dropped = 0;
-    }
-
-    /// Queues a whole line, or counts it lost when it does not fit or when
-    /// earlier ones were lost and the client has not caught up yet.
-    #[inline(never)]
-    pub fn push(&mut self, line: &[u8]) {
-        let end = self.len.saturating_add(line.len());
-        match self.bytes.get_mut(self.len..end).filter(|_| self.dropped == 0) {
-            Some(room) => self.len = self.len.saturating_add(copy(room, line)),
-            None => self.dropped = self.dropped.saturating_add(1),
+/// Sends `line` (if any) to an `events` client with `send` (true: its
+/// socket took the message), which lost `dropped` events since it last
+/// took one: first `{"event":"dropped","count":N}` if it lost any, and
+/// nothing new until that count went out, so that it comes before the
+/// events after the gap.
+#[inline(never)]
+pub fn deliver(dropped: &mut u64, line: Option<&[u8]>, mut send: impl FnMut(&[u8]) -> bool) {
+    if *dropped > 0 {
+        let mut notice = Line::new();
+        notice.str("{\"event\":\"dropped\",\"count\":").num(*dropped).str("}\n");
+        if send(notice.as_bytes()) {
+            *dropped = 0;
         }
     }
-
-    pub fn pending(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or_default()
-    }
-
-    /// `n` bytes of [`Outbox::pending`] went out. Once all did, a client
-    /// that lost events gets `{"event":"dropped","count":N}`.
-    #[inline(never)]
-    pub fn sent(&mut self, n: usize) {
-        self.len = move_to_front(self.bytes, n.min(self.len), self.len);
-        if self.len == 0 && self.dropped > 0 {
-            let mut line = Line::new();
-            line.str("{\"event\":\"dropped\",\"count\":").num(self.dropped).str("}\n");
-            self.dropped = 0;
-            self.push(line.as_bytes());
+    if let Some(line) = line {
+        if *dropped > 0 || !send(line) {
+            *dropped = dropped.saturating_add(1);
         }
     }
 }

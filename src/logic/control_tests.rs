@@ -1,4 +1,4 @@
-//! The control protocol: requests, an `events` client's outbox, `status`
+//! The control protocol: requests, what an `events` client loses, `status`
 //! and `health` for every slot state, every event's JSON.
 
 use super::*;
@@ -103,86 +103,82 @@ fn every_classic_signal_name_parses_with_and_without_sig() {
     assert_eq!(parse_signal(b"0"), None);
 }
 
-fn buffer() -> Outbox<'static> {
-    Outbox::new(Vec::leak(vec![0u8; OUTBOX_BYTES]))
-}
-
 #[test]
-fn garbage_and_oversized_lines_are_no_request() {
+fn garbage_and_oversized_messages_are_no_request() {
     assert_eq!(parse_request(b"GET / HTTP/1.1\r"), None);
     assert_eq!(parse_request(&[0u8, 1, 2]), None);
     assert_eq!(parse_request(&[b'x'; REQUEST_BYTES]), None);
-    assert_eq!(parse_request(&vec![b'y'; 1 << 20]), None, "a 1 MB line");
+    assert_eq!(parse_request(&vec![b'y'; 1 << 20]), None, "a 1 MB message");
+    // What the init reads of a longer message: its first REQUEST_BYTES.
     let mut padded = b"status".to_vec();
     padded.resize(REQUEST_BYTES, b' ');
     assert_eq!(parse_request(&padded), None);
+    let mut padded = b"signal supervise SIGVTALRM".to_vec();
+    padded.resize(REQUEST_BYTES, b'\0');
+    assert_eq!(parse_request(&padded), None);
 }
 
-// ---------------------------------------------------------------- outbox
+// ---------------------------------------------------------------- an events client's losses
 
-fn drain(outbox: &mut Outbox) -> String {
-    let mut all = String::new();
-    while !outbox.pending().is_empty() {
-        all.push_str(std::str::from_utf8(outbox.pending()).unwrap());
-        let n = outbox.pending().len();
-        outbox.sent(n);
+/// A client's socket with room for `room` more messages; what it took.
+struct Socket {
+    room: usize,
+    took: Vec<String>,
+}
+
+impl Socket {
+    fn new(room: usize) -> Socket {
+        Socket { room, took: vec![] }
     }
-    all
-}
 
-#[test]
-fn events_that_do_not_fit_are_counted_and_told_once_the_client_catches_up() {
-    let mut outbox = buffer();
-    let line = format!("{}\n", "e".repeat(99));
-    for _ in 0..10 {
-        outbox.push(line.as_bytes());
+    fn deliver(&mut self, dropped: &mut u64, line: Option<&str>) {
+        deliver(dropped, line.map(str::as_bytes), |message| {
+            let room = self.room > 0;
+            if room {
+                self.room -= 1;
+                self.took.push(String::from_utf8(message.to_vec()).unwrap());
+            }
+            room
+        });
     }
-    assert_eq!(outbox.pending().len(), 1000, "ten 100-byte lines fit in {OUTBOX_BYTES}");
-    for _ in 0..5 {
-        outbox.push(line.as_bytes());
+}
+
+#[test]
+fn events_a_full_socket_refuses_are_counted_and_told_once_it_takes_again() {
+    let mut socket = Socket::new(3);
+    let mut dropped = 0;
+    for n in 0..10 {
+        socket.deliver(&mut dropped, Some(&format!("e{n}\n")));
     }
-    // Part of it goes out: room again, but nothing is queued before the notice.
-    outbox.sent(250);
-    assert_eq!(outbox.pending().len(), 750);
-    outbox.push(b"late\n");
-    assert_eq!(outbox.pending().len(), 750, "no event jumps the queue after a loss");
-    assert_eq!(drain(&mut outbox), format!("{}{}", &line.repeat(10)[250..], "{\"event\":\"dropped\",\"count\":6}\n"));
-    // Caught up: events flow again, and the count starts afresh.
-    outbox.push(b"next\n");
-    assert_eq!(drain(&mut outbox), "next\n");
+    assert_eq!(socket.took, ["e0\n", "e1\n", "e2\n"]);
+    assert_eq!(dropped, 7);
+    // Still full: nothing goes, nothing new jumps the queue.
+    socket.deliver(&mut dropped, None);
+    assert_eq!((socket.took.len(), dropped), (3, 7));
+    // Room for one: the count, not the next event.
+    socket.room = 1;
+    socket.deliver(&mut dropped, Some("late\n"));
+    assert_eq!(socket.took[3], "{\"event\":\"dropped\",\"count\":7}\n");
+    assert_eq!(dropped, 1, "the event that found no room after it is counted afresh");
+    // Room again, without an event (the poll said writable): the count goes.
+    socket.room = 5;
+    socket.deliver(&mut dropped, None);
+    assert_eq!(socket.took[4], "{\"event\":\"dropped\",\"count\":1}\n");
+    socket.deliver(&mut dropped, Some("next\n"));
+    assert_eq!((socket.took[5].as_str(), dropped), ("next\n", 0));
+    assert_eq!(socket.took.len(), 6);
 }
 
 #[test]
-fn a_line_never_goes_out_cut() {
-    let mut outbox = buffer();
-    outbox.push(&[b'a'; OUTBOX_BYTES - 2]);
-    outbox.push(b"bcd\n");
-    assert_eq!(outbox.pending().len(), OUTBOX_BYTES - 2, "a line that does not fit is not cut");
-    outbox.sent(OUTBOX_BYTES - 2);
-    assert_eq!(outbox.pending(), b"{\"event\":\"dropped\",\"count\":1}\n");
-}
-
-#[test]
-fn an_outbox_cleared_for_the_next_client_is_empty_and_owes_no_count() {
-    let mut outbox = buffer();
-    outbox.push(&[b'x'; OUTBOX_BYTES]);
-    outbox.push(b"lost\n");
-    outbox.clear();
-    outbox.push(b"next\n");
-    assert_eq!(drain(&mut outbox), "next\n");
-}
-
-#[test]
-fn partial_sends_keep_the_rest() {
-    let mut outbox = buffer();
-    outbox.push(b"one\n");
-    outbox.push(b"two\n");
-    outbox.sent(2);
-    assert_eq!(outbox.pending(), b"e\ntwo\n");
-    outbox.sent(0);
-    assert_eq!(outbox.pending(), b"e\ntwo\n");
-    outbox.sent(100);
-    assert_eq!(outbox.pending(), b"");
+fn a_client_that_keeps_up_owes_nothing_and_gets_every_event_as_sent() {
+    let mut socket = Socket::new(usize::MAX);
+    let mut dropped = 0;
+    socket.deliver(&mut dropped, None);
+    assert!(socket.took.is_empty());
+    for line in ["ok\n", "{\"event\":\"started\"}\n"] {
+        socket.deliver(&mut dropped, Some(line));
+    }
+    assert_eq!((socket.took, dropped), (vec!["ok\n".to_string(), "{\"event\":\"started\"}\n".to_string()], 0));
 }
 
 // ---------------------------------------------------------------- status, health

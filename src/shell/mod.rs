@@ -104,12 +104,6 @@ impl<'a> Shell<'a> {
             if let Some(at) = self.asking.take() {
                 self.control.answer(at, b"no\n");
             }
-            // Requests one at a time, each with the machine's queue empty,
-            // so that the note deciding it is the first to come.
-            if let Some((at, request)) = self.control.next_request() {
-                self.serve(at, request);
-                continue;
-            }
             self.wait();
         }
     }
@@ -141,6 +135,12 @@ impl<'a> Shell<'a> {
         }
         // One clock reading a wake: a burst of reaps costs no system call each.
         self.now = now_ms();
+        // A request first, one a wake, with the machine's queue empty (the
+        // shell's loop ran it dry): the first note that decides a restart
+        // or signal is then the one deciding this request.
+        if let Some((at, request)) = self.control.after_wait(polled.get(ours..).unwrap_or_default(), trusted) {
+            self.serve(at, request);
+        }
         if deadline.is_some_and(|at| at <= self.now) {
             self.feed(Event::Deadline);
         }
@@ -158,7 +158,6 @@ impl<'a> Shell<'a> {
         for sig in batch {
             self.feed(Event::Signal(sig));
         }
-        self.control.after_wait(polled.get(ours..).unwrap_or_default(), trusted);
         if let Some(errno) = self.control.failed.take() {
             let text = error_text(errno);
             self.startup_note(Startup::NoControl { addr: &self.config.control, errno, text });

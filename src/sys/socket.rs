@@ -1,4 +1,5 @@
-//! The control socket: the init's Unix stream listener and its clients,
+//! The control socket: the init's Unix SOCK_SEQPACKET listener and its
+//! clients (each message whole or not at all, in order, on a connection),
 //! and the client subcommands' connection, in raw system calls (`raw`):
 //! rustix's `socket` and `accept` keep an assertion (a panic path) on the
 //! descriptor the kernel returns, its `socket_peercred` one on the length,
@@ -53,12 +54,12 @@ fn new_fd(ret: Ret) -> Result<Fd, i32> {
     }
 }
 
-/// A stream socket (`flags`: SOCK_NONBLOCK or none), connected to or
+/// A SOCK_SEQPACKET socket (`flags`: SOCK_NONBLOCK or none), connected to or
 /// bound at `addr` (`nr`: connect or bind).
 fn socket_at(nr: i64, addr: &[u8], flags: i32) -> Result<Fd, i32> {
     let mut raw = [0; 110];
     let (len, _) = sockaddr(&mut raw, addr);
-    let kind = (libc::SOCK_STREAM | libc::SOCK_CLOEXEC | flags) as usize;
+    let kind = (libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC | flags) as usize;
     // SAFETY: socket takes plain integers.
     let fd = new_fd(unsafe { syscall3(libc::SYS_socket, libc::AF_UNIX as usize, kind, 0) })?;
     // SAFETY: `raw` is a sockaddr_un of at least `len` bytes, alive for the call.
@@ -142,8 +143,8 @@ pub fn peer_uid(fd: Fd) -> Option<u32> {
     done.then_some(cred.uid)
 }
 
-/// One `send` that never raises SIGPIPE (and never blocks on the init's
-/// non-blocking sockets).
+/// One `send`, one message (taken whole or not at all), that never raises
+/// SIGPIPE (and never blocks on the init's non-blocking sockets).
 pub fn send_some(fd: Fd, bytes: &[u8]) -> Written {
     loop {
         // SAFETY: `bytes` is valid for its length; no address (a NULL one).
@@ -176,15 +177,6 @@ pub fn close(fd: Fd) {
 pub fn connect(addr: &[u8]) -> Result<Fd, i32> {
     // The client has no signal handler: no EINTR to retry.
     socket_at(libc::SYS_connect, addr, 0)
-}
-
-/// Sends all of `bytes` on a blocking socket; false when the peer is gone.
-pub fn send_all(fd: Fd, mut bytes: &[u8]) -> bool {
-    while !bytes.is_empty() {
-        let Written::Bytes(n) = send_some(fd, bytes) else { return false };
-        bytes = bytes.get(n..).unwrap_or(&[]);
-    }
-    true
 }
 
 /// The init's own uid: peers with it (or 0) are served.

@@ -1,5 +1,6 @@
 //! Clients of the init's control socket: the `sidecar-init` subcommands, and
-//! raw connections that speak the line protocol as supervise would.
+//! raw connections that speak the protocol (SOCK_SEQPACKET messages) as
+//! supervise would.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -44,34 +45,63 @@ pub fn run_client(control: Option<&str>, args: &[&str]) -> Answer {
     out.into()
 }
 
-/// A raw connection to a control socket (`@NAME` or a path), with timeouts
-/// so that a test never hangs on it.
+/// A raw connection to a control socket (`@NAME` or a path): a
+/// SOCK_SEQPACKET socket, as the init listens on (std has no type for it,
+/// but a `UnixStream` reads, writes and times out on it alike: each read
+/// takes one message, each write sends one), with timeouts so that a test
+/// never hangs on it.
 pub fn connect(control: &str) -> UnixStream {
-    let stream = match control.strip_prefix('@') {
-        Some(name) => {
-            use std::os::linux::net::SocketAddrExt;
-            let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
-                .unwrap_or_else(|e| panic!("{control}: {e}"));
-            UnixStream::connect_addr(&addr)
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket(2) and connect(2) calls with a sockaddr_un filled
+    // in below; the descriptor is owned by the UnixStream from then on.
+    let stream = unsafe {
+        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let stream = UnixStream::from_raw_fd(fd);
+        let mut addr: libc::sockaddr_un = std::mem::zeroed();
+        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        let name = control.as_bytes();
+        // An abstract name: its `@` becomes the leading NUL; a path keeps its NUL.
+        let len = if name.first() == Some(&b'@') { name.len() } else { name.len() + 1 };
+        for (to, &from) in addr.sun_path.iter_mut().zip(name) {
+            *to = from as libc::c_char;
         }
-        None => UnixStream::connect(control),
+        if name.first() == Some(&b'@') {
+            addr.sun_path[0] = 0;
+        }
+        let len = (std::mem::size_of::<libc::sa_family_t>() + len) as libc::socklen_t;
+        if libc::connect(fd, (&raw const addr).cast(), len) != 0 {
+            panic!("cannot connect to {control}: {}", std::io::Error::last_os_error());
+        }
+        stream
     };
-    let stream = stream.unwrap_or_else(|e| panic!("cannot connect to {control}: {e}"));
     stream.set_read_timeout(Some(PATIENCE)).unwrap();
     stream.set_write_timeout(Some(PATIENCE)).unwrap();
     stream
 }
 
-/// Sends one request line and reads the whole answer (the init closes after it).
+/// Sends one request message and reads the whole answer (the init closes after it).
 pub fn ask_raw(control: &str, request: &str) -> String {
     let mut stream = connect(control);
-    stream.write_all(format!("{request}\n").as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap_or_else(|e| panic!("{request}: {e}"));
-    answer
+    stream.write_all(request.as_bytes()).unwrap();
+    read_all(&mut stream).unwrap_or_else(|e| panic!("{request}: {e}"))
 }
 
-/// An `events` stream read line by line.
+/// Every message until the init closes the connection. (Not `read_to_end`,
+/// whose first read may be shorter than a message: a read takes one
+/// message, and what does not fit is lost.)
+pub fn read_all(stream: &mut UnixStream) -> std::io::Result<String> {
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf)? {
+            0 => return Ok(String::from_utf8_lossy(&all).into_owned()),
+            n => all.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// An `events` stream read line by line (each message is one line).
 pub struct Events {
     reader: BufReader<UnixStream>,
 }
@@ -80,7 +110,7 @@ impl Events {
     /// Connects and asks for events; the first line must be `ok`.
     pub fn open(control: &str) -> Events {
         let mut stream = connect(control);
-        stream.write_all(b"events\n").unwrap();
+        stream.write_all(b"events").unwrap();
         let mut events = Events { reader: BufReader::new(stream) };
         assert_eq!(events.line().as_deref(), Some("ok"), "the answer to `events`");
         events
