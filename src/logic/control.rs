@@ -16,7 +16,6 @@ use super::line::Line;
 use super::machine::{Bundle, Millis, Note, SlotState, SlotView, REQUESTED};
 use super::signals;
 use super::slot::Slot;
-use crate::sys::bytes::find;
 
 /// Bytes the init reads of a request: more than the longest request,
 /// `signal supervise SIGVTALRM` (26), so that a longer message, which the
@@ -35,36 +34,39 @@ pub enum Request {
     ToSlot(Slot, i32),
 }
 
+/// The verbs, by index: the first three take no word, `restart` a slot,
+/// `signal` a slot and a signal.
+const VERBS: [&[u8]; 5] = [b"status", b"health", b"events", b"restart", b"signal"];
+
 /// One request message.
 #[inline(never)]
-pub fn parse_request(line: &[u8]) -> Option<Request> {
-    let request = match first_word(line) {
-        (b"status", None) => Request::Status,
-        (b"health", None) => Request::Health,
-        (b"events", None) => Request::Events,
-        (b"restart", Some(slot)) => Request::ToSlot(Slot::from_name(slot)?, REQUESTED),
-        (b"signal", Some(rest)) => {
-            let (slot, sig) = first_word(rest);
-            Request::ToSlot(Slot::from_name(slot)?, parse_signal(sig?)?)
-        }
-        _ => return None,
-    };
-    Some(request)
-}
-
-/// The first word of `words` and what follows its space, if one does.
-fn first_word(words: &[u8]) -> (&[u8], Option<&[u8]>) {
-    match find(words, b' ') {
-        Some(at) => (words.get(..at).unwrap_or_default(), words.get(at.saturating_add(1)..)),
-        None => (words, None),
+pub fn parse_request(message: &[u8]) -> Option<Request> {
+    // Up to three words, split at each space (so two spaces make an empty word).
+    let mut words: [&[u8]; 3] = [&[]; 3];
+    let mut count = 0usize;
+    for word in message.split(|&b| b == b' ') {
+        *words.get_mut(count)? = word;
+        count = count.wrapping_add(1);
     }
+    let [verb, slot, sig] = words;
+    let verb = VERBS.iter().position(|&name| name == verb)?;
+    let request = match verb {
+        0 => Request::Status,
+        1 => Request::Health,
+        2 => Request::Events,
+        _ => Request::ToSlot(Slot::from_name(slot)?, if verb == 3 { REQUESTED } else { parse_signal(sig)? }),
+    };
+    // The verb and the words it takes, no more.
+    (count == verb.saturating_sub(1).max(1)).then_some(request)
 }
 
 /// `HUP`, `SIGHUP` (the classic names, upper case) or a number 1 to 64.
 fn parse_signal(word: &[u8]) -> Option<i32> {
+    if let Some(number) = parse_digits(word, 64) {
+        return i32::try_from(number).ok().filter(|&sig| sig > 0);
+    }
     let name = word.strip_prefix(b"SIG").unwrap_or(word);
-    let number = parse_digits(word, 64).and_then(|n| i32::try_from(n).ok());
-    (1..=64).find(|&sig| signals::name(sig) == Some(name) || number == Some(sig))
+    (1..32).find(|&sig| signals::name(sig) == Some(name))
 }
 
 /// Sends `line` (if any) to an `events` client with `send` (true: its
@@ -92,10 +94,6 @@ pub fn deliver(dropped: &mut u64, line: Option<&[u8]>, mut send: impl FnMut(&[u8
 const STATE_NAMES: [&str; 9] =
     ["running", "stopping", "sweeping", "up", "starting", "stopping", "waiting", "down", "failed"];
 
-fn state_name(at: usize) -> &'static str {
-    STATE_NAMES.get(at).copied().unwrap_or_default()
-}
-
 fn state_index(state: SlotState) -> usize {
     match state {
         SlotState::Up => 3,
@@ -107,19 +105,14 @@ fn state_index(state: SlotState) -> usize {
     }
 }
 
-/// ` key=N` and `unit`, or ` key=-` without a value.
+/// `key`, then `value` or `-` without one.
 #[inline(never)]
-fn field(line: &mut Line, key: &str, value: Option<u64>, unit: &str) {
-    line.str(" ").str(key).str("=");
+fn field(line: &mut Line, key: &str, value: Option<u64>) {
+    line.str(key);
     match value {
-        Some(value) => line.num(value).str(unit),
+        Some(value) => line.num(value),
         None => line.str("-"),
     };
-}
-
-/// Whole seconds from `since` to `now`.
-fn uptime(since: Option<Millis>, now: Millis) -> Option<u64> {
-    since.map(|at| now.saturating_sub(at) / 1000)
 }
 
 /// The answer to `status` (`health: false`) into `line`: `ok`, a line for
@@ -127,46 +120,61 @@ fn uptime(since: Option<Millis>, now: Millis) -> Option<u64> {
 /// `egress up pid=7 uptime=12s restarts=0 code=-`. To `health`: `ok` and
 /// `healthy` when the bundle runs and every selected slot is up; otherwise
 /// `no` and what is not, `unhealthy: pipelock down, git-gate starting`.
-/// `since`: when the init started; `now`: the monotonic clock.
+/// `view`: a slot's; `since`: when the init started; `now`: the monotonic
+/// clock.
 #[inline(never)]
 pub fn status(
     bundle: Bundle,
-    views: impl Iterator<Item = (Slot, SlotView)>,
+    view: impl Fn(Slot) -> SlotView,
     health: bool,
     (since, now): (Millis, Millis),
     line: &mut Line,
 ) {
-    // What is not up, or (status) everything, separated as each answer wants.
+    // One pass over the bundle (`None`) and the slots: what is not up, or
+    // (status) everything.
+    let mut well = true;
     let mut items = Line::new();
-    let separator = if health { ", " } else { "\n" };
-    if !(health && bundle == Bundle::Running) {
-        items.str("bundle ").str(state_name(bundle as usize));
-        if !health {
-            field(&mut items, "uptime", uptime(Some(since), now), "s");
-        }
-    }
-    for (slot, view) in views {
-        if !view.selected || (health && view.state == SlotState::Up) {
+    for at in 0..=Slot::ALL.len() {
+        let (name, state, view) = match at.checked_sub(1).and_then(|at| Slot::ALL.get(at)) {
+            None => ("bundle", bundle as usize, None),
+            Some(&slot) => {
+                let view = view(slot);
+                if !view.selected {
+                    continue;
+                }
+                (slot.name(), state_index(view.state), Some(view))
+            }
+        };
+        // Bundle::Running is 0, SlotState::Up is 3.
+        if health && (state == 0 || state == 3) {
             continue;
         }
+        well = false;
         if !items.as_bytes().is_empty() {
-            items.str(separator);
+            items.str(if health { ", " } else { "\n" });
         }
-        items.str(slot.name()).str(" ").str(state_name(state_index(view.state)));
-        if !health {
-            field(&mut items, "pid", view.pid.map(|pid| pid.unsigned_abs().into()), "");
-            field(&mut items, "uptime", uptime(view.started_at, now), "s");
-            field(&mut items, "restarts", Some(view.restarts.into()), "");
-            field(&mut items, "code", view.last_code.map(u64::from), "");
+        items.str(name).str(" ").str(STATE_NAMES.get(state).copied().unwrap_or_default());
+        if health {
+            continue;
+        }
+        if let Some(view) = view {
+            field(&mut items, " pid=", view.pid.map(|pid| pid.unsigned_abs().into()));
+        }
+        let started = view.map_or(Some(since), |view| view.started_at);
+        field(&mut items, " uptime=", started.map(|at| now.saturating_sub(at) / 1000));
+        if started.is_some() {
+            items.str("s");
+        }
+        if let Some(view) = view {
+            field(&mut items, " restarts=", Some(view.restarts.into()));
+            field(&mut items, " code=", view.last_code.map(u64::from));
         }
     }
-    if !health {
-        line.str("ok\n");
-    } else if items.as_bytes().is_empty() {
-        line.str("ok\nhealthy");
-    } else {
-        line.str("no\nunhealthy: ");
-    }
+    line.str(match (health, well) {
+        (false, _) => "ok\n",
+        (true, true) => "ok\nhealthy",
+        (true, false) => "no\nunhealthy: ",
+    });
     line.text(items.as_bytes()).end();
 }
 

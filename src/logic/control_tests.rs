@@ -16,8 +16,7 @@ struct Status {
 
 fn answer_to(status: &Status, health: bool) -> String {
     let mut line = Line::new();
-    let views = Slot::ALL.into_iter().map(|slot| (slot, *status.slots.get(slot)));
-    super::status(status.bundle, views, health, (status.since, status.now), &mut line);
+    super::status(status.bundle, |slot| *status.slots.get(slot), health, (status.since, status.now), &mut line);
     text(&line)
 }
 

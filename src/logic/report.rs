@@ -60,18 +60,25 @@ struct Values<'a> {
     id: Option<Pid>,
 }
 
-/// `template` with its values, after what `line` holds.
+/// `template` with its values, after what `line` holds, up to its first
+/// newline if it has one; returns what follows that newline (a note's
+/// event template), or nothing.
 #[inline(never)]
-fn render(line: &mut Line, template: &str, values: &Values) {
-    let mut rest = template.as_bytes();
+fn render<'t>(line: &mut Line, template: &'t [u8], values: &Values) -> &'t [u8] {
+    let mut rest = template;
     loop {
-        let at = rest.iter().position(|&b| b == b'%').unwrap_or(rest.len());
+        let at = rest.iter().position(|&b| b == b'%' || b == b'\n').unwrap_or(rest.len());
         let (text, code) = rest.split_at_checked(at).unwrap_or((rest, &[]));
         line.text(text);
-        let Some((&code, after)) = code.get(1..).and_then(<[u8]>::split_first) else { break };
+        let Some((&mark, code)) = code.split_first() else { break };
+        if mark == b'\n' {
+            return code;
+        }
+        let Some((&code, after)) = code.split_first() else { break };
         put(line, code, values);
         rest = after;
     }
+    &[]
 }
 
 /// The value `code` names.
@@ -93,6 +100,11 @@ fn put(line: &mut Line, code: u8, values: &Values) {
             Some(pid) => line.signed(pid.into()),
             None => line.str("null"),
         }),
+        // An event's slot (`%s`, or `null`), up to its pid's value.
+        b'J' => drop(match text0 {
+            Some(name) => line.str("\",\"slot\":\"").text(name).str("\",\"pid\":"),
+            None => line.str("\",\"slot\":null,\"pid\":"),
+        }),
         _ => signal_name(line, signed1 as i32),
     }
 }
@@ -110,16 +122,18 @@ pub fn slot_names(line: &mut Line) {
 /// A line of the init's: `PREFIX`, `template` with `values`, the newline.
 fn line(template: &str, values: &Values) -> Line {
     let mut line = Line::new();
-    own_line(&mut line, template, values);
+    let _ = own_line(&mut line, template, values);
     line
 }
 
-/// [`line`], after what `line` holds.
+/// [`line`], after what `line` holds; returns the event template that
+/// follows a note's newline, if any.
 #[inline(never)]
-fn own_line(line: &mut Line, template: &str, values: &Values) {
+fn own_line<'t>(line: &mut Line, template: &'t str, values: &Values) -> &'t [u8] {
     line.str(PREFIX);
-    render(line, template, values);
+    let event = render(line, template.as_bytes(), values);
     line.end();
+    event
 }
 
 fn name(slot: Slot) -> Option<&'static [u8]> {
@@ -131,11 +145,11 @@ fn name(slot: Slot) -> Option<&'static [u8]> {
 pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>) -> Line {
     let mut who = Line::new();
     let mut v = Values::default();
-    let (template, json) = match *note {
+    let template = match *note {
         Note::Started { slot, pid } => {
             v.text[0] = name(slot);
             v.signed[0] = pid.into();
-            ("%s started pid=%p", "{\"event\":\"started\",\"slot\":\"%s\",\"pid\":%p")
+            "%s started pid=%p\nstarted%J%p"
         }
         Note::CannotStart { slot, errno, code } => {
             v.text[0] = name(slot);
@@ -144,9 +158,10 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
                 Some(User { uid, gid }) if errno < 0 => {
                     who.str("uid ").num(uid.into()).str(" gid ").num(gid.into());
                     v.text[1] = Some(who.as_bytes());
-                    (errno.wrapping_neg(), ("%s cannot switch to %t: %r (errno %p); code=%c", CANNOT_START))
+                    // As an event: its code, and no process.
+                    (errno.wrapping_neg(), "%s cannot switch to %t: %r (errno %p); code=%c\nexited%Jnull,\"code\":%c")
                 }
-                _ => (errno, ("%s cannot start %q: %r (errno %p); code=%c", CANNOT_START)),
+                _ => (errno, "%s cannot start %q: %r (errno %p); code=%c\nexited%Jnull,\"code\":%c"),
             };
             // Quoted, so even an unexpected error text leaves room for the code.
             v.quote = [Some(context.program(slot)), Some(context.error_text(errno))];
@@ -159,22 +174,22 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
             match ended {
                 Ended::Exited(code) => {
                     v.signed[1] = code.into();
-                    ("%s exited pid=%p code=%c", "{\"event\":\"exited\",\"slot\":\"%s\",\"pid\":%p,\"code\":%c")
+                    "%s exited pid=%p code=%c\nexited%J%p,\"code\":%c"
                 }
                 Ended::Signaled(sig) => {
                     v.signed[1] = sig.into();
-                    ("%s exited pid=%p signal=%g", "{\"event\":\"exited\",\"slot\":\"%s\",\"pid\":%p,\"signal\":%c")
+                    "%s exited pid=%p signal=%g\nexited%J%p,\"signal\":%c"
                 }
             }
         }
         Note::ShuttingDown { sig, grace_ms } => {
             v.signed[1] = sig.into();
             v.signed[0] = grace_ms.into();
-            ("shutting down (%g); grace %p ms", "{\"event\":\"shutdown\",\"slot\":null,\"pid\":null,\"signal\":%c")
+            "shutting down (%g); grace %p ms\nshutdown%J%i,\"signal\":%c"
         }
         Note::AlreadyShuttingDown { sig } => {
             v.signed[1] = sig.into();
-            ("%g changes nothing: already shutting down", "")
+            "%g changes nothing: already shutting down"
         }
         Note::Restarting { slot, pid, sig } => {
             v.text[0] = name(slot);
@@ -182,97 +197,93 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
             match pid {
                 Some(pid) => {
                     v.signed[0] = pid.into();
-                    ("restarting %s pid=%p (%g)", "{\"event\":\"restart_requested\",\"slot\":\"%s\",\"pid\":%p")
+                    "restarting %s pid=%p (%g)\nrestart_requested%J%p"
                 }
                 None => {
                     v.id = context.last_pid(slot);
-                    (
-                        "restarting %s, which was down, (%g)",
-                        "{\"event\":\"restart_requested\",\"slot\":\"%s\",\"pid\":%i",
-                    )
+                    "restarting %s, which was down, (%g)\nrestart_requested%J%i"
                 }
             }
         }
         Note::RestartCoalesced { slot, sig } => {
             v.text[0] = name(slot);
             v.signed[1] = sig.into();
-            ("%s restart already pending (%g)", "")
+            "%s restart already pending (%g)"
         }
         Note::RestartSkipped { slot, sig, why } => {
             v.text[0] = name(slot);
             v.signed[1] = sig.into();
             match why {
-                Skip::ShuttingDown => ("%s restart skipped: shutting down (%g)", ""),
-                Skip::NotSelected => ("%s restart skipped: %s is not selected (%g)", ""),
+                Skip::ShuttingDown => "%s restart skipped: shutting down (%g)",
+                Skip::NotSelected => "%s restart skipped: %s is not selected (%g)",
             }
         }
         Note::RestartDropped { slot } => {
             v.text[0] = name(slot);
-            ("pending %s restart dropped: shutting down", "")
+            "pending %s restart dropped: shutting down"
         }
         Note::RestartScheduled { slot, delay_ms, deaths } => {
             v.text[0] = name(slot);
             v.signed = [delay_ms.into(), deaths.into()];
             v.id = context.last_pid(slot);
-            (
-                "%s restarting in %p ms (quick deaths in a row: %c)",
-                "{\"event\":\"restarting\",\"slot\":\"%s\",\"pid\":%i,\"delay_ms\":%p",
-            )
+            "%s restarting in %p ms (quick deaths in a row: %c)\nrestarting%J%i,\"delay_ms\":%p"
         }
         Note::Failed { slot, deaths } => {
             v.text[0] = name(slot);
             v.id = context.last_pid(slot);
             v.signed[0] = deaths.into();
-            ("%s failed: %p quick deaths in a row; not restarting", "{\"event\":\"failed\",\"slot\":\"%s\",\"pid\":%i")
+            "%s failed: %p quick deaths in a row; not restarting\nfailed%J%i"
         }
         Note::EssentialDown { slot, grace_ms } => {
-            v.text[0] = name(slot);
+            // `%t`: the event's slot is null.
+            v.text[1] = name(slot);
             v.signed[0] = grace_ms.into();
-            ("essential %s is down; shutting down; grace %p ms", "{\"event\":\"shutdown\",\"slot\":null,\"pid\":null")
+            "essential %t is down; shutting down; grace %p ms\nshutdown%J%i"
         }
         Note::Forwarded { slot, pid, sig } => {
             v.text[0] = name(slot);
             v.signed[0] = pid.into();
             v.signed[1] = sig.into();
-            ("%g forwarded to %s pid=%p", "{\"event\":\"forwarded\",\"slot\":\"%s\",\"pid\":%p,\"signal\":%c")
+            "%g forwarded to %s pid=%p\nforwarded%J%p,\"signal\":%c"
         }
         Note::NotForwarded { slot, sig } => {
             v.text[0] = name(slot);
             v.signed[1] = sig.into();
-            ("%g not forwarded: %s is not running", "")
+            "%g not forwarded: %s is not running"
         }
         Note::GraceExpired { slot, pid } => {
             v.text[0] = name(slot);
             v.signed[0] = pid.into();
-            ("%s pid=%p outlived the grace; SIGKILL to its group", "")
+            "%s pid=%p outlived the grace; SIGKILL to its group"
         }
         Note::IgnoredSignal { sig } => {
             v.signed[1] = sig.into();
-            ("ignoring %g", "")
+            "ignoring %g"
         }
-        Note::AllDown => ("every daemon has exited", ""),
+        Note::AllDown => "every daemon has exited",
         Note::Sweeping { sig } => {
             v.signed[1] = sig.into();
-            ("%g to every process left in the container", "")
+            "%g to every process left in the container"
         }
         Note::Exiting { code } => {
             v.signed[0] = code.into();
-            ("exiting code=%p", "{\"event\":\"exit\",\"slot\":null,\"pid\":null,\"code\":%p")
+            "exiting code=%p\nexit%J%i,\"code\":%p"
         }
         Note::ActionsLost { count } => {
             v.signed[0] = count.into();
-            ("internal error: the action queue was full; %p actions lost", "")
+            "internal error: the action queue was full; %p actions lost"
         }
     };
+    // The note's line; the event's template follows its newline, if it is one.
+    let mut line = Line::new();
+    let json = own_line(&mut line, template, &v);
     if let (Some((out, ts)), false) = (event, json.is_empty()) {
+        out.str("{\"event\":\"");
         render(out, json, &v);
         out.str(",\"ts\":").num(ts).str("}\n");
     }
-    line(template, &v)
+    line
 }
-
-/// A run that could not start, as an event: its code, and no process.
-const CANNOT_START: &str = "{\"event\":\"exited\",\"slot\":\"%s\",\"pid\":null,\"code\":%c";
 
 #[inline(never)]
 pub fn config_error(error: &ConfigError) -> Line {

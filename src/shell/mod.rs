@@ -217,9 +217,9 @@ impl<'a> Shell<'a> {
         let event = match request {
             Request::Status | Request::Health => {
                 let mut answer = Line::new();
-                let views = Slot::ALL.into_iter().map(|slot| (slot, self.machine.slot_view(slot)));
+                let view = |slot| self.machine.slot_view(slot);
                 let health = request == Request::Health;
-                protocol::status(self.machine.bundle(), views, health, (self.since, self.now), &mut answer);
+                protocol::status(self.machine.bundle(), view, health, (self.since, self.now), &mut answer);
                 return self.control.answer(at, answer.as_bytes());
             }
             Request::Events => return self.control.stream(at),
