@@ -482,6 +482,12 @@ impl Machine {
         }
     }
 
+    /// The pid of a slot's last run, over or not (events name it), without
+    /// the rest of a [`SlotView`].
+    pub fn last_pid(&self, slot: Slot) -> Option<Pid> {
+        self.slots.get(slot).last_pid
+    }
+
     pub fn bundle(&self) -> Bundle {
         match self.phase {
             Phase::Running => Bundle::Running,

@@ -174,11 +174,6 @@ impl Control {
         }
     }
 
-    /// Whether an `events` client listens: only then are events rendered.
-    pub fn streaming(&self) -> bool {
-        self.clients.iter().any(|c| c.events.is_some())
-    }
-
     /// An event's line to every `events` client.
     #[inline(never)]
     pub fn publish(&mut self, line: &[u8]) {
