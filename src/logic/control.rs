@@ -74,7 +74,6 @@ fn parse_signal(word: &[u8]) -> Option<i32> {
 /// took one: first `{"event":"dropped","count":N}` if it lost any, and
 /// nothing new until that count went out, so that it comes before the
 /// events after the gap.
-#[inline(never)]
 pub fn deliver(dropped: &mut u64, line: Option<&[u8]>, mut send: impl FnMut(&[u8]) -> bool) {
     if *dropped > 0 {
         let mut notice = Line::new();
