@@ -101,64 +101,111 @@ pub fn parse<'a>(env: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, Confi
 /// instead of moving kilobytes of commands around (each move touches pages).
 #[inline(never)]
 pub fn parse_into<'a>(env: impl Fn(&str) -> Option<&'a [u8]>, config: &mut Config) -> Result<(), ConfigError<'a>> {
-    let selected = match env(DAEMONS_VAR) {
+    let mut reader = Reader::new(env);
+    read(&mut reader, config).ok_or_else(|| reader.error())
+}
+
+/// The environment, remembering the variable read last, its value (empty
+/// when unset) and what was wrong in it: what a configuration error names.
+/// The parsers only say `None`, and the error is made once, from these.
+pub(super) struct Reader<'a, F> {
+    env: F,
+    variable: Variable,
+    value: &'a [u8],
+    /// The name that is no slot, or the bad item of a PRIVATE list.
+    bad: &'a [u8],
+    /// What is wrong with a command.
+    why: WordsError,
+}
+
+impl<'a, F: Fn(&str) -> Option<&'a [u8]>> Reader<'a, F> {
+    pub(super) fn new(env: F) -> Self {
+        Reader { env, variable: Variable::Daemons, value: b"", bad: b"", why: WordsError::NoWords }
+    }
+
+    #[inline(never)]
+    pub(super) fn get(&mut self, variable: Variable) -> Option<&'a [u8]> {
+        let value = (self.env)(variable.name());
+        self.variable = variable;
+        self.value = value.unwrap_or_default();
+        value
+    }
+
+    /// `None`, with `bad` as what is wrong in the variable read last.
+    pub(super) fn bad<T>(&mut self, bad: &'a [u8]) -> Option<T> {
+        self.bad = bad;
+        None
+    }
+
+    /// The error about the variable read last.
+    pub(super) fn error(&self) -> ConfigError<'a> {
+        let problem = match self.variable {
+            Variable::Daemons | Variable::Restart | Variable::Essential => Problem::UnknownSlot(self.bad),
+            Variable::Command(_) => Problem::Command(self.why),
+            Variable::Grace => Problem::Grace,
+            Variable::LogPrefix => Problem::LogPrefix,
+            Variable::RestartDelay => Problem::RestartDelay,
+            Variable::RestartLimit => Problem::RestartLimit,
+            Variable::User(_) => Problem::User,
+            Variable::Private(_) => Problem::Private(self.bad),
+        };
+        ConfigError { variable: self.variable, value: self.value, problem }
+    }
+
+    /// A list of slot names with DAEMONS' rules.
+    fn slots(&mut self, value: &'a [u8]) -> Option<PerSlot<bool>> {
+        match parse_slots(value) {
+            Ok(slots) => Some(slots),
+            Err(name) => self.bad(name),
+        }
+    }
+
+    /// A list of slot names with DAEMONS' rules; unset or empty: none.
+    fn optional_slots(&mut self, variable: Variable) -> Option<PerSlot<bool>> {
+        match self.get(variable) {
+            None => Some(PerSlot::default()),
+            Some(value) => self.slots(value),
+        }
+    }
+
+    /// A number of ASCII digits up to `max`; unset or empty: `default`.
+    fn number(&mut self, variable: Variable, default: u32, max: u32) -> Option<u32> {
+        match self.get(variable) {
+            None | Some(b"") => Some(default),
+            Some(value) => parse_digits(value, max),
+        }
+    }
+}
+
+/// Every variable, in SPEC's order; `None` at the first bad one.
+fn read<'a>(r: &mut Reader<'a, impl Fn(&str) -> Option<&'a [u8]>>, config: &mut Config) -> Option<()> {
+    let selected = match r.get(Variable::Daemons) {
         None => PerSlot::from_fn(|_| true),
-        Some(value) => slot_list(Variable::Daemons, value)?,
+        Some(value) => r.slots(value)?,
     };
     for slot in Slot::ALL {
-        let text = env(slot.command_variable());
-        let parsed =
-            Command::parse_into(text.unwrap_or(slot.default_command().as_bytes()), config.commands.get_mut(slot));
-        parsed.map_err(|why| ConfigError {
-            variable: Variable::Command(slot),
-            value: text.unwrap_or(b""),
-            problem: Problem::Command(why),
-        })?;
+        let text = r.get(Variable::Command(slot)).unwrap_or(slot.default_command().as_bytes());
+        if let Err(why) = Command::parse_into(text, config.commands.get_mut(slot)) {
+            r.why = why;
+            return None;
+        }
     }
-    let grace_ms = number(&env, Variable::Grace, Problem::Grace, DEFAULT_GRACE_MS, MAX_GRACE_MS)?;
-    let log_prefix = match env(LOG_PREFIX_VAR) {
+    let grace_ms = r.number(Variable::Grace, DEFAULT_GRACE_MS, MAX_GRACE_MS)?;
+    let log_prefix = match r.get(Variable::LogPrefix) {
         None | Some(b"" | b"1") => true,
         Some(b"0") => false,
-        Some(value) => {
-            return Err(ConfigError { variable: Variable::LogPrefix, value, problem: Problem::LogPrefix });
-        }
+        Some(_) => return None,
     };
-    let restart = optional_slot_list(&env, Variable::Restart)?;
-    let delay_ms = number(&env, Variable::RestartDelay, Problem::RestartDelay, DEFAULT_DELAY_MS, MAX_DELAY_MS)?;
-    let limit = number(&env, Variable::RestartLimit, Problem::RestartLimit, DEFAULT_LIMIT.into(), MAX_LIMIT.into())?;
-    let essential = optional_slot_list(&env, Variable::Essential)?;
-    privilege::parse_into(&env, &mut config.users)?;
+    let restart = r.optional_slots(Variable::Restart)?;
+    let delay_ms = r.number(Variable::RestartDelay, DEFAULT_DELAY_MS, MAX_DELAY_MS)?;
+    let limit = r.number(Variable::RestartLimit, DEFAULT_LIMIT.into(), MAX_LIMIT.into())?;
+    let essential = r.optional_slots(Variable::Essential)?;
+    privilege::read(r, &mut config.users)?;
     config.selected = selected;
     config.grace_ms = grace_ms;
     config.log_prefix = log_prefix;
     config.policy = Policy { restart, essential, delay_ms, limit: u16::try_from(limit).unwrap_or(DEFAULT_LIMIT) };
-    Ok(())
-}
-
-/// A list of slot names with DAEMONS' rules; unset or empty: none.
-fn optional_slot_list<'a>(
-    env: &impl Fn(&str) -> Option<&'a [u8]>,
-    variable: Variable,
-) -> Result<PerSlot<bool>, ConfigError<'a>> {
-    env(variable.name()).map_or(Ok(PerSlot::default()), |value| slot_list(variable, value))
-}
-
-fn slot_list(variable: Variable, value: &[u8]) -> Result<PerSlot<bool>, ConfigError<'_>> {
-    parse_slots(value).map_err(|name| ConfigError { variable, value, problem: Problem::UnknownSlot(name) })
-}
-
-/// A number of ASCII digits up to `max`; unset or empty: `default`.
-fn number<'a>(
-    env: &impl Fn(&str) -> Option<&'a [u8]>,
-    variable: Variable,
-    problem: Problem<'a>,
-    default: u32,
-    max: u32,
-) -> Result<u32, ConfigError<'a>> {
-    match env(variable.name()) {
-        None | Some(b"") => Ok(default),
-        Some(value) => parse_digits(value, max).ok_or(ConfigError { variable, value, problem }),
-    }
+    Some(())
 }
 
 /// Returns the slots named, or the first name that is no slot.

@@ -4,7 +4,9 @@
 //! switch itself is made in `sys::spawn`'s child, the per-slot `envp` arrays
 //! in `sys::environ`.
 
-use super::config::{trim_blanks, ConfigError, Problem, Variable};
+use super::config::{trim_blanks, Reader, Variable};
+#[cfg(test)]
+use super::config::{ConfigError, Problem};
 use super::slot::Slot;
 
 /// The highest uid or gid accepted: the kernel reads `(uid_t)-1` as "leave
@@ -31,23 +33,33 @@ pub const fn private_variable(slot: Slot) -> &'static str {
 /// order (a slot's USER before its PRIVATE), and keeps the users; the first
 /// bad one is the error. Empty means the default: as the init, nothing private.
 #[inline(never)]
+pub(super) fn read<'a>(
+    r: &mut Reader<'a, impl Fn(&str) -> Option<&'a [u8]>>,
+    users: &mut [Option<User>; 4],
+) -> Option<()> {
+    for (slot, out) in Slot::ALL.into_iter().zip(users.iter_mut()) {
+        let value = r.get(Variable::User(slot)).unwrap_or_default();
+        let user = parse_user(value);
+        if user.is_none() && !value.is_empty() {
+            return None;
+        }
+        *out = user;
+        let value = r.get(Variable::Private(slot)).unwrap_or_default();
+        if let Some(bad) = find(value, None) {
+            return r.bad(bad);
+        }
+    }
+    Some(())
+}
+
+/// [`read`] on its own, as the tests call it.
+#[cfg(test)]
 pub fn parse_into<'a>(
     env: impl Fn(&str) -> Option<&'a [u8]>,
     users: &mut [Option<User>; 4],
 ) -> Result<(), ConfigError<'a>> {
-    for (slot, out) in Slot::ALL.into_iter().zip(users.iter_mut()) {
-        let value = env(user_variable(slot)).unwrap_or(b"");
-        let user = parse_user(value);
-        if user.is_none() && !value.is_empty() {
-            return Err(ConfigError { variable: Variable::User(slot), value, problem: Problem::User });
-        }
-        *out = user;
-        let value = env(private_variable(slot)).unwrap_or(b"");
-        if let Some(bad) = find(value, None) {
-            return Err(ConfigError { variable: Variable::Private(slot), value, problem: Problem::Private(bad) });
-        }
-    }
-    Ok(())
+    let mut reader = Reader::new(env);
+    read(&mut reader, users).ok_or_else(|| reader.error())
 }
 
 /// `UID` or `UID:GID`, each ASCII digits only, 0 to [`MAX_ID`]; the gid
