@@ -236,7 +236,7 @@ proptest! {
                 prop_assert!(line.starts_with(&head), "{:?}", line);
                 let tail = match wrong {
                     Wrong::User => "; empty means as the init\n",
-                    Wrong::Private(_) => "each may end in * (a prefix)\n",
+                    Wrong::Private(_) => "each may end in *\n",
                 };
                 prop_assert!(line.ends_with(tail), "{:?}", line);
             }
