@@ -75,7 +75,7 @@ pub unsafe fn run(argv: Strings, envp: Strings) -> c_int {
     let faults_caught = signals::catch_sent_faults();
 
     let mut config = config::Config::default();
-    if let Err(error) = config::parse_into(|name| environ.get(name), &mut config) {
+    if let Err(error) = config::parse_into(|name| environ.var(name), &mut config) {
         write_all(STDERR, report::config_error(&error).as_bytes());
         return USAGE_ERROR;
     }

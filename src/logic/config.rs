@@ -7,6 +7,10 @@ use super::restart::{Policy, DEFAULT_DELAY_MS, DEFAULT_LIMIT, MAX_DELAY_MS, MAX_
 use super::slot::{PerSlot, Slot};
 use super::words::{Command, WordsError};
 
+/// What every variable's name begins with. The binary keeps it once: the
+/// names it looks up and reports are what follows it ([`Variable::short_name`]).
+pub const VAR_PREFIX: &str = "CLAUDE_BOTTLE_SIDECAR_";
+
 pub const DAEMONS_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_DAEMONS";
 pub const GRACE_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_GRACE_MS";
 pub const LOG_PREFIX_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_LOG_PREFIX";
@@ -53,19 +57,26 @@ pub enum Variable {
 }
 
 impl Variable {
-    pub fn name(self) -> &'static str {
+    /// The name after [`VAR_PREFIX`].
+    pub fn short_name(self) -> &'static str {
         match self {
-            Variable::Daemons => DAEMONS_VAR,
+            Variable::Daemons => "DAEMONS",
             Variable::Command(slot) => slot.command_variable(),
-            Variable::Grace => GRACE_VAR,
-            Variable::LogPrefix => LOG_PREFIX_VAR,
-            Variable::Restart => RESTART_VAR,
-            Variable::RestartDelay => RESTART_DELAY_VAR,
-            Variable::RestartLimit => RESTART_LIMIT_VAR,
-            Variable::Essential => ESSENTIAL_VAR,
+            Variable::Grace => "GRACE_MS",
+            Variable::LogPrefix => "LOG_PREFIX",
+            Variable::Restart => "RESTART",
+            Variable::RestartDelay => "RESTART_DELAY_MS",
+            Variable::RestartLimit => "RESTART_LIMIT",
+            Variable::Essential => "ESSENTIAL",
             Variable::User(slot) => privilege::user_variable(slot),
             Variable::Private(slot) => privilege::private_variable(slot),
         }
+    }
+
+    /// The whole name.
+    #[cfg(test)]
+    pub fn name(self) -> String {
+        format!("{VAR_PREFIX}{}", self.short_name())
     }
 }
 
@@ -89,16 +100,18 @@ pub struct ConfigError<'a> {
     pub problem: Problem<'a>,
 }
 
-/// Parses every variable, selected slot or not; the first bad one is the error.
+/// Parses every variable, selected slot or not; the first bad one is the
+/// error. `env` is asked for whole names.
 #[cfg(test)]
 pub fn parse<'a>(env: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, ConfigError<'a>> {
     let mut config = Config::default();
-    parse_into(env, &mut config)?;
+    parse_into(|name| env(&format!("{VAR_PREFIX}{name}")), &mut config)?;
     Ok(config)
 }
 
 /// [`parse`] into the caller's `Config`: PID 1 keeps one copy on its stack
 /// instead of moving kilobytes of commands around (each move touches pages).
+/// `env` is asked for names without [`VAR_PREFIX`].
 #[inline(never)]
 pub fn parse_into<'a>(env: impl Fn(&str) -> Option<&'a [u8]>, config: &mut Config) -> Result<(), ConfigError<'a>> {
     let mut reader = Reader::new(env);
@@ -125,7 +138,7 @@ impl<'a, F: Fn(&str) -> Option<&'a [u8]>> Reader<'a, F> {
 
     #[inline(never)]
     pub(super) fn get(&mut self, variable: Variable) -> Option<&'a [u8]> {
-        let value = (self.env)(variable.name());
+        let value = (self.env)(variable.short_name());
         self.variable = variable;
         self.value = value.unwrap_or_default();
         value

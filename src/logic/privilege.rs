@@ -58,7 +58,7 @@ pub fn parse_into<'a>(
     env: impl Fn(&str) -> Option<&'a [u8]>,
     users: &mut [Option<User>; 4],
 ) -> Result<(), ConfigError<'a>> {
-    let mut reader = Reader::new(env);
+    let mut reader = Reader::new(|name: &str| env(&format!("{}{name}", super::config::VAR_PREFIX)));
     read(&mut reader, users).ok_or_else(|| reader.error())
 }
 
@@ -276,10 +276,10 @@ mod tests {
     fn variable_names_follow_the_slot_names() {
         for slot in Slot::ALL {
             let upper = slot.name().to_uppercase().replace('-', "_");
-            assert_eq!(user_variable(slot), format!("CLAUDE_BOTTLE_SIDECAR_USER_{upper}"));
-            assert_eq!(private_variable(slot), format!("CLAUDE_BOTTLE_SIDECAR_PRIVATE_{upper}"));
-            assert_eq!(Variable::User(slot).name(), user_variable(slot));
-            assert_eq!(Variable::Private(slot).name(), private_variable(slot));
+            assert_eq!(user_variable(slot), format!("USER_{upper}"));
+            assert_eq!(private_variable(slot), format!("PRIVATE_{upper}"));
+            assert_eq!(Variable::User(slot).name(), format!("CLAUDE_BOTTLE_SIDECAR_USER_{upper}"));
+            assert_eq!(Variable::Private(slot).name(), format!("CLAUDE_BOTTLE_SIDECAR_PRIVATE_{upper}"));
         }
     }
 

@@ -191,6 +191,7 @@ fn entry() -> impl Strategy<Value = Vec<u8>> {
 // ------------------------------------------------------------- properties
 
 fn get<'a>(users: &'a [Option<Vec<u8>>; 4], lists: &'a [Option<Vec<u8>>; 4], name: &str) -> Option<&'a [u8]> {
+    let name = name.strip_prefix(crate::logic::config::VAR_PREFIX)?;
     let slot = Slot::ALL.into_iter().position(|s| user_variable(s) == name);
     if let Some(s) = slot {
         return users[s].as_deref();

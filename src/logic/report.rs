@@ -4,7 +4,7 @@
 //! goes) and the values it names: one small renderer instead of a call per
 //! piece of text at every note, which keeps the binary small.
 
-use super::config::{ConfigError, Problem, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS};
+use super::config::{ConfigError, Problem, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS, VAR_PREFIX};
 use super::line::Line;
 use super::machine::{Ended, Note, Skip};
 use super::privilege::User;
@@ -241,11 +241,9 @@ pub fn note(note: &Note, context: &impl Context) -> Line {
 
 #[inline(never)]
 pub fn config_error(error: &ConfigError) -> Line {
-    let mut v = Values {
-        text: [Some(error.variable.name().as_bytes()), None],
-        quote: [Some(error.value), None],
-        ..Values::default()
-    };
+    let mut name = Line::new();
+    name.str(VAR_PREFIX).str(error.variable.short_name());
+    let mut v = Values { text: [Some(name.as_bytes()), None], quote: [Some(error.value), None], ..Values::default() };
     let template = match error.problem {
         Problem::UnknownSlot(name) => {
             v.quote[1] = Some(name);

@@ -11,7 +11,8 @@ pub enum Slot {
 }
 
 /// Everything fixed about a slot, in one place: its name and the names of
-/// its variables, and its production command.
+/// its variables (after `CLAUDE_BOTTLE_SIDECAR_`, which every variable
+/// shares: [`crate::logic::config::VAR_PREFIX`]), and its production command.
 pub struct SlotSpec {
     /// The name used in `CLAUDE_BOTTLE_SIDECAR_DAEMONS`, in log prefixes and in notes.
     pub name: &'static str,
@@ -30,10 +31,10 @@ macro_rules! spec {
     ($name:literal, $var:literal, $command:literal) => {
         SlotSpec {
             name: $name,
-            command_variable: concat!("CLAUDE_BOTTLE_SIDECAR_CMD_", $var),
+            command_variable: concat!("CMD_", $var),
             default_command: $command,
-            user_variable: concat!("CLAUDE_BOTTLE_SIDECAR_USER_", $var),
-            private_variable: concat!("CLAUDE_BOTTLE_SIDECAR_PRIVATE_", $var),
+            user_variable: concat!("USER_", $var),
+            private_variable: concat!("PRIVATE_", $var),
         }
     };
 }

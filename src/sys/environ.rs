@@ -6,6 +6,7 @@ use core::ffi::{c_char, CStr};
 use core::mem::size_of;
 
 use super::memory::pages;
+use crate::logic::config::VAR_PREFIX;
 use crate::logic::privilege;
 use crate::logic::slot::Slot;
 
@@ -35,11 +36,23 @@ impl Environ {
         self.envp
     }
 
-    /// The value of `name`, first occurrence wins (as `getenv`). One copy
-    /// for every lookup of the configuration: inlined, each cost bytes.
-    #[inline(never)]
+    /// The value of `name`, first occurrence wins (as `getenv`).
     pub fn get(&self, name: &str) -> Option<&'static [u8]> {
-        self.entries().find_map(|entry| entry.strip_prefix(name.as_bytes())?.strip_prefix(b"="))
+        self.lookup("", name)
+    }
+
+    /// The value of the configuration variable `name` (after
+    /// [`VAR_PREFIX`]), first occurrence wins.
+    pub fn var(&self, name: &str) -> Option<&'static [u8]> {
+        self.lookup(VAR_PREFIX, name)
+    }
+
+    /// The value of `prefix` and `name`: one copy for every lookup (inlined,
+    /// each cost bytes).
+    #[inline(never)]
+    fn lookup(&self, prefix: &str, name: &str) -> Option<&'static [u8]> {
+        self.entries()
+            .find_map(|entry| entry.strip_prefix(prefix.as_bytes())?.strip_prefix(name.as_bytes())?.strip_prefix(b"="))
     }
 
     /// Every `NAME=value` entry, in order.
@@ -58,7 +71,7 @@ impl Environ {
 #[inline(never)]
 pub fn per_slot(environ: Environ) -> Option<[Strings; 4]> {
     let mut envp = [environ.envp; 4];
-    let lists = Slot::ALL.map(|slot| environ.get(privilege::private_variable(slot)).unwrap_or(b""));
+    let lists = Slot::ALL.map(|slot| environ.var(privilege::private_variable(slot)).unwrap_or(b""));
     if lists.iter().all(|list| list.is_empty()) {
         return Some(envp);
     }
