@@ -452,7 +452,7 @@ impl Machine {
 
     #[inline(never)]
     pub fn handle(&mut self, event: Event, now: Millis) {
-        if self.phase == Phase::Exited {
+        if matches!(self.phase, Phase::Exited) {
             return;
         }
         match event {
@@ -487,7 +487,7 @@ impl Machine {
     }
 
     fn shut_down(&mut self, sig: i32, now: Millis) {
-        if self.phase != Phase::Running {
+        if !matches!(self.phase, Phase::Running) {
             self.queue.push(Action::Log(Note::AlreadyShuttingDown { sig }));
             return;
         }
@@ -519,13 +519,13 @@ impl Machine {
 
     fn restart(&mut self, slot: Slot, sig: i32, now: Millis) {
         let grace = u64::from(self.grace_ms);
-        let running = self.phase == Phase::Running;
+        let running = matches!(self.phase, Phase::Running);
         let state = self.slots.get_mut(slot);
         if !running {
             self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why: Skip::ShuttingDown }));
         } else if !state.selected {
             self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why: Skip::NotSelected }));
-        } else if state.restart_pending || state.process == Process::Spawning {
+        } else if state.restart_pending || matches!(state.process, Process::Spawning) {
             self.queue.push(Action::Log(Note::RestartCoalesced { slot, sig }));
         } else {
             // Asked for: a fresh start, whatever the runs before did.
@@ -577,7 +577,7 @@ impl Machine {
     /// started); record it and start the replacement when a restart request
     /// waits for it, or let the restart policy decide.
     fn on_run_ended(&mut self, slot: Slot, code: u8, started_at: Millis, now: Millis) {
-        let running = self.phase == Phase::Running;
+        let running = matches!(self.phase, Phase::Running);
         let policy = self.policy;
         let state = self.slots.get_mut(slot);
         state.process = Process::Down;
