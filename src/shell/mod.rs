@@ -96,14 +96,9 @@ impl<'a> Shell<'a> {
 
         // One batch of signals a wake, each fed as it is read; the poll is
         // level-triggered, so a flood cannot push any signal out.
-        let mut batch: Vec<i32, { SignalFd::BATCH }> = Vec::new();
         if signalled {
-            self.signals.read_batch(|sig| {
-                let _ = batch.push(sig);
-            });
-        }
-        for sig in batch {
-            self.feed(Event::Signal(sig));
+            let (machine, now) = (&mut self.machine, self.now);
+            self.signals.read_batch(|sig| machine.handle(Event::Signal(sig), now));
         }
         signals::take_sent_faults(|sig| self.logs.trouble(Trouble::SentFault { sig }));
         self.logs.flush();
