@@ -6,8 +6,6 @@ mod logs;
 
 pub use logs::Logs;
 
-use heapless::Vec;
-
 use crate::logic::config::Config;
 use crate::logic::machine::{Action, Event, Machine, Millis, Role};
 use crate::logic::privilege::User;
