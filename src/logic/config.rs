@@ -196,7 +196,7 @@ fn read<'a>(r: &mut Reader<'a, impl Fn(&str) -> Option<&'a [u8]>>, config: &mut 
         None => PerSlot::from_fn(|_| true),
         Some(value) => r.slots(value)?,
     };
-    for slot in Slot::ALL {
+    for &slot in &Slot::ALL {
         let text = r.get(Variable::Command(slot)).unwrap_or(slot.default_command().as_bytes());
         if let Err(why) = Command::parse_into(text, config.commands.get_mut(slot)) {
             r.why = why;

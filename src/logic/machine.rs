@@ -383,7 +383,7 @@ impl Machine {
 
     /// Spawns every selected slot, in slot order.
     pub fn start(&mut self) {
-        for slot in Slot::ALL {
+        for &slot in &Slot::ALL {
             let state = self.slots.get_mut(slot);
             if state.selected {
                 state.process = Process::Spawning;
@@ -500,7 +500,7 @@ impl Machine {
         let deadline = now.saturating_add(u64::from(self.grace_ms));
         self.phase = Phase::Stopping { deadline };
         self.stop_deadline = Some(deadline);
-        for slot in Slot::ALL {
+        for &slot in &Slot::ALL {
             let state = self.slots.get_mut(slot);
             let waiting = matches!(state.process, Process::Waiting { .. });
             if waiting {
@@ -648,7 +648,7 @@ impl Machine {
     }
 
     fn on_deadline(&mut self, now: Millis) {
-        for slot in Slot::ALL {
+        for &slot in &Slot::ALL {
             let state = self.slots.get_mut(slot);
             match &mut state.process {
                 Process::Up(run) if run.kill_at.is_some_and(|at| at <= now) => {

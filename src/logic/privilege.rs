@@ -37,7 +37,7 @@ pub(super) fn read<'a>(
     r: &mut Reader<'a, impl Fn(&str) -> Option<&'a [u8]>>,
     users: &mut [Option<User>; 4],
 ) -> Option<()> {
-    for (slot, out) in Slot::ALL.into_iter().zip(users.iter_mut()) {
+    for (&slot, out) in Slot::ALL.iter().zip(users.iter_mut()) {
         let value = r.get(Variable::User(slot)).unwrap_or_default();
         let user = parse_user(value);
         if user.is_none() && !value.is_empty() {

@@ -90,7 +90,7 @@ fn put(line: &mut Line, code: u8, values: &Values) {
 
 /// Every slot's name, in start order, comma-separated: from the slot table.
 pub fn slot_names(line: &mut Line) {
-    for (at, slot) in Slot::ALL.into_iter().enumerate() {
+    for (at, slot) in Slot::ALL.iter().enumerate() {
         if at > 0 {
             line.str(", ");
         }

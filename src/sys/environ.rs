@@ -71,7 +71,10 @@ impl Environ {
 #[inline(never)]
 pub fn per_slot(environ: Environ) -> Option<[Strings; 4]> {
     let mut envp = [environ.envp; 4];
-    let lists = Slot::ALL.map(|slot| environ.var(privilege::private_variable(slot)).unwrap_or(b""));
+    let mut lists: [&[u8]; 4] = [b""; 4];
+    for (list, &slot) in lists.iter_mut().zip(&Slot::ALL) {
+        *list = environ.var(privilege::private_variable(slot)).unwrap_or_default();
+    }
     if lists.iter().all(|list| list.is_empty()) {
         return Some(envp);
     }
