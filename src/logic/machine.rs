@@ -428,18 +428,24 @@ impl Machine {
 
     /// The earliest moment the machine wants a [`Event::Deadline`], if any.
     pub fn next_deadline(&self) -> Option<Millis> {
-        let kills = self.slots.iter().filter_map(|(_, state)| match state.process {
-            Process::Up(run) => run.kill_at,
-            Process::Waiting { at } => Some(at),
-            _ => None,
-        });
-        let sweep = match self.phase {
+        let mut next = match self.phase {
             Phase::Sweeping { deadline, killed: false, recheck } => {
                 Some(recheck.map_or(deadline, |at| at.min(deadline)))
             }
             _ => None,
         };
-        kills.chain(sweep).min()
+        for (_, state) in self.slots.iter() {
+            let at = match state.process {
+                Process::Up(run) => run.kill_at,
+                Process::Waiting { at } => Some(at),
+                _ => None,
+            };
+            next = match (next, at) {
+                (Some(next), Some(at)) => Some(next.min(at)),
+                (next, at) => next.or(at),
+            };
+        }
+        next
     }
 
     /// When the init, exiting, stops waiting for its output's readers: one
@@ -683,7 +689,13 @@ impl Machine {
 
     /// The highest code among the selected slots' last runs.
     pub fn exit_code(&self) -> u8 {
-        self.slots.iter().filter(|(_, s)| s.selected).filter_map(|(_, s)| s.last_code).max().unwrap_or(0)
+        let mut code = 0;
+        for (_, state) in self.slots.iter() {
+            if state.selected {
+                code = code.max(state.last_code.unwrap_or(0));
+            }
+        }
+        code
     }
 }
 
