@@ -224,21 +224,32 @@ fn read<'a>(r: &mut Reader<'a, impl Fn(&str) -> Option<&'a [u8]>>, config: &mut 
 /// Returns the slots named, or the first name that is no slot.
 fn parse_slots(value: &[u8]) -> Result<PerSlot<bool>, &[u8]> {
     let mut selected = PerSlot::<bool>::default();
-    for item in value.split(|&b| b == b',') {
-        let name = trim_blanks(item);
-        if name.is_empty() {
-            continue;
+    let mut rest = Some(value);
+    while let Some(list) = rest {
+        let (name, after) = first_item(list);
+        rest = after;
+        if !name.is_empty() {
+            let slot = Slot::from_name(name).ok_or(name)?;
+            *selected.get_mut(slot) = true;
         }
-        let slot = Slot::from_name(name).ok_or(name)?;
-        *selected.get_mut(slot) = true;
     }
     Ok(selected)
+}
+
+/// The first item of a comma-separated `list`, without SPEC's blanks around
+/// it, and the rest after its comma (`None` after the last item). The one
+/// list walk of the binary: slot lists and PRIVATE lists.
+#[inline(never)]
+pub(super) fn first_item(list: &[u8]) -> (&[u8], Option<&[u8]>) {
+    let end = list.iter().position(|&b| b == b',').unwrap_or(list.len());
+    let (item, rest) = list.split_at_checked(end).unwrap_or((list, &[]));
+    (trim_blanks(item), rest.get(1..))
 }
 
 /// `item` without SPEC's blanks (space, tab, newline) around it. Not
 /// `trim_ascii`: a `\r` from a CRLF env file, or a form feed, must stay and
 /// show in the error.
-pub(super) fn trim_blanks(mut item: &[u8]) -> &[u8] {
+fn trim_blanks(mut item: &[u8]) -> &[u8] {
     while let [b' ' | b'\t' | b'\n', rest @ ..] = item {
         item = rest;
     }

@@ -4,7 +4,7 @@
 //! switch itself is made in `sys::spawn`'s child, the per-slot `envp` arrays
 //! in `sys::environ`.
 
-use super::config::{trim_blanks, Reader, Variable};
+use super::config::{first_item, Reader, Variable};
 #[cfg(test)]
 use super::config::{ConfigError, Problem};
 use super::slot::Slot;
@@ -95,10 +95,10 @@ fn parse_id(digits: &[u8]) -> Option<u32> {
 /// items ignored. One function for both, so the binary has one list walk.
 #[inline(never)]
 fn find<'l>(list: &'l [u8], name: Option<&[u8]>) -> Option<&'l [u8]> {
-    let mut rest = list;
-    loop {
-        let end = rest.iter().position(|&b| b == b',').unwrap_or(rest.len());
-        let item = trim_blanks(rest.get(..end)?);
+    let mut rest = Some(list);
+    while let Some(items) = rest {
+        let (item, after) = first_item(items);
+        rest = after;
         let (stem, prefix) = match item.strip_suffix(b"*") {
             Some(stem) => (stem, true),
             None => (item, false),
@@ -111,9 +111,8 @@ fn find<'l>(list: &'l [u8], name: Option<&[u8]>) -> Option<&'l [u8]> {
         if hit && !item.is_empty() {
             return Some(item);
         }
-        // Past the last item, `get` ends the walk.
-        rest = rest.get(end.wrapping_add(1)..)?;
     }
+    None
 }
 
 /// `[A-Za-z_][A-Za-z0-9_]*`. An empty stem is none, so a bare `*`, which
