@@ -110,7 +110,9 @@ impl Args {
 
     /// The arguments after the program name.
     pub fn after_program(&self) -> impl Iterator<Item = &'static [u8]> {
-        walk(self.argv).skip(1)
+        let mut args = walk(self.argv);
+        args.next();
+        args
     }
 }
 
