@@ -8,7 +8,8 @@ use super::slot::{PerSlot, Slot};
 use super::words::{Command, WordsError};
 
 /// What every variable's name begins with. The binary keeps it once: the
-/// names it looks up and reports are what follows it ([`Variable::short_name`]).
+/// names it looks up and reports are what follows it, in two pieces
+/// ([`Variable::short_name`]).
 pub const VAR_PREFIX: &str = "CLAUDE_BOTTLE_SIDECAR_";
 
 pub const DAEMONS_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_DAEMONS";
@@ -57,26 +58,28 @@ pub enum Variable {
 }
 
 impl Variable {
-    /// The name after [`VAR_PREFIX`].
-    pub fn short_name(self) -> &'static str {
+    /// The name after [`VAR_PREFIX`], in two pieces: a slot's variables
+    /// are their kind and the slot's part (`CMD_` and `GIT_GATE`), so that
+    /// each piece is kept once.
+    pub fn short_name(self) -> [&'static str; 2] {
         match self {
-            Variable::Daemons => "DAEMONS",
-            Variable::Command(slot) => slot.command_variable(),
-            Variable::Grace => "GRACE_MS",
-            Variable::LogPrefix => "LOG_PREFIX",
-            Variable::Restart => "RESTART",
-            Variable::RestartDelay => "RESTART_DELAY_MS",
-            Variable::RestartLimit => "RESTART_LIMIT",
-            Variable::Essential => "ESSENTIAL",
-            Variable::User(slot) => privilege::user_variable(slot),
-            Variable::Private(slot) => privilege::private_variable(slot),
+            Variable::Daemons => ["DAEMONS", ""],
+            Variable::Command(slot) => ["CMD_", slot.variable()],
+            Variable::Grace => ["GRACE_MS", ""],
+            Variable::LogPrefix => ["LOG_PREFIX", ""],
+            Variable::Restart => ["RESTART", ""],
+            Variable::RestartDelay => ["RESTART_DELAY_MS", ""],
+            Variable::RestartLimit => ["RESTART_LIMIT", ""],
+            Variable::Essential => ["ESSENTIAL", ""],
+            Variable::User(slot) => ["USER_", slot.variable()],
+            Variable::Private(slot) => ["PRIVATE_", slot.variable()],
         }
     }
 
     /// The whole name.
     #[cfg(test)]
     pub fn name(self) -> String {
-        format!("{VAR_PREFIX}{}", self.short_name())
+        format!("{VAR_PREFIX}{}", self.short_name().concat())
     }
 }
 
@@ -105,15 +108,16 @@ pub struct ConfigError<'a> {
 #[cfg(test)]
 pub fn parse<'a>(env: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, ConfigError<'a>> {
     let mut config = Config::default();
-    parse_into(|name| env(&format!("{VAR_PREFIX}{name}")), &mut config)?;
+    parse_into(|[a, b]| env(&format!("{VAR_PREFIX}{a}{b}")), &mut config)?;
     Ok(config)
 }
 
 /// [`parse`] into the caller's `Config`: PID 1 keeps one copy on its stack
 /// instead of moving kilobytes of commands around (each move touches pages).
-/// `env` is asked for names without [`VAR_PREFIX`].
+/// `env` is asked for names without [`VAR_PREFIX`], in two pieces
+/// ([`Variable::short_name`]).
 #[inline(never)]
-pub fn parse_into<'a>(env: impl Fn(&str) -> Option<&'a [u8]>, config: &mut Config) -> Result<(), ConfigError<'a>> {
+pub fn parse_into<'a>(env: impl Fn([&str; 2]) -> Option<&'a [u8]>, config: &mut Config) -> Result<(), ConfigError<'a>> {
     let mut reader = Reader::new(env);
     read(&mut reader, config).ok_or_else(|| reader.error())
 }
@@ -131,7 +135,7 @@ pub(super) struct Reader<'a, F> {
     why: WordsError,
 }
 
-impl<'a, F: Fn(&str) -> Option<&'a [u8]>> Reader<'a, F> {
+impl<'a, F: Fn([&str; 2]) -> Option<&'a [u8]>> Reader<'a, F> {
     pub(super) fn new(env: F) -> Self {
         Reader { env, variable: Variable::Daemons, value: b"", bad: b"", why: WordsError::NoWords }
     }
@@ -191,7 +195,7 @@ impl<'a, F: Fn(&str) -> Option<&'a [u8]>> Reader<'a, F> {
 }
 
 /// Every variable, in SPEC's order; `None` at the first bad one.
-fn read<'a>(r: &mut Reader<'a, impl Fn(&str) -> Option<&'a [u8]>>, config: &mut Config) -> Option<()> {
+fn read<'a>(r: &mut Reader<'a, impl Fn([&str; 2]) -> Option<&'a [u8]>>, config: &mut Config) -> Option<()> {
     let selected = match r.get(Variable::Daemons) {
         None => PerSlot::from_fn(|_| true),
         Some(value) => r.slots(value)?,

@@ -21,20 +21,12 @@ pub struct User {
     pub gid: u32,
 }
 
-pub const fn user_variable(slot: Slot) -> &'static str {
-    slot.spec().user_variable
-}
-
-pub const fn private_variable(slot: Slot) -> &'static str {
-    slot.spec().private_variable
-}
-
 /// Checks every slot's USER and PRIVATE variable, selected or not, in slot
 /// order (a slot's USER before its PRIVATE), and keeps the users; the first
 /// bad one is the error. Empty means the default: as the init, nothing private.
 #[inline(never)]
 pub(super) fn read<'a>(
-    r: &mut Reader<'a, impl Fn(&str) -> Option<&'a [u8]>>,
+    r: &mut Reader<'a, impl Fn([&str; 2]) -> Option<&'a [u8]>>,
     users: &mut [Option<User>; 4],
 ) -> Option<()> {
     for (&slot, out) in Slot::ALL.iter().zip(users.iter_mut()) {
@@ -58,7 +50,7 @@ pub fn parse_into<'a>(
     env: impl Fn(&str) -> Option<&'a [u8]>,
     users: &mut [Option<User>; 4],
 ) -> Result<(), ConfigError<'a>> {
-    let mut reader = Reader::new(|name: &str| env(&format!("{}{name}", super::config::VAR_PREFIX)));
+    let mut reader = Reader::new(|[a, b]: [&str; 2]| env(&format!("{}{a}{b}", super::config::VAR_PREFIX)));
     read(&mut reader, users).ok_or_else(|| reader.error())
 }
 
@@ -275,8 +267,6 @@ mod tests {
     fn variable_names_follow_the_slot_names() {
         for slot in Slot::ALL {
             let upper = slot.name().to_uppercase().replace('-', "_");
-            assert_eq!(user_variable(slot), format!("USER_{upper}"));
-            assert_eq!(private_variable(slot), format!("PRIVATE_{upper}"));
             assert_eq!(Variable::User(slot).name(), format!("CLAUDE_BOTTLE_SIDECAR_USER_{upper}"));
             assert_eq!(Variable::Private(slot).name(), format!("CLAUDE_BOTTLE_SIDECAR_PRIVATE_{upper}"));
         }

@@ -242,7 +242,8 @@ pub fn note(note: &Note, context: &impl Context) -> Line {
 #[inline(never)]
 pub fn config_error(error: &ConfigError) -> Line {
     let mut name = Line::new();
-    name.str(VAR_PREFIX).str(error.variable.short_name());
+    let [kind, rest] = error.variable.short_name();
+    name.str(VAR_PREFIX).str(kind).str(rest);
     let mut v = Values { text: [Some(name.as_bytes()), None], quote: [Some(error.value), None], ..Values::default() };
     let template = match error.problem {
         Problem::UnknownSlot(name) => {

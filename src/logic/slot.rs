@@ -10,32 +10,24 @@ pub enum Slot {
     Supervise,
 }
 
-/// Everything fixed about a slot, in one place: its name and the names of
-/// its variables (after `CLAUDE_BOTTLE_SIDECAR_`, which every variable
-/// shares: [`crate::logic::config::VAR_PREFIX`]), and its production command.
+/// Everything fixed about a slot, in one place: its name, its part of the
+/// names of its variables, and its production command.
 pub struct SlotSpec {
     /// The name used in `CLAUDE_BOTTLE_SIDECAR_DAEMONS`, in log prefixes and in notes.
     pub name: &'static str,
-    /// The variable that overrides its command.
-    pub command_variable: &'static str,
+    /// What ends the names of its variables: `CMD_`, `USER_` and `PRIVATE_`
+    /// (after `CLAUDE_BOTTLE_SIDECAR_`) and this make them
+    /// ([`crate::logic::config::Variable::short_name`]). The binary keeps
+    /// each piece once.
+    pub variable: &'static str,
     /// The production command, used when the override variable is unset.
     pub default_command: &'static str,
-    /// Whom its daemon runs as (least privilege).
-    pub user_variable: &'static str,
-    /// Which variables only its daemon gets.
-    pub private_variable: &'static str,
 }
 
 /// A slot's spec; `$var` is its part of the variable names.
 macro_rules! spec {
     ($name:literal, $var:literal, $command:literal) => {
-        SlotSpec {
-            name: $name,
-            command_variable: concat!("CMD_", $var),
-            default_command: $command,
-            user_variable: concat!("USER_", $var),
-            private_variable: concat!("PRIVATE_", $var),
-        }
+        SlotSpec { name: $name, variable: $var, default_command: $command }
     };
 }
 
@@ -65,8 +57,9 @@ impl Slot {
         self.spec().name
     }
 
-    pub const fn command_variable(self) -> &'static str {
-        self.spec().command_variable
+    /// Its part of the names of its variables (`GIT_GATE`).
+    pub const fn variable(self) -> &'static str {
+        self.spec().variable
     }
 
     pub const fn default_command(self) -> &'static str {

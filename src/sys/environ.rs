@@ -6,7 +6,7 @@ use core::ffi::{c_char, CStr};
 use core::mem::size_of;
 
 use super::memory::pages;
-use crate::logic::config::VAR_PREFIX;
+use crate::logic::config::{Variable, VAR_PREFIX};
 use crate::logic::privilege;
 use crate::logic::slot::Slot;
 
@@ -38,21 +38,26 @@ impl Environ {
 
     /// The value of `name`, first occurrence wins (as `getenv`).
     pub fn get(&self, name: &str) -> Option<&'static [u8]> {
-        self.lookup("", name)
+        self.lookup(&[name, "", ""])
     }
 
-    /// The value of the configuration variable `name` (after
-    /// [`VAR_PREFIX`]), first occurrence wins.
-    pub fn var(&self, name: &str) -> Option<&'static [u8]> {
-        self.lookup(VAR_PREFIX, name)
+    /// The value of the configuration variable whose name after
+    /// [`VAR_PREFIX`] is `name`, in its two pieces; first occurrence wins.
+    pub fn var(&self, [kind, rest]: [&str; 2]) -> Option<&'static [u8]> {
+        self.lookup(&[VAR_PREFIX, kind, rest])
     }
 
-    /// The value of `prefix` and `name`: one copy for every lookup (inlined,
-    /// each cost bytes).
+    /// The value of the variable named by `parts` one after the other: one
+    /// copy for every lookup (inlined, each cost bytes).
     #[inline(never)]
-    fn lookup(&self, prefix: &str, name: &str) -> Option<&'static [u8]> {
-        self.entries()
-            .find_map(|entry| entry.strip_prefix(prefix.as_bytes())?.strip_prefix(name.as_bytes())?.strip_prefix(b"="))
+    fn lookup(&self, parts: &[&str; 3]) -> Option<&'static [u8]> {
+        self.entries().find_map(|entry| {
+            let mut rest = entry;
+            for part in parts {
+                rest = rest.strip_prefix(part.as_bytes())?;
+            }
+            rest.strip_prefix(b"=")
+        })
     }
 
     /// Every `NAME=value` entry, in order.
@@ -73,7 +78,7 @@ pub fn per_slot(environ: Environ) -> Option<[Strings; 4]> {
     let mut envp = [environ.envp; 4];
     let mut lists: [&[u8]; 4] = [b""; 4];
     for (list, &slot) in lists.iter_mut().zip(&Slot::ALL) {
-        *list = environ.var(privilege::private_variable(slot)).unwrap_or_default();
+        *list = environ.var(Variable::Private(slot).short_name()).unwrap_or_default();
     }
     if lists.iter().all(|list| list.is_empty()) {
         return Some(envp);
