@@ -320,7 +320,7 @@ pub fn startup(what: Startup) -> Line {
 #[inline(never)]
 pub fn usage_error(argument: &[u8]) -> Line {
     let v = Values { quote: [Some(argument), None], ..Values::default() };
-    line("unknown argument '%q'; accepted: --help, --version (configuration comes from the environment)", &v)
+    line("unknown argument '%q'; accepted: --help, --version (configuration: the environment)", &v)
 }
 
 /// A trouble of the init's, logged once.
