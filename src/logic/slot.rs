@@ -45,11 +45,13 @@ impl Slot {
 
     /// The slot's table row: the one match on a slot's identity.
     pub const fn spec(self) -> &'static SlotSpec {
+        const SPECS: [SlotSpec; 4] = [EGRESS, PIPELOCK, GIT_GATE, SUPERVISE];
+        let [egress, pipelock, git_gate, supervise] = &SPECS;
         match self {
-            Slot::Egress => &EGRESS,
-            Slot::Pipelock => &PIPELOCK,
-            Slot::GitGate => &GIT_GATE,
-            Slot::Supervise => &SUPERVISE,
+            Slot::Egress => egress,
+            Slot::Pipelock => pipelock,
+            Slot::GitGate => git_gate,
+            Slot::Supervise => supervise,
         }
     }
 
