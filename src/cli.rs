@@ -16,8 +16,8 @@ const HELP_BODY: &str = ".
 Environment: CLAUDE_BOTTLE_SIDECAR_DAEMONS (slots, default all), and with
 that prefix CMD_<SLOT>, GRACE_MS, LOG_PREFIX, RESTART, RESTART_DELAY_MS,
 RESTART_LIMIT, ESSENTIAL, USER_<SLOT>, PRIVATE_<SLOT>: see the README.
-Signals: TERM/INT stop, USR1 restarts pipelock, RTMIN+1..+4 restart the
-slots in that order, HUP goes to egress.
+Signals: TERM/INT stop; USR1 (pipelock), RTMIN+1..+4 (each slot) restart;
+HUP goes to egress.
 ";
 
 pub const VERSION: &str = concat!("sidecar-init ", env!("CARGO_PKG_VERSION"), "\n");
