@@ -274,7 +274,7 @@ pub fn config_error(error: &ConfigError) -> Line {
         }
         Problem::LogPrefix => "%s='%q' is not accepted: 1 ([slot] prefix) or 0 (none); empty means 1",
         Problem::User => {
-            "%s='%q' is not accepted: UID or UID:GID, digits only, each 0 to 4294967294; empty means as the init"
+            "%s='%q' is not accepted: UID or UID:GID, numeric only, each 0 to 4294967294; empty means as the init"
         }
         Problem::Private(bad) => {
             v.quote[1] = Some(bad);
@@ -581,7 +581,7 @@ mod tests {
         let error = ConfigError { variable: Variable::User(Slot::Pipelock), value: b"nobody", problem: Problem::User };
         assert_eq!(
             text(config_error(&error)),
-            "sidecar-init: CLAUDE_BOTTLE_SIDECAR_USER_PIPELOCK='nobody' is not accepted: UID or UID:GID, digits only, \
+            "sidecar-init: CLAUDE_BOTTLE_SIDECAR_USER_PIPELOCK='nobody' is not accepted: UID or UID:GID, numeric only, \
              each 0 to 4294967294; empty means as the init\n"
         );
         let error = ConfigError {
