@@ -17,9 +17,11 @@ use core::ffi::c_char;
 extern "C" {}
 
 // The process entry point (link/cc leaves out musl's crt1.o, crti.o and
-// crtn.o for this binary). The kernel starts it with rsp at argc, followed
-// by argv, NULL, envp, NULL; `start` gets that address, on a 16-byte-aligned
-// stack as the ABI wants at a call.
+// crtn.o for this binary). The kernel starts it with the stack pointer at
+// argc, followed by argv, NULL, envp, NULL; `start` gets that address, on a
+// 16-byte-aligned stack as the ABI wants at a call, with the frame chain
+// ended (a zero frame pointer, and on aarch64 a zero link register).
+#[cfg(target_arch = "x86_64")]
 core::arch::global_asm!(
     ".globl _start",
     ".type _start,@function",
@@ -29,6 +31,20 @@ core::arch::global_asm!(
     "and rsp, -16",
     "call {start}",
     "ud2",
+    start = sym start,
+);
+
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".globl _start",
+    ".type _start,%function",
+    "_start:",
+    "mov x29, xzr",
+    "mov x30, xzr",
+    "mov x0, sp",
+    "and sp, x0, #-16",
+    "bl {start}",
+    "udf #0",
     start = sym start,
 );
 
@@ -64,6 +80,14 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 #[cfg(feature = "panic-probe")]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
-    // SAFETY: ud2 raises SIGILL, a fault: the init dies of it.
-    unsafe { core::arch::asm!("ud2", options(noreturn)) }
+    // SAFETY: an undefined instruction raises SIGILL, a fault: the init dies of it.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        core::arch::asm!("ud2", options(noreturn))
+    }
+    // SAFETY: as above.
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        core::arch::asm!("udf #0", options(noreturn))
+    }
 }
