@@ -155,7 +155,9 @@ mod aarch64 {
     pub unsafe fn syscall3(nr: i64, a: usize, b: usize, c: usize) -> Ret {
         let ret: Ret;
         // SAFETY: the caller's contract; `svc 0` changes x0 only.
-        unsafe { asm!("svc 0", in("x8") nr, inlateout("x0") a as Ret => ret, in("x1") b, in("x2") c, options(nostack)) };
+        unsafe {
+            asm!("svc 0", in("x8") nr, inlateout("x0") a as Ret => ret, in("x1") b, in("x2") c, options(nostack))
+        };
         ret
     }
 
