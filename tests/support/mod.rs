@@ -26,6 +26,7 @@ pub use procfs::*;
 pub use standin::*;
 
 // For tests against a Docker engine, used by path (`support::docker::…`).
+pub mod demo;
 pub mod docker;
 pub mod http;
 

@@ -1,0 +1,68 @@
+//! The offline demo image (`make demo-image`: FROM scratch, sidecar-init plus
+//! the stand-in daemon in every slot) in a real engine, and reading its logs:
+//! shared by docker.rs (Docker's own features) and engines.rs (the core
+//! checks under Docker, podman and containerd).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::docker::{has_line, pids_of, require_engine_and_image, Container};
+
+const DEFAULT_IMAGE: &str = "claude-bottle-sidecars-demo:latest";
+/// "Well under Docker's 10 s" for a stop whose daemons obey SIGTERM.
+pub const QUICK_STOP: Duration = Duration::from_secs(3);
+/// How long a daemon's start, a log line or an exit may take on a busy box
+/// (or under qemu, for the arm64 image).
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The four slots in start order, with their demo ports.
+pub const SLOT_PORTS: [(&str, u16); 4] =
+    [("egress", 9099), ("pipelock", 8888), ("git-gate", 9418), ("supervise", 9100)];
+
+/// `SIDECAR_DEMO_IMAGE`, default `claude-bottle-sidecars-demo:latest`.
+pub fn image() -> String {
+    std::env::var("SIDECAR_DEMO_IMAGE").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_IMAGE.into())
+}
+
+/// Every test starts here: an engine must answer and the image must exist.
+pub fn preconditions() {
+    static CHECKED: AtomicBool = AtomicBool::new(false);
+    if CHECKED.load(Ordering::SeqCst) {
+        return;
+    }
+    require_engine_and_image(&image(), "make demo-image");
+    CHECKED.store(true, Ordering::SeqCst);
+}
+
+/// A container of the demo image, created but not started.
+pub fn demo_created(tag: &str) -> Container {
+    preconditions();
+    Container::create(&image(), tag, &[], &[], PATIENCE)
+}
+
+/// A running container of the demo image, created with `options` (before the
+/// image) and `env` as `-e` pairs, then started (as `docker run -d`).
+pub fn demo_run(tag: &str, options: &[&str], env: &[(&str, &str)]) -> Container {
+    preconditions();
+    Container::run(&image(), tag, options, env, PATIENCE)
+}
+
+/// The one pid a slot was started with.
+pub fn pid_of(logs: &str, slot: &str) -> i32 {
+    match pids_of(logs, slot)[..] {
+        [pid] => pid,
+        ref pids => panic!("{slot} started {} times", pids.len()),
+    }
+}
+
+pub fn count(logs: &str, pred: impl Fn(&str) -> bool) -> usize {
+    logs.lines().filter(|l| pred(l)).count()
+}
+
+pub fn assert_line(logs: &str, line: &str) {
+    assert!(has_line(logs, line), "no line `{line}` in the logs");
+}
+
+pub fn all_ports() -> Vec<u16> {
+    SLOT_PORTS.iter().map(|(_, port)| *port).collect()
+}
