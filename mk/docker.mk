@@ -41,10 +41,10 @@ demo-image: demo-context emulation
 docker-test:
 	$(MAKE) --no-print-directory demo-image ARCH=x86_64
 	SIDECAR_DEMO_IMAGE=$(DEMO_IMAGE) DOCKER=$(DOCKER) \
-	  $(CARGO) test --release -p sidecar-init --test docker --test engines -- --test-threads=1
+	  $(CARGO) test --release -p sidecar-init --test docker --test engines -- --test-threads=1 --show-output
 	$(MAKE) --no-print-directory demo-image ARCH=aarch64
 	SIDECAR_DEMO_IMAGE=$(DEMO_IMAGE_ARM64) SIDECAR_PLATFORM=linux/arm64 DOCKER=$(DOCKER) \
-	  $(CARGO) test --release -p sidecar-init --test engines -- --test-threads=1
+	  $(CARGO) test --release -p sidecar-init --test engines -- --test-threads=1 --show-output
 
 docker-engine-start:
 	tools/docker-engine start

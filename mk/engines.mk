@@ -23,7 +23,7 @@ podman-image: demo-context
 
 podman-test: podman-image
 	start=$$SECONDS; $(ENGINE_PODMAN_ENV) SIDECAR_DEMO_IMAGE=$(DEMO_IMAGE) DOCKER=$(PODMAN) \
-	  $(CARGO) test --release -p sidecar-init --test engines -- --test-threads=1; rc=$$?; \
+	  $(CARGO) test --release -p sidecar-init --test engines -- --test-threads=1 --show-output; rc=$$?; \
 	  $(ENGINE_PODMAN_ENV) tools/podman-engine stop; \
 	  echo "podman-test: $$((SECONDS - start)) s"; exit $$rc
 
@@ -34,6 +34,6 @@ containerd-test: podman-image
 	  start=$$SECONDS; \
 	  $(ENGINE_CTR_ENV) ctr images import target/containerd-demo.tar >/dev/null \
 	  && $(ENGINE_CTR_ENV) SIDECAR_ENGINE=containerd SIDECAR_DEMO_IMAGE=localhost/$(DEMO_IMAGE) \
-	    $(CARGO) test --release -p sidecar-init --test engines -- --test-threads=1; rc=$$?; \
+	    $(CARGO) test --release -p sidecar-init --test engines -- --test-threads=1 --show-output; rc=$$?; \
 	  if ((started)); then $(ENGINE_CTR_ENV) tools/containerd-engine stop; fi; \
 	  echo "containerd-test: $$((SECONDS - start)) s"; exit $$rc

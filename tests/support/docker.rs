@@ -95,10 +95,12 @@ pub fn require_engine_and_image(image: &str, built_by: &str) {
         assert!(images.lines().any(|i| i == image), "image {image} is missing from containerd: `{built_by}`");
         return;
     }
-    let info = docker(&["info", "--format", "{{.ServerVersion}}"]);
+    // No --format: docker's and podman's info templates have different fields.
+    let info = docker(&["info"]);
     assert!(
         info.status.success(),
-        "no Docker engine answers (`docker info`: {}); start one with `tools/docker-engine start`",
+        "no engine answers (`{} info`: {}); start one with `tools/docker-engine start` (or tools/podman-engine)",
+        docker_bin(),
         String::from_utf8_lossy(&info.stderr).trim()
     );
     let out = docker(&["image", "inspect", "--format", "{{.Id}}", image]);
