@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::docker::{has_line, pids_of, require_engine_and_image, Container};
+use super::docker::{docker_ok, has_line, pids_of, require_engine_and_image, Container};
 
 const DEFAULT_IMAGE: &str = "claude-bottle-sidecars-demo:latest";
 /// "Well under Docker's 10 s" for a stop whose daemons obey SIGTERM.
@@ -31,6 +31,11 @@ pub fn preconditions() {
         return;
     }
     require_engine_and_image(&image(), "make demo-image");
+    // SIDECAR_PLATFORM=linux/arm64 must test an arm64 image, not a host one that happens to run.
+    if let Some(platform) = std::env::var("SIDECAR_PLATFORM").ok().filter(|p| !p.is_empty()) {
+        let got = docker_ok(&["image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", &image()]);
+        assert_eq!(got, platform, "the platform of {}", image());
+    }
     CHECKED.store(true, Ordering::SeqCst);
 }
 

@@ -198,7 +198,11 @@ impl Container {
         let container = Container { name, patience, ctr: Some(RefCell::new(CtrRun { child, out, err, code: None })) };
         // The task exists once ctr has created it: signals before that would find none.
         wait_until(patience, ASK_EVERY, &format!("{}'s task", container.name), || {
-            ctr(&["task", "list", "--quiet"]).stdout.split(|&b| b == b'\n').any(|t| t == container.name.as_bytes()).then_some(())
+            ctr(&["task", "list", "--quiet"])
+                .stdout
+                .split(|&b| b == b'\n')
+                .any(|t| t == container.name.as_bytes())
+                .then_some(())
         });
         container
     }
@@ -332,9 +336,7 @@ impl Container {
 
     /// Waits for the container to exit by itself; returns its exit code.
     pub fn wait_exit(&self) -> i32 {
-        wait_until(self.patience, ASK_EVERY, &format!("{} to exit", self.name), || {
-            (!self.running()).then_some(())
-        });
+        wait_until(self.patience, ASK_EVERY, &format!("{} to exit", self.name), || (!self.running()).then_some(()));
         self.exit_code()
     }
 
