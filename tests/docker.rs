@@ -18,7 +18,8 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use support::demo::{
-    all_ports, assert_line, count, demo_created, demo_run, image, pid_of, PATIENCE, QUICK_STOP, SLOT_PORTS,
+    all_ports, assert_line, assert_restarts_pipelock_alone, count, demo_created, demo_run, image, pid_of, PATIENCE,
+    QUICK_STOP, SLOT_PORTS,
 };
 use support::docker::{docker, docker_ok, pids_of, run_label, Container, ASK_EVERY, DOCKER_STOP_TIMEOUT};
 use support::{children_of, proc_status_field, started, wait_until, SLOTS};
@@ -137,22 +138,8 @@ fn run_starts_all_four_with_prefixed_logs_on_the_real_ports() {
 #[test]
 fn rtmin_2_restarts_pipelock_and_leaves_the_others_alone() {
     let c = demo_run("rtmin2", &[], &[]);
-    let before = c.wait_listening(&SLOT_PORTS);
-    let old = pid_of(&before, "pipelock");
-
     // Docker counts RTMIN from 34, the kernel's: RTMIN+2 is signal 36.
-    c.kill("RTMIN+2");
-    let after = c.wait_logs("a second pipelock listening", |logs| {
-        count(logs, |l| l == "[pipelock] pipelock listening port=8888") == 2 && pids_of(logs, "pipelock").len() == 2
-    });
-    assert_line(&after, &format!("sidecar-init: restarting pipelock pid={old} (SIGRTMIN+2)"));
-    assert_line(&after, &format!("sidecar-init: pipelock exited pid={old} signal=SIGTERM"));
-    assert!(c.running(), "the container stopped on RTMIN+2");
-    for (slot, _) in SLOT_PORTS.iter().filter(|(s, _)| *s != "pipelock") {
-        assert_eq!(pid_of(&after, slot), pid_of(&before, slot), "{slot} has a new pid");
-        let got_signal = format!("[{slot}] {slot} signal");
-        assert_eq!(count(&after, |l| l.starts_with(&got_signal)), 0, "{slot} got a signal");
-    }
+    assert_restarts_pipelock_alone(&c, "RTMIN+2", "SIGRTMIN+2");
     c.assert_ports_answer(&all_ports());
     c.stop();
     assert_eq!(c.exit_code(), 0, "the replaced run must not count");

@@ -13,33 +13,13 @@
 
 mod support;
 
-use support::demo::{assert_line, count, demo_run, pid_of, QUICK_STOP, SLOT_PORTS};
+use support::demo::{assert_line, assert_restarts_pipelock_alone, count, demo_run, pid_of, QUICK_STOP, SLOT_PORTS};
 use support::docker::pids_of;
 
 #[test]
 fn usr1_restarts_pipelock_and_leaves_the_others_alone() {
     let c = demo_run("usr1", &[], &[]);
-    let before = c.wait_listening(&SLOT_PORTS);
-    let old = pid_of(&before, "pipelock");
-
-    c.kill("USR1");
-    let after = c.wait_logs("a second pipelock listening", |logs| {
-        count(logs, |l| l == "[pipelock] pipelock listening port=8888") == 2 && pids_of(logs, "pipelock").len() == 2
-    });
-    let new = pids_of(&after, "pipelock")[1];
-    assert_ne!(new, old, "pipelock has a new pid");
-    assert_line(&after, &format!("sidecar-init: restarting pipelock pid={old} (SIGUSR1)"));
-    assert_line(&after, &format!("sidecar-init: pipelock exited pid={old} signal=SIGTERM"));
-    assert_line(&after, "[pipelock] pipelock exiting on SIGTERM");
-    assert!(c.running(), "the container stopped on SIGUSR1");
-    for (slot, _) in SLOT_PORTS.iter().filter(|(s, _)| *s != "pipelock") {
-        assert_eq!(pid_of(&after, slot), pid_of(&before, slot), "{slot} has a new pid");
-        let got_signal = format!("[{slot}] {slot} signal");
-        assert_eq!(count(&after, |l| l.starts_with(&got_signal)), 0, "{slot} got a signal");
-        let exited = format!("sidecar-init: {slot} exited");
-        assert_eq!(count(&after, |l| l.starts_with(&exited)), 0, "{slot} exited");
-    }
-
+    assert_restarts_pipelock_alone(&c, "USR1", "SIGUSR1");
     c.stop();
     assert_eq!(c.exit_code(), 0, "the replaced run must not count");
 }

@@ -71,3 +71,30 @@ pub fn assert_line(logs: &str, line: &str) {
 pub fn all_ports() -> Vec<u16> {
     SLOT_PORTS.iter().map(|(_, port)| *port).collect()
 }
+
+/// Sends `signal` (Docker's name: `USR1`, `RTMIN+2`) to a running demo
+/// container and checks that pipelock, and nothing else, was restarted in
+/// place: a new pid listening, the old one ended by the init's SIGTERM, the
+/// siblings untouched and unsignalled. Returns the logs then.
+pub fn assert_restarts_pipelock_alone(c: &Container, signal: &str, logged_as: &str) -> String {
+    let before = c.wait_listening(&SLOT_PORTS);
+    let old = pid_of(&before, "pipelock");
+    c.kill(signal);
+    let after = c.wait_logs("a second pipelock listening", |logs| {
+        count(logs, |l| l == "[pipelock] pipelock listening port=8888") == 2 && pids_of(logs, "pipelock").len() == 2
+    });
+    let new = pids_of(&after, "pipelock")[1];
+    assert_ne!(new, old, "pipelock has a new pid");
+    assert_line(&after, &format!("sidecar-init: restarting pipelock pid={old} ({logged_as})"));
+    assert_line(&after, &format!("sidecar-init: pipelock exited pid={old} signal=SIGTERM"));
+    assert_line(&after, "[pipelock] pipelock exiting on SIGTERM");
+    assert!(c.running(), "the container stopped on {signal}");
+    for (slot, _) in SLOT_PORTS.iter().filter(|(s, _)| *s != "pipelock") {
+        assert_eq!(pid_of(&after, slot), pid_of(&before, slot), "{slot} has a new pid");
+        let got_signal = format!("[{slot}] {slot} signal");
+        assert_eq!(count(&after, |l| l.starts_with(&got_signal)), 0, "{slot} got a signal");
+        let exited = format!("sidecar-init: {slot} exited");
+        assert_eq!(count(&after, |l| l.starts_with(&exited)), 0, "{slot} exited");
+    }
+    after
+}

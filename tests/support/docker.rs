@@ -43,10 +43,14 @@ pub fn docker(args: &[&str]) -> Output {
 
 /// Runs docker, insists on success, returns its trimmed stdout.
 pub fn docker_ok(args: &[&str]) -> String {
-    let out = docker(args);
+    succeeded(&docker_bin(), args, docker(args))
+}
+
+/// `out`'s trimmed stdout, when `program args` succeeded; a failure panics with what it said.
+fn succeeded(program: &str, args: &[&str], out: Output) -> String {
     assert!(
         out.status.success(),
-        "`docker {}` failed ({}): {}{}",
+        "`{program} {}` failed ({}): {}{}",
         args.join(" "),
         out.status,
         String::from_utf8_lossy(&out.stdout),
@@ -71,15 +75,7 @@ fn ctr(args: &[&str]) -> Output {
 
 /// Runs ctr, insists on success, returns its trimmed stdout.
 fn ctr_ok(args: &[&str]) -> String {
-    let out = ctr(args);
-    assert!(
-        out.status.success(),
-        "`ctr {}` failed ({}): {}",
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    succeeded("ctr", args, ctr(args))
 }
 
 /// An engine must answer and `image` must exist; says how to get them if not.
