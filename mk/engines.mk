@@ -28,8 +28,9 @@ podman-test: podman-image
 	  echo "podman-test: $$((SECONDS - start)) s"; exit $$rc
 
 containerd-test: podman-image
+	rm -f target/containerd-demo.tar
 	$(ENGINE_PODMAN_ENV) $(PODMAN) save -q --format docker-archive -o target/containerd-demo.tar $(DEMO_IMAGE)
-	started=0; $(ENGINE_CTR_ENV) ctr version >/dev/null 2>&1 \
+	started=0; $(ENGINE_CTR_ENV) tools/containerd-engine status 2>&1 | grep -q ' answers at ' \
 	  || { $(ENGINE_CTR_ENV) tools/containerd-engine start && started=1; } || exit 1; \
 	  start=$$SECONDS; \
 	  $(ENGINE_CTR_ENV) ctr images import target/containerd-demo.tar >/dev/null \
