@@ -84,54 +84,6 @@ mod x86_64 {
         // SAFETY: exit takes an integer and does not return.
         unsafe { asm!("syscall", in("rax") libc::SYS_exit, in("rdi") code as isize, options(noreturn, nostack)) }
     }
-
-    /// `clone(flags)` that runs `child(arg)` on the stack ending at `stack_top`
-    /// (16-byte aligned) and ends the child with `exit(child's result)` should it
-    /// ever return. Returns the child's pid, or `-errno`.
-    ///
-    /// # Safety
-    /// As musl's `clone`: with CLONE_VM the child shares our memory, so `child`
-    /// must only make system calls, and `arg` and the stack must stay alive
-    /// until it has exec'd or exited (CLONE_VFORK waits for that).
-    pub unsafe fn clone(
-        flags: i32,
-        stack_top: *mut u8,
-        child: extern "C" fn(*mut core::ffi::c_void) -> i32,
-        arg: *mut core::ffi::c_void,
-    ) -> Ret {
-        let ret: Ret;
-        // SAFETY: the caller's contract. The child starts with our registers
-        // but rax = 0 and rsp = stack_top: it calls `child` there (rsp 16-byte
-        // aligned before the call, as the ABI wants) and exits, never returning
-        // into our frame. The parent only sees rax, rcx and r11 change.
-        unsafe {
-            asm!(
-                "syscall",
-                "test rax, rax",
-                "jnz 2f",
-                "xor ebp, ebp",
-                "mov rdi, r12",
-                "call r13",
-                "mov edi, eax",
-                "mov eax, {exit}",
-                "syscall",
-                "ud2",
-                "2:",
-                exit = const libc::SYS_exit,
-                inlateout("rax") libc::SYS_clone as Ret => ret,
-                in("rdi") flags as isize,
-                in("rsi") stack_top,
-                in("rdx") 0usize,
-                in("r10") 0usize,
-                in("r8") 0usize,
-                in("r12") arg,
-                in("r13") child,
-                lateout("rcx") _,
-                lateout("r11") _,
-            )
-        };
-        ret
-    }
 }
 
 #[cfg(target_arch = "aarch64")]
@@ -184,52 +136,5 @@ mod aarch64 {
     pub fn exit(code: i32) -> ! {
         // SAFETY: exit takes an integer and does not return.
         unsafe { asm!("svc 0", in("x8") libc::SYS_exit, in("x0") code as isize, options(noreturn, nostack)) }
-    }
-
-    /// `clone(flags)` that runs `child(arg)` on the stack ending at
-    /// `stack_top` (16-byte aligned) and ends the child with `exit(child's
-    /// result)` should it ever return. Returns the child's pid, or `-errno`.
-    ///
-    /// # Safety
-    /// As musl's `clone`: with CLONE_VM the child shares our memory, so
-    /// `child` must only make system calls, and `arg` and the stack must stay
-    /// alive until it has exec'd or exited (CLONE_VFORK waits for that).
-    pub unsafe fn clone(
-        flags: i32,
-        stack_top: *mut u8,
-        child: extern "C" fn(*mut core::ffi::c_void) -> i32,
-        arg: *mut core::ffi::c_void,
-    ) -> Ret {
-        let ret: Ret;
-        // SAFETY: the caller's contract. The child starts with our registers
-        // but x0 = 0 and sp = stack_top: with a zeroed frame chain it calls
-        // `child` there and exits, never returning into our frame. The
-        // parent only sees x0 change. The kernel's argument order here is
-        // flags, stack, parent_tid, tls, child_tid (x86_64 swaps the last
-        // two); all three are unused, so zero either way.
-        unsafe {
-            asm!(
-                "svc 0",
-                "cbnz x0, 2f",
-                "mov x29, xzr",
-                "mov x30, xzr",
-                "mov x0, x9",
-                "blr x10",
-                "mov x8, {exit}",
-                "svc 0",
-                "udf #0",
-                "2:",
-                exit = const libc::SYS_exit,
-                in("x8") libc::SYS_clone,
-                inlateout("x0") flags as isize => ret,
-                in("x1") stack_top,
-                in("x2") 0usize,
-                in("x3") 0usize,
-                in("x4") 0usize,
-                in("x9") arg,
-                in("x10") child,
-            )
-        };
-        ret
     }
 }
