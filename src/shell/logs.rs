@@ -183,29 +183,33 @@ impl Logs {
         }
     }
 
-    /// The one wait: polls `first` (the signalfd), the sinks with a backlog
-    /// and the pipes whose sink has none, until `deadline`; then marks the
-    /// writable sinks and reads each ready pipe once. Returns whether `first`
-    /// was polled ready or may be: a failed poll (EINVAL: more entries than
+    /// The one wait: polls `watched` (the shell's: the signalfd, the spawn
+    /// reports; `None` entries are skipped), the sinks with a backlog and the pipes whose sink has none,
+    /// until `deadline`; then marks the writable sinks and reads each ready
+    /// pipe once. Returns which of `watched` (bit i for `watched[i]`) were
+    /// polled ready or may be: a failed poll (EINVAL: more entries than
     /// RLIMIT_NOFILE now allows) is logged once and degrades the wait to
-    /// `first` and the sinks alone, or nothing, for [`DEGRADED_WAKE_MS`] at most, after
+    /// `watched` and the sinks alone, or nothing, for [`DEGRADED_WAKE_MS`] at most, after
     /// which every pipe is read; each wait tries everything again first.
-    pub fn wait(&mut self, first: Option<Fd>, deadline: Option<Millis>, now: Millis) -> bool {
-        // The signalfd and the sinks, which come first: what a degraded wait
-        // still watches.
+    pub fn wait(&mut self, watched: &[Option<Fd>], deadline: Option<Millis>, now: Millis) -> u32 {
+        // The shell's descriptors and the sinks, which come first: what a
+        // degraded wait still watches.
+        let watched = watched.get(..WATCHED).unwrap_or(watched);
         let writable = self.routing.sink_ids().filter(|&sink| self.routing.sink_ref(sink).wants_writable());
-        let essentials = usize::from(first.is_some()).saturating_add(writable.count());
+        let essentials = watched.iter().flatten().count().saturating_add(writable.count());
         let mut polled: Vec<PollFd<'static>, POLLED> = Vec::new();
         // What each entry of `polled` stands for, at the same index.
-        let mut sources = [Source::First; POLLED];
+        let mut sources = [Source::Watched(0); POLLED];
         let mut add = |source, entry| {
             if let Some(slot) = sources.get_mut(polled.len()) {
                 *slot = source;
                 let _ = polled.push(entry);
             }
         };
-        if let Some(fd) = first {
-            add(Source::First, PollFd::from_borrowed_fd(fd, PollFlags::IN));
+        for (i, fd) in watched.iter().enumerate() {
+            if let Some(fd) = *fd {
+                add(Source::Watched(i), PollFd::from_borrowed_fd(fd, PollFlags::IN));
+            }
         }
         for sink in self.routing.sink_ids() {
             if self.routing.sink_ref(sink).wants_writable() {
@@ -232,11 +236,11 @@ impl Logs {
             }
         };
         self.degraded = !trusted;
-        let mut first_ready = !trusted;
+        let mut watched_ready = if trusted { 0 } else { u32::MAX };
         for (entry, &source) in polled.iter().zip(&sources) {
             let ready = !entry.revents().is_empty();
             match source {
-                Source::First => first_ready |= ready,
+                Source::Watched(i) if ready => watched_ready |= 1u32.checked_shl(i as u32).unwrap_or(0),
                 Source::Sink(sink) if ready => self.routing.sink(sink).on_writable(),
                 // Reads are non-blocking: without trusted readiness, try them all.
                 Source::Stream(id) if (ready || !trusted) && self.routing.wants_read(id) => {
@@ -245,7 +249,7 @@ impl Logs {
                 _ => {}
             }
         }
-        first_ready
+        watched_ready
     }
 
     /// The init exits: the pipes are read in turn until all are empty and
@@ -267,7 +271,7 @@ impl Logs {
             }
             if !self.routing.is_idle() {
                 // A sink waits for its reader.
-                self.wait(None, Some(deadline), now);
+                self.wait(&[], Some(deadline), now);
             }
         }
         for id in 0..self.pipes.len() {
@@ -279,7 +283,7 @@ impl Logs {
                 // One try, within the sink's write mode: the reader had its time.
                 self.routing.sink(sink).push(&[line.as_bytes()]);
                 let now = now_ms();
-                self.wait(None, Some(now), now);
+                self.wait(&[], Some(now), now);
                 self.flush();
             }
         }
@@ -295,14 +299,18 @@ impl Logs {
 /// What a poll entry stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Source {
-    /// The caller's descriptor: the signalfd.
-    First,
+    /// The caller's descriptor at this index.
+    Watched(usize),
     Sink(SinkId),
     Stream(StreamId),
 }
 
-/// Entries of the wait point: the signalfd, two sinks, every pipe.
-const POLLED: usize = MAX_STREAMS + 3;
+/// Descriptors of the shell's in one wait: the signalfd and a report for
+/// each slot.
+pub const WATCHED: usize = 5;
+
+/// Entries of the wait point: the shell's, two sinks, every pipe.
+const POLLED: usize = MAX_STREAMS + 2 + WATCHED;
 
 /// The descriptor and write mode for the init's `fd` (1 or 2).
 fn sink_of(fd: Fd, sink: SinkId, troubles: &mut Troubles) -> (Fd, WriteMode) {
