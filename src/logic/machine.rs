@@ -415,15 +415,15 @@ impl Machine {
     /// follow every other in slot order, so the first one that is either
     /// decides.
     fn start_queued(&mut self) {
-        if self.phase != Phase::Running {
+        if !matches!(self.phase, Phase::Running) {
             return;
         }
-        for slot in Slot::ALL {
+        for &slot in &Slot::ALL {
             let state = self.slots.get_mut(slot);
             if state.process.starting() {
                 return;
             }
-            if state.process == Process::Queued {
+            if matches!(state.process, Process::Queued) {
                 state.process = Process::Spawning;
                 self.queue.push(Action::Spawn(slot));
                 return;
@@ -560,7 +560,7 @@ impl Machine {
         for &slot in &Slot::ALL {
             let state = self.slots.get_mut(slot);
             let waiting = matches!(state.process, Process::Waiting { .. });
-            if waiting || state.process == Process::Queued {
+            if waiting || matches!(state.process, Process::Queued) {
                 state.process = Process::Down;
             }
             if state.restart_pending || waiting {
@@ -582,7 +582,7 @@ impl Machine {
             self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why: Skip::ShuttingDown }));
         } else if !state.selected {
             self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why: Skip::NotSelected }));
-        } else if state.restart_pending || state.process.starting() || state.process == Process::Queued {
+        } else if state.restart_pending || state.process.starting() || matches!(state.process, Process::Queued) {
             // A run on its way (starting, or queued at start-up) is the fresh start asked for.
             self.queue.push(Action::Log(Note::RestartCoalesced { slot, sig }));
         } else {

@@ -198,7 +198,7 @@ impl<'a> Shell<'a> {
     /// Feeds what the reports of the slots in `slots` (bit n: the n-th
     /// slot) say, those that say anything yet, and closes each that has.
     fn take_reports(&mut self, slots: u32) {
-        for (at, slot) in Slot::ALL.into_iter().enumerate() {
+        for (at, &slot) in Slot::ALL.iter().enumerate() {
             let Some(watched) = self.watched.get_mut(at.wrapping_add(1)) else { continue };
             let Some(report) = watched.filter(|_| slots >> at & 1 != 0) else { continue };
             let event = match spawn::outcome(report) {
