@@ -257,8 +257,10 @@ pub fn config_error(error: &ConfigError) -> Line {
                 WordsError::TooLong => b"is too long",
                 WordsError::TooManyWords => b"has too many words",
             });
-            v.signed = [MAX_WORDS as i64, (MAX_COMMAND_BYTES - 1) as i64];
-            "%s='%q' %t; accepted: at most %p words and %c bytes, POSIX shell quoting, no expansion"
+            // The limits as written in the template (no values to store):
+            // the build fails if they change without it.
+            const _: () = assert!(MAX_WORDS == 64 && MAX_COMMAND_BYTES - 1 == 2047);
+            "%s='%q' %t; accepted: at most 64 words and 2047 bytes, POSIX shell quoting, no expansion"
         }
         Problem::Grace => {
             v.signed = [MAX_GRACE_MS.into(), DEFAULT_GRACE_MS.into()];
