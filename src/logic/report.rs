@@ -344,8 +344,8 @@ pub fn trouble(trouble: &Trouble, context: &impl Context) -> Line {
         }
         Trouble::ReadFailed { errno } => ("reading a log pipe failed; output may stall (%r, errno %p)", errno),
         Trouble::PollFailed { errno } => {
-            v.signed[1] = DEGRADED_WAKE_MS as i64;
-            ("poll failed; looking at every log pipe each %c ms (%r, errno %p)", errno)
+            const _: () = assert!(DEGRADED_WAKE_MS == 100, "the template says 100 ms");
+            ("poll failed; looking at every log pipe each 100 ms (%r, errno %p)", errno)
         }
         Trouble::NoReport { errno } => ("no spawn report pipe: a failed exec exits 127 (%r, errno %p)", errno),
         Trouble::SentFault { sig } => {
