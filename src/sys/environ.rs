@@ -95,7 +95,10 @@ pub fn per_slot(environ: Environ) -> Option<[Strings; 4]> {
     let mut free = table.iter_mut();
     for (index, array) in envp.iter_mut().enumerate() {
         *array = free.as_slice().as_ptr();
-        for entry in environ.entries().filter(|entry| privilege::keeps(index, entry, &lists)) {
+        for entry in environ.entries() {
+            if !privilege::keeps(index, entry, &lists) {
+                continue;
+            }
             if let Some(pointer) = free.next() {
                 *pointer = entry.as_ptr().cast();
             }
