@@ -38,25 +38,31 @@ impl Environ {
 
     /// The value of `name`, first occurrence wins (as `getenv`).
     pub fn get(&self, name: &str) -> Option<&'static [u8]> {
-        self.lookup(&[name, "", ""])
+        self.lookup(&[name, "", "", "="])
     }
 
     /// The value of the configuration variable whose name after
     /// [`VAR_PREFIX`] is `name`, in its two pieces; first occurrence wins.
     pub fn var(&self, [kind, rest]: [&str; 2]) -> Option<&'static [u8]> {
-        self.lookup(&[VAR_PREFIX, kind, rest])
+        self.lookup(&[VAR_PREFIX, kind, rest, "="])
     }
 
-    /// The value of the variable named by `parts` one after the other: one
-    /// copy for every lookup (inlined, each cost bytes).
+    /// What follows `parts` (a name in pieces, then `=`) in the first entry
+    /// that begins with them: one copy for every lookup (inlined, each cost
+    /// bytes). Not `strip_prefix`: its `split_at` stays a function of its
+    /// own on aarch64, whose panic path the optimiser cannot remove.
     #[inline(never)]
-    fn lookup(&self, parts: &[&str; 3]) -> Option<&'static [u8]> {
+    fn lookup(&self, parts: &[&str; 4]) -> Option<&'static [u8]> {
         self.entries().find_map(|entry| {
             let mut rest = entry;
             for part in parts {
-                rest = rest.strip_prefix(part.as_bytes())?;
+                let (head, after) = rest.split_at_checked(part.len())?;
+                if head != part.as_bytes() {
+                    return None;
+                }
+                rest = after;
             }
-            rest.strip_prefix(b"=")
+            Some(rest)
         })
     }
 
