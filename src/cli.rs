@@ -13,18 +13,14 @@ const HELP_HEAD: &str = "\
 usage: sidecar-init [--help | --version | status | health | events | restart SLOT | signal SLOT SIGNAL]
 PID 1 of the sidecar bundle: runs ";
 
+/// The variables by name, the details in the README (every byte of this
+/// text is in the size budget).
 const HELP_BODY: &str = ".
-Environment: CLAUDE_BOTTLE_SIDECAR_DAEMONS (slots, default all),
-CLAUDE_BOTTLE_SIDECAR_CMD_<SLOT> (command), CLAUDE_BOTTLE_SIDECAR_GRACE_MS
-(stop grace, 8000), CLAUDE_BOTTLE_SIDECAR_LOG_PREFIX (1: [slot] lines, 0: raw),
-CLAUDE_BOTTLE_SIDECAR_RESTART (slots restarted when they die, default none),
-CLAUDE_BOTTLE_SIDECAR_RESTART_DELAY_MS (backoff base, 500),
-CLAUDE_BOTTLE_SIDECAR_RESTART_LIMIT (quick deaths before failed, 5; 0: none),
-CLAUDE_BOTTLE_SIDECAR_ESSENTIAL (slots whose end stops the bundle),
-CLAUDE_BOTTLE_SIDECAR_CONTROL (socket: @NAME, /path or off; @sidecar-init).
-..._USER_<SLOT> (UID[:GID] to run as), ..._PRIVATE_<SLOT> (NAME,PREFIX*: only it gets them).
-Signals: TERM/INT stop, USR1 restarts pipelock, RTMIN+1..+4 restart the
-slots in that order, HUP goes to egress.
+Environment: CLAUDE_BOTTLE_SIDECAR_DAEMONS (slots, default all), and with
+that prefix CMD_<SLOT>, GRACE_MS, LOG_PREFIX, RESTART, RESTART_DELAY_MS,
+RESTART_LIMIT, ESSENTIAL, CONTROL, USER_<SLOT>, PRIVATE_<SLOT>: see the README.
+Signals: TERM/INT stop; USR1 (pipelock), RTMIN+1..+4 (each slot) restart;
+HUP goes to egress.
 ";
 
 pub const VERSION: &str = concat!("sidecar-init ", env!("CARGO_PKG_VERSION"), "\n");

@@ -4,7 +4,7 @@
 
 use core::ffi::c_int;
 
-use crate::logic::config::{self, ControlAddr, CONTROL_VAR};
+use crate::logic::config::{self, ControlAddr, Variable};
 use crate::logic::line::LINE_BYTES;
 use crate::logic::report;
 use crate::sys::environ::Environ;
@@ -20,8 +20,9 @@ pub const NO_ANSWER: c_int = 3;
 #[inline(never)]
 pub fn run(request: &[u8], environ: &Environ) -> c_int {
     let mut addr = ControlAddr::new();
-    if let Err(error) = config::parse_control(environ.get(CONTROL_VAR), &mut addr) {
-        write_all(STDERR, report::config_error(&error).as_bytes());
+    let value = environ.var(Variable::Control.short_name());
+    if config::parse_control(value, &mut addr).is_none() {
+        write_all(STDERR, report::config_error(&config::control_error(value)).as_bytes());
         return USAGE_ERROR;
     }
     // Off: no errno, and no address to name.

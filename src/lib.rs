@@ -78,7 +78,7 @@ pub unsafe fn run(argv: Strings, envp: Strings) -> c_int {
     let faults_caught = signals::catch_sent_faults();
 
     let mut config = config::Config::default();
-    if let Err(error) = config::parse_into(|name| environ.get(name), &mut config) {
+    if let Err(error) = config::parse_into(|name| environ.var(name), &mut config) {
         write_all(STDERR, report::config_error(&error).as_bytes());
         return USAGE_ERROR;
     }
@@ -90,16 +90,12 @@ pub unsafe fn run(argv: Strings, envp: Strings) -> c_int {
 
     fds::ensure_standard_fds();
     fds::cloexec_inherited();
-    let Some(signal_fd) = SignalFd::open() else {
-        write_all(STDERR, report::startup(Startup::NoSignalFd).as_bytes());
-        return 1;
-    };
+    let Some(signal_fd) = SignalFd::open() else { return cannot_start(Startup::NoSignalFd) };
     let pid1 = process::getpid() == 1;
     // Each slot's environment (private variables) is made once, here.
     let (Some(logs), Some(envp)) = (shell::Logs::open(&config.selected, config.log_prefix), environ::per_slot(environ))
     else {
-        write_all(STDERR, report::startup(Startup::NoMemory).as_bytes());
-        return 1;
+        return cannot_start(Startup::NoMemory);
     };
     let control = shell::Control::open(&config.control);
     let mut shell = Shell::new(&config, environ, envp, signal_fd, logs, control, pid1);
@@ -110,4 +106,10 @@ pub unsafe fn run(argv: Strings, envp: Strings) -> c_int {
         shell.startup_note(Startup::FaultsNotCaught);
     }
     c_int::from(shell.run())
+}
+
+/// The init could not set itself up: said on stderr, exit 1.
+fn cannot_start(what: Startup) -> c_int {
+    write_all(STDERR, report::startup(what).as_bytes());
+    1
 }

@@ -7,6 +7,11 @@ use super::restart::{Policy, DEFAULT_DELAY_MS, DEFAULT_LIMIT, MAX_DELAY_MS, MAX_
 use super::slot::{PerSlot, Slot};
 use super::words::{Command, WordsError};
 
+/// What every variable's name begins with. The binary keeps it once: the
+/// names it looks up and reports are what follows it, in two pieces
+/// ([`Variable::short_name`]).
+pub const VAR_PREFIX: &str = "CLAUDE_BOTTLE_SIDECAR_";
+
 pub const DAEMONS_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_DAEMONS";
 pub const GRACE_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_GRACE_MS";
 pub const LOG_PREFIX_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_LOG_PREFIX";
@@ -64,20 +69,29 @@ pub enum Variable {
 }
 
 impl Variable {
-    pub fn name(self) -> &'static str {
+    /// The name after [`VAR_PREFIX`], in two pieces: a slot's variables
+    /// are their kind and the slot's part (`CMD_` and `GIT_GATE`), so that
+    /// each piece is kept once.
+    pub fn short_name(self) -> [&'static str; 2] {
         match self {
-            Variable::Daemons => DAEMONS_VAR,
-            Variable::Command(slot) => slot.command_variable(),
-            Variable::Grace => GRACE_VAR,
-            Variable::LogPrefix => LOG_PREFIX_VAR,
-            Variable::Restart => RESTART_VAR,
-            Variable::RestartDelay => RESTART_DELAY_VAR,
-            Variable::RestartLimit => RESTART_LIMIT_VAR,
-            Variable::Essential => ESSENTIAL_VAR,
-            Variable::User(slot) => privilege::user_variable(slot),
-            Variable::Private(slot) => privilege::private_variable(slot),
-            Variable::Control => CONTROL_VAR,
+            Variable::Daemons => ["DAEMONS", ""],
+            Variable::Command(slot) => ["CMD_", slot.variable()],
+            Variable::Grace => ["GRACE_MS", ""],
+            Variable::LogPrefix => ["LOG_PREFIX", ""],
+            Variable::Restart => ["RESTART", ""],
+            Variable::RestartDelay => ["RESTART_DELAY_MS", ""],
+            Variable::RestartLimit => ["RESTART_LIMIT", ""],
+            Variable::Essential => ["ESSENTIAL", ""],
+            Variable::User(slot) => ["USER_", slot.variable()],
+            Variable::Private(slot) => ["PRIVATE_", slot.variable()],
+            Variable::Control => ["CONTROL", ""],
         }
+    }
+
+    /// The whole name.
+    #[cfg(test)]
+    pub fn name(self) -> String {
+        format!("{VAR_PREFIX}{}", self.short_name().concat())
     }
 }
 
@@ -102,97 +116,159 @@ pub struct ConfigError<'a> {
     pub problem: Problem<'a>,
 }
 
-/// Parses every variable, selected slot or not; the first bad one is the error.
+/// Parses every variable, selected slot or not; the first bad one is the
+/// error. `env` is asked for whole names.
 #[cfg(test)]
 pub fn parse<'a>(env: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, ConfigError<'a>> {
     let mut config = Config::default();
-    parse_into(env, &mut config)?;
+    parse_into(|[a, b]| env(&format!("{VAR_PREFIX}{a}{b}")), &mut config)?;
     Ok(config)
 }
 
 /// [`parse`] into the caller's `Config`: PID 1 keeps one copy on its stack
 /// instead of moving kilobytes of commands around (each move touches pages).
+/// `env` is asked for names without [`VAR_PREFIX`], in two pieces
+/// ([`Variable::short_name`]).
 #[inline(never)]
-pub fn parse_into<'a>(env: impl Fn(&str) -> Option<&'a [u8]>, config: &mut Config) -> Result<(), ConfigError<'a>> {
-    let selected = match env(DAEMONS_VAR) {
-        None => PerSlot::from_fn(|_| true),
-        Some(value) => slot_list(Variable::Daemons, value)?,
-    };
-    for slot in Slot::ALL {
-        let text = env(slot.command_variable());
-        let parsed =
-            Command::parse_into(text.unwrap_or(slot.default_command().as_bytes()), config.commands.get_mut(slot));
-        parsed.map_err(|why| ConfigError {
-            variable: Variable::Command(slot),
-            value: text.unwrap_or(b""),
-            problem: Problem::Command(why),
-        })?;
+pub fn parse_into<'a>(env: impl Fn([&str; 2]) -> Option<&'a [u8]>, config: &mut Config) -> Result<(), ConfigError<'a>> {
+    let mut reader = Reader::new(env);
+    read(&mut reader, config).ok_or_else(|| reader.error())
+}
+
+/// The environment, remembering the variable read last, its value (empty
+/// when unset) and what was wrong in it: what a configuration error names.
+/// The parsers only say `None`, and the error is made once, from these.
+pub(super) struct Reader<'a, F> {
+    env: F,
+    variable: Variable,
+    value: &'a [u8],
+    /// The name that is no slot, or the bad item of a PRIVATE list.
+    bad: &'a [u8],
+    /// What is wrong with a command.
+    why: WordsError,
+}
+
+impl<'a, F: Fn([&str; 2]) -> Option<&'a [u8]>> Reader<'a, F> {
+    pub(super) fn new(env: F) -> Self {
+        Reader { env, variable: Variable::Daemons, value: b"", bad: b"", why: WordsError::NoWords }
     }
-    let grace_ms = number(&env, Variable::Grace, Problem::Grace, DEFAULT_GRACE_MS, MAX_GRACE_MS)?;
-    let log_prefix = match env(LOG_PREFIX_VAR) {
+
+    #[inline(never)]
+    pub(super) fn get(&mut self, variable: Variable) -> Option<&'a [u8]> {
+        let value = (self.env)(variable.short_name());
+        self.variable = variable;
+        self.value = value.unwrap_or_default();
+        value
+    }
+
+    /// `None`, with `bad` as what is wrong in the variable read last.
+    pub(super) fn bad<T>(&mut self, bad: &'a [u8]) -> Option<T> {
+        self.bad = bad;
+        None
+    }
+
+    /// The error about the variable read last.
+    pub(super) fn error(&self) -> ConfigError<'a> {
+        let problem = match self.variable {
+            Variable::Daemons | Variable::Restart | Variable::Essential => Problem::UnknownSlot(self.bad),
+            Variable::Command(_) => Problem::Command(self.why),
+            Variable::Grace => Problem::Grace,
+            Variable::LogPrefix => Problem::LogPrefix,
+            Variable::RestartDelay => Problem::RestartDelay,
+            Variable::RestartLimit => Problem::RestartLimit,
+            Variable::User(_) => Problem::User,
+            Variable::Private(_) => Problem::Private(self.bad),
+            Variable::Control => Problem::Control,
+        };
+        ConfigError { variable: self.variable, value: self.value, problem }
+    }
+
+    /// A list of slot names with DAEMONS' rules.
+    fn slots(&mut self, value: &'a [u8]) -> Option<PerSlot<bool>> {
+        match parse_slots(value) {
+            Ok(slots) => Some(slots),
+            Err(name) => self.bad(name),
+        }
+    }
+
+    /// A list of slot names with DAEMONS' rules; unset or empty: none.
+    fn optional_slots(&mut self, variable: Variable) -> Option<PerSlot<bool>> {
+        match self.get(variable) {
+            None => Some(PerSlot::default()),
+            Some(value) => self.slots(value),
+        }
+    }
+
+    /// A number of ASCII digits up to `max`; unset or empty: `default`.
+    fn number(&mut self, variable: Variable, default: u32, max: u32) -> Option<u32> {
+        match self.get(variable) {
+            None | Some(b"") => Some(default),
+            Some(value) => parse_digits(value, max),
+        }
+    }
+}
+
+/// Every variable, in SPEC's order; `None` at the first bad one.
+fn read<'a>(r: &mut Reader<'a, impl Fn([&str; 2]) -> Option<&'a [u8]>>, config: &mut Config) -> Option<()> {
+    let selected = match r.get(Variable::Daemons) {
+        None => PerSlot::from_fn(|_| true),
+        Some(value) => r.slots(value)?,
+    };
+    for &slot in &Slot::ALL {
+        let text = r.get(Variable::Command(slot)).unwrap_or(slot.default_command().as_bytes());
+        if let Err(why) = Command::parse_into(text, config.commands.get_mut(slot)) {
+            r.why = why;
+            return None;
+        }
+    }
+    let grace_ms = r.number(Variable::Grace, DEFAULT_GRACE_MS, MAX_GRACE_MS)?;
+    let log_prefix = match r.get(Variable::LogPrefix) {
         None | Some(b"" | b"1") => true,
         Some(b"0") => false,
-        Some(value) => {
-            return Err(ConfigError { variable: Variable::LogPrefix, value, problem: Problem::LogPrefix });
-        }
+        Some(_) => return None,
     };
-    let restart = optional_slot_list(&env, Variable::Restart)?;
-    let delay_ms = number(&env, Variable::RestartDelay, Problem::RestartDelay, DEFAULT_DELAY_MS, MAX_DELAY_MS)?;
-    let limit = number(&env, Variable::RestartLimit, Problem::RestartLimit, DEFAULT_LIMIT.into(), MAX_LIMIT.into())?;
-    let essential = optional_slot_list(&env, Variable::Essential)?;
-    privilege::parse_into(&env, &mut config.users)?;
-    parse_control(env(CONTROL_VAR), &mut config.control)?;
+    let restart = r.optional_slots(Variable::Restart)?;
+    let delay_ms = r.number(Variable::RestartDelay, DEFAULT_DELAY_MS, MAX_DELAY_MS)?;
+    let limit = r.number(Variable::RestartLimit, DEFAULT_LIMIT.into(), MAX_LIMIT.into())?;
+    let essential = r.optional_slots(Variable::Essential)?;
+    privilege::read(r, &mut config.users)?;
+    parse_control(r.get(Variable::Control), &mut config.control)?;
     config.selected = selected;
     config.grace_ms = grace_ms;
     config.log_prefix = log_prefix;
     config.policy = Policy { restart, essential, delay_ms, limit: u16::try_from(limit).unwrap_or(DEFAULT_LIMIT) };
-    Ok(())
-}
-
-/// A list of slot names with DAEMONS' rules; unset or empty: none.
-fn optional_slot_list<'a>(
-    env: &impl Fn(&str) -> Option<&'a [u8]>,
-    variable: Variable,
-) -> Result<PerSlot<bool>, ConfigError<'a>> {
-    env(variable.name()).map_or(Ok(PerSlot::default()), |value| slot_list(variable, value))
-}
-
-fn slot_list(variable: Variable, value: &[u8]) -> Result<PerSlot<bool>, ConfigError<'_>> {
-    parse_slots(value).map_err(|name| ConfigError { variable, value, problem: Problem::UnknownSlot(name) })
-}
-
-/// A number of ASCII digits up to `max`; unset or empty: `default`.
-fn number<'a>(
-    env: &impl Fn(&str) -> Option<&'a [u8]>,
-    variable: Variable,
-    problem: Problem<'a>,
-    default: u32,
-    max: u32,
-) -> Result<u32, ConfigError<'a>> {
-    match env(variable.name()) {
-        None | Some(b"") => Ok(default),
-        Some(value) => parse_digits(value, max).ok_or(ConfigError { variable, value, problem }),
-    }
+    Some(())
 }
 
 /// Returns the slots named, or the first name that is no slot.
 fn parse_slots(value: &[u8]) -> Result<PerSlot<bool>, &[u8]> {
     let mut selected = PerSlot::<bool>::default();
-    for item in value.split(|&b| b == b',') {
-        let name = trim_blanks(item);
-        if name.is_empty() {
-            continue;
+    let mut rest = Some(value);
+    while let Some(list) = rest {
+        let (name, after) = first_item(list);
+        rest = after;
+        if !name.is_empty() {
+            let slot = Slot::from_name(name).ok_or(name)?;
+            *selected.get_mut(slot) = true;
         }
-        let slot = Slot::from_name(name).ok_or(name)?;
-        *selected.get_mut(slot) = true;
     }
     Ok(selected)
+}
+
+/// The first item of a comma-separated `list`, without SPEC's blanks around
+/// it, and the rest after its comma (`None` after the last item). The one
+/// list walk of the binary: slot lists and PRIVATE lists.
+#[inline(never)]
+pub(super) fn first_item(list: &[u8]) -> (&[u8], Option<&[u8]>) {
+    let end = list.iter().position(|&b| b == b',').unwrap_or(list.len());
+    let (item, rest) = list.split_at_checked(end).unwrap_or((list, &[]));
+    (trim_blanks(item), rest.get(1..))
 }
 
 /// `item` without SPEC's blanks (space, tab, newline) around it. Not
 /// `trim_ascii`: a `\r` from a CRLF env file, or a form feed, must stay and
 /// show in the error.
-pub(super) fn trim_blanks(mut item: &[u8]) -> &[u8] {
+fn trim_blanks(mut item: &[u8]) -> &[u8] {
     while let [b' ' | b'\t' | b'\n', rest @ ..] = item {
         item = rest;
     }
@@ -202,10 +278,11 @@ pub(super) fn trim_blanks(mut item: &[u8]) -> &[u8] {
     item
 }
 
-/// `CLAUDE_BOTTLE_SIDECAR_CONTROL` into `addr`: unset or empty is the
-/// default `@sidecar-init`, `off` is empty; the init's listener and the
-/// client subcommands read it alike.
-pub fn parse_control<'a>(value: Option<&'a [u8]>, addr: &mut ControlAddr) -> Result<(), ConfigError<'a>> {
+/// `CLAUDE_BOTTLE_SIDECAR_CONTROL`'s `value` into `addr`: unset or empty
+/// is the default `@sidecar-init`, `off` is empty; `None`: not accepted
+/// ([`control_error`]). The init's listener and the client subcommands read
+/// it alike.
+pub fn parse_control(value: Option<&[u8]>, addr: &mut ControlAddr) -> Option<()> {
     let text = match value {
         None | Some(b"") => DEFAULT_CONTROL,
         Some(b"off") => b"",
@@ -216,15 +293,13 @@ pub fn parse_control<'a>(value: Option<&'a [u8]>, addr: &mut ControlAddr) -> Res
         [b'/', ..] => text.len() <= MAX_CONTROL_BYTES,
         other => other.is_empty(),
     };
-    let fits = fits && addr.extend_from_slice(text).is_ok();
-    if !fits {
-        return Err(ConfigError {
-            variable: Variable::Control,
-            value: value.unwrap_or(b""),
-            problem: Problem::Control,
-        });
-    }
-    Ok(())
+    (fits && addr.extend_from_slice(text).is_ok()).then_some(())
+}
+
+/// The error about a CONTROL `value` that [`parse_control`] did not accept,
+/// for the client subcommands (the init's parse makes it from its reader).
+pub fn control_error(value: Option<&[u8]>) -> ConfigError<'_> {
+    ConfigError { variable: Variable::Control, value: value.unwrap_or_default(), problem: Problem::Control }
 }
 
 pub(super) fn parse_digits(value: &[u8], max: u32) -> Option<u32> {

@@ -274,16 +274,11 @@ fn model_quote(value: &[u8]) -> String {
 fn accepted_tail(wrong: &Wrong) -> &'static str {
     match wrong {
         Wrong::UnknownSlot(_) => "; accepted: comma-separated names among egress, pipelock, git-gate, supervise\n",
-        Wrong::Words(_) => {
-            "; accepted: a command line of at most 64 words and 2047 bytes, split on blanks with POSIX shell \
-             quoting ('', \"\", \\) and no expansion\n"
-        }
+        Wrong::Words(_) => "; accepted: at most 64 words and 2047 bytes, POSIX shell quoting, no expansion\n",
         Wrong::Grace => " is not accepted: ASCII digits only, 0 to 3600000 (milliseconds); empty means 8000\n",
-        Wrong::LogPrefix => " is not accepted: 1 (prefix daemon lines with [slot]), 0 (no prefix); empty means 1\n",
+        Wrong::LogPrefix => " is not accepted: 1 ([slot] prefix) or 0 (none); empty means 1\n",
         Wrong::Delay => " is not accepted: ASCII digits only, 0 to 3600000 (milliseconds); empty means 500\n",
-        Wrong::Limit => {
-            " is not accepted: ASCII digits only, 0 to 1000 (quick deaths in a row; 0: no limit); empty means 5\n"
-        }
+        Wrong::Limit => " is not accepted: ASCII digits only, 0 to 1000 (0: no limit); empty means 5\n",
     }
 }
 

@@ -65,7 +65,13 @@ fn parse_signal(word: &[u8]) -> Option<i32> {
     if let Some(number) = parse_digits(word, 64) {
         return i32::try_from(number).ok().filter(|&sig| sig > 0);
     }
-    let name = word.strip_prefix(b"SIG").unwrap_or(word);
+    // Not `strip_prefix`: a second caller of `split_at` (privilege::find's
+    // `strip_suffix` is the other) leaves it a function of its own on
+    // aarch64, whose panic path the optimiser cannot remove.
+    let name = match word.split_at_checked(3) {
+        Some((b"SIG", name)) => name,
+        _ => word,
+    };
     (1..32).find(|&sig| signals::name(sig) == Some(name))
 }
 

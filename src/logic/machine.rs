@@ -424,7 +424,7 @@ impl Machine {
     /// Starts every selected slot, one after the other in slot order: the
     /// next is spawned once the one before has exec'd or failed.
     pub fn start(&mut self) {
-        for slot in Slot::ALL {
+        for &slot in &Slot::ALL {
             let state = self.slots.get_mut(slot);
             if state.selected {
                 state.process = Process::Queued;
@@ -437,15 +437,15 @@ impl Machine {
     /// follow every other in slot order, so the first one that is either
     /// decides.
     fn start_queued(&mut self) {
-        if self.phase != Phase::Running {
+        if !matches!(self.phase, Phase::Running) {
             return;
         }
-        for slot in Slot::ALL {
+        for &slot in &Slot::ALL {
             let state = self.slots.get_mut(slot);
             if state.process.starting() {
                 return;
             }
-            if state.process == Process::Queued {
+            if matches!(state.process, Process::Queued) {
                 state.process = Process::Spawning;
                 self.queue.push(Action::Spawn(slot));
                 return;
@@ -505,18 +505,24 @@ impl Machine {
 
     /// The earliest moment the machine wants a [`Event::Deadline`], if any.
     pub fn next_deadline(&self) -> Option<Millis> {
-        let kills = self.slots.iter().filter_map(|(_, state)| match state.process {
-            Process::Up(run) => run.kill_at,
-            Process::Waiting { at } => Some(at),
-            _ => None,
-        });
-        let sweep = match self.phase {
+        let mut next = match self.phase {
             Phase::Sweeping { deadline, killed: false, recheck } => {
                 Some(recheck.map_or(deadline, |at| at.min(deadline)))
             }
             _ => None,
         };
-        kills.chain(sweep).min()
+        for (_, state) in self.slots.iter() {
+            let at = match state.process {
+                Process::Up(run) => run.kill_at,
+                Process::Waiting { at } => Some(at),
+                _ => None,
+            };
+            next = match (next, at) {
+                (Some(next), Some(at)) => Some(next.min(at)),
+                (next, at) => next.or(at),
+            };
+        }
+        next
     }
 
     /// When the init, exiting, stops waiting for its output's readers: one
@@ -529,7 +535,7 @@ impl Machine {
 
     #[inline(never)]
     pub fn handle(&mut self, event: Event, now: Millis) {
-        if self.phase == Phase::Exited {
+        if matches!(self.phase, Phase::Exited) {
             return;
         }
         match event {
@@ -577,7 +583,7 @@ impl Machine {
     }
 
     fn shut_down(&mut self, sig: i32, now: Millis) {
-        if self.phase != Phase::Running {
+        if !matches!(self.phase, Phase::Running) {
             self.queue.push(Action::Log(Note::AlreadyShuttingDown { sig }));
             return;
         }
@@ -590,10 +596,10 @@ impl Machine {
         let deadline = now.saturating_add(u64::from(self.grace_ms));
         self.phase = Phase::Stopping { deadline };
         self.stop_deadline = Some(deadline);
-        for slot in Slot::ALL {
+        for &slot in &Slot::ALL {
             let state = self.slots.get_mut(slot);
             let waiting = matches!(state.process, Process::Waiting { .. });
-            if waiting || state.process == Process::Queued {
+            if waiting || matches!(state.process, Process::Queued) {
                 state.process = Process::Down;
             }
             if state.restart_pending || waiting {
@@ -609,13 +615,13 @@ impl Machine {
 
     fn restart(&mut self, slot: Slot, sig: i32, now: Millis) {
         let grace = u64::from(self.grace_ms);
-        let running = self.phase == Phase::Running;
+        let running = matches!(self.phase, Phase::Running);
         let state = self.slots.get_mut(slot);
         if !running {
             self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why: Skip::ShuttingDown }));
         } else if !state.selected {
             self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why: Skip::NotSelected }));
-        } else if state.restart_pending || state.process.starting() || state.process == Process::Queued {
+        } else if state.restart_pending || state.process.starting() || matches!(state.process, Process::Queued) {
             // A run on its way (starting, or queued at start-up) is the fresh start asked for.
             self.queue.push(Action::Log(Note::RestartCoalesced { slot, sig }));
         } else {
@@ -670,7 +676,7 @@ impl Machine {
     /// started); record it and start the replacement when a restart request
     /// waits for it, or let the restart policy decide.
     fn on_run_ended(&mut self, slot: Slot, code: u8, started_at: Millis, now: Millis) {
-        let running = self.phase == Phase::Running;
+        let running = matches!(self.phase, Phase::Running);
         let policy = self.policy;
         let state = self.slots.get_mut(slot);
         state.process = Process::Down;
@@ -741,7 +747,7 @@ impl Machine {
     }
 
     fn on_deadline(&mut self, now: Millis) {
-        for slot in Slot::ALL {
+        for &slot in &Slot::ALL {
             let state = self.slots.get_mut(slot);
             match &mut state.process {
                 Process::Up(run) if run.kill_at.is_some_and(|at| at <= now) => {
@@ -776,7 +782,13 @@ impl Machine {
 
     /// The highest code among the selected slots' last runs.
     pub fn exit_code(&self) -> u8 {
-        self.slots.iter().filter(|(_, s)| s.selected).filter_map(|(_, s)| s.last_code).max().unwrap_or(0)
+        let mut code = 0;
+        for (_, state) in self.slots.iter() {
+            if state.selected {
+                code = code.max(state.last_code.unwrap_or(0));
+            }
+        }
+        code
     }
 }
 

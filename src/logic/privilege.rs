@@ -4,7 +4,9 @@
 //! switch itself is made in `sys::spawn`'s child, the per-slot `envp` arrays
 //! in `sys::environ`.
 
-use super::config::{trim_blanks, ConfigError, Problem, Variable};
+use super::config::{first_item, Reader, Variable};
+#[cfg(test)]
+use super::config::{ConfigError, Problem};
 use super::slot::Slot;
 
 /// The highest uid or gid accepted: the kernel reads `(uid_t)-1` as "leave
@@ -19,35 +21,37 @@ pub struct User {
     pub gid: u32,
 }
 
-pub const fn user_variable(slot: Slot) -> &'static str {
-    slot.spec().user_variable
-}
-
-pub const fn private_variable(slot: Slot) -> &'static str {
-    slot.spec().private_variable
-}
-
 /// Checks every slot's USER and PRIVATE variable, selected or not, in slot
 /// order (a slot's USER before its PRIVATE), and keeps the users; the first
 /// bad one is the error. Empty means the default: as the init, nothing private.
 #[inline(never)]
+pub(super) fn read<'a>(
+    r: &mut Reader<'a, impl Fn([&str; 2]) -> Option<&'a [u8]>>,
+    users: &mut [Option<User>; 4],
+) -> Option<()> {
+    for (&slot, out) in Slot::ALL.iter().zip(users.iter_mut()) {
+        let value = r.get(Variable::User(slot)).unwrap_or_default();
+        let user = parse_user(value);
+        if user.is_none() && !value.is_empty() {
+            return None;
+        }
+        *out = user;
+        let value = r.get(Variable::Private(slot)).unwrap_or_default();
+        if let Some(bad) = find(value, None) {
+            return r.bad(bad);
+        }
+    }
+    Some(())
+}
+
+/// [`read`] on its own, as the tests call it.
+#[cfg(test)]
 pub fn parse_into<'a>(
     env: impl Fn(&str) -> Option<&'a [u8]>,
     users: &mut [Option<User>; 4],
 ) -> Result<(), ConfigError<'a>> {
-    for (slot, out) in Slot::ALL.into_iter().zip(users.iter_mut()) {
-        let value = env(user_variable(slot)).unwrap_or(b"");
-        let user = parse_user(value);
-        if user.is_none() && !value.is_empty() {
-            return Err(ConfigError { variable: Variable::User(slot), value, problem: Problem::User });
-        }
-        *out = user;
-        let value = env(private_variable(slot)).unwrap_or(b"");
-        if let Some(bad) = find(value, None) {
-            return Err(ConfigError { variable: Variable::Private(slot), value, problem: Problem::Private(bad) });
-        }
-    }
-    Ok(())
+    let mut reader = Reader::new(|[a, b]: [&str; 2]| env(&format!("{}{a}{b}", super::config::VAR_PREFIX)));
+    read(&mut reader, users).ok_or_else(|| reader.error())
 }
 
 /// `UID` or `UID:GID`, each ASCII digits only, 0 to [`MAX_ID`]; the gid
@@ -83,10 +87,10 @@ fn parse_id(digits: &[u8]) -> Option<u32> {
 /// items ignored. One function for both, so the binary has one list walk.
 #[inline(never)]
 fn find<'l>(list: &'l [u8], name: Option<&[u8]>) -> Option<&'l [u8]> {
-    let mut rest = list;
-    loop {
-        let end = rest.iter().position(|&b| b == b',').unwrap_or(rest.len());
-        let item = trim_blanks(rest.get(..end)?);
+    let mut rest = Some(list);
+    while let Some(items) = rest {
+        let (item, after) = first_item(items);
+        rest = after;
         let (stem, prefix) = match item.strip_suffix(b"*") {
             Some(stem) => (stem, true),
             None => (item, false),
@@ -99,9 +103,8 @@ fn find<'l>(list: &'l [u8], name: Option<&[u8]>) -> Option<&'l [u8]> {
         if hit && !item.is_empty() {
             return Some(item);
         }
-        // Past the last item, `get` ends the walk.
-        rest = rest.get(end.wrapping_add(1)..)?;
     }
+    None
 }
 
 /// `[A-Za-z_][A-Za-z0-9_]*`. An empty stem is none, so a bare `*`, which
@@ -264,10 +267,8 @@ mod tests {
     fn variable_names_follow_the_slot_names() {
         for slot in Slot::ALL {
             let upper = slot.name().to_uppercase().replace('-', "_");
-            assert_eq!(user_variable(slot), format!("CLAUDE_BOTTLE_SIDECAR_USER_{upper}"));
-            assert_eq!(private_variable(slot), format!("CLAUDE_BOTTLE_SIDECAR_PRIVATE_{upper}"));
-            assert_eq!(Variable::User(slot).name(), user_variable(slot));
-            assert_eq!(Variable::Private(slot).name(), private_variable(slot));
+            assert_eq!(Variable::User(slot).name(), format!("CLAUDE_BOTTLE_SIDECAR_USER_{upper}"));
+            assert_eq!(Variable::Private(slot).name(), format!("CLAUDE_BOTTLE_SIDECAR_PRIVATE_{upper}"));
         }
     }
 

@@ -191,11 +191,12 @@ fn entry() -> impl Strategy<Value = Vec<u8>> {
 // ------------------------------------------------------------- properties
 
 fn get<'a>(users: &'a [Option<Vec<u8>>; 4], lists: &'a [Option<Vec<u8>>; 4], name: &str) -> Option<&'a [u8]> {
-    let slot = Slot::ALL.into_iter().position(|s| user_variable(s) == name);
+    let name = name.strip_prefix(crate::logic::config::VAR_PREFIX)?;
+    let slot = Slot::ALL.into_iter().position(|s| Variable::User(s).short_name().concat() == name);
     if let Some(s) = slot {
         return users[s].as_deref();
     }
-    let slot = Slot::ALL.into_iter().position(|s| private_variable(s) == name);
+    let slot = Slot::ALL.into_iter().position(|s| Variable::Private(s).short_name().concat() == name);
     slot.and_then(|s| lists[s].as_deref())
 }
 
@@ -236,7 +237,7 @@ proptest! {
                 prop_assert!(line.starts_with(&head), "{:?}", line);
                 let tail = match wrong {
                     Wrong::User => "; empty means as the init\n",
-                    Wrong::Private(_) => "each may end in * (a prefix)\n",
+                    Wrong::Private(_) => "each may end in *\n",
                 };
                 prop_assert!(line.ends_with(tail), "{:?}", line);
             }

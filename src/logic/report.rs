@@ -4,7 +4,7 @@
 //! goes) and the values it names: one small renderer instead of a call per
 //! piece of text at every note, which keeps the binary small.
 
-use super::config::{ConfigError, Problem, CONTROL_VAR, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS};
+use super::config::{ConfigError, Problem, Variable, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS, VAR_PREFIX};
 use super::line::Line;
 use super::machine::{Ended, Note, Pid, Skip, REQUESTED};
 use super::privilege::User;
@@ -111,7 +111,7 @@ fn put(line: &mut Line, code: u8, values: &Values) {
 
 /// Every slot's name, in start order, comma-separated: from the slot table.
 pub fn slot_names(line: &mut Line) {
-    for (at, slot) in Slot::ALL.into_iter().enumerate() {
+    for (at, slot) in Slot::ALL.iter().enumerate() {
         if at > 0 {
             line.str(", ");
         }
@@ -138,6 +138,15 @@ fn own_line<'t>(line: &mut Line, template: &'t str, values: &Values) -> &'t [u8]
 
 fn name(slot: Slot) -> Option<&'static [u8]> {
     Some(slot.name().as_bytes())
+}
+
+/// A variable's whole name: [`VAR_PREFIX`] and its short name.
+#[inline(never)]
+fn var_name(variable: Variable) -> Line {
+    let mut name = Line::new();
+    let [kind, rest] = variable.short_name();
+    name.str(VAR_PREFIX).str(kind).str(rest);
+    name
 }
 
 /// One note as a whole line, newline included.
@@ -287,11 +296,8 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
 
 #[inline(never)]
 pub fn config_error(error: &ConfigError) -> Line {
-    let mut v = Values {
-        text: [Some(error.variable.name().as_bytes()), None],
-        quote: [Some(error.value), None],
-        ..Values::default()
-    };
+    let name = var_name(error.variable);
+    let mut v = Values { text: [Some(name.as_bytes()), None], quote: [Some(error.value), None], ..Values::default() };
     let template = match error.problem {
         Problem::UnknownSlot(name) => {
             v.quote[1] = Some(name);
@@ -304,8 +310,10 @@ pub fn config_error(error: &ConfigError) -> Line {
                 WordsError::TooLong => b"is too long",
                 WordsError::TooManyWords => b"has too many words",
             });
-            v.signed = [MAX_WORDS as i64, (MAX_COMMAND_BYTES - 1) as i64];
-            "%s='%q' %t; accepted: a command line of at most %p words and %c bytes, split on blanks with POSIX shell quoting ('', \"\", \\) and no expansion"
+            // The limits as written in the template (no values to store):
+            // the build fails if they change without it.
+            const _: () = assert!(MAX_WORDS == 64 && MAX_COMMAND_BYTES - 1 == 2047);
+            "%s='%q' %t; accepted: at most 64 words and 2047 bytes, POSIX shell quoting, no expansion"
         }
         Problem::Grace => {
             v.signed = [MAX_GRACE_MS.into(), DEFAULT_GRACE_MS.into()];
@@ -317,20 +325,18 @@ pub fn config_error(error: &ConfigError) -> Line {
         }
         Problem::RestartLimit => {
             v.signed = [MAX_LIMIT.into(), DEFAULT_LIMIT.into()];
-            "%s='%q' is not accepted: ASCII digits only, 0 to %p (quick deaths in a row; 0: no limit); empty means %c"
+            "%s='%q' is not accepted: ASCII digits only, 0 to %p (0: no limit); empty means %c"
         }
-        Problem::LogPrefix => {
-            "%s='%q' is not accepted: 1 (prefix daemon lines with [slot]), 0 (no prefix); empty means 1"
-        }
+        Problem::LogPrefix => "%s='%q' is not accepted: 1 ([slot] prefix) or 0 (none); empty means 1",
         Problem::User => {
-            "%s='%q' is not accepted: UID or UID:GID, numeric only (no /etc/passwd), each 0 to 4294967294; empty means as the init"
+            "%s='%q' is not accepted: UID or UID:GID, numeric only, each 0 to 4294967294; empty means as the init"
         }
         Problem::Control => {
             "%s='%q' is not accepted: @NAME (an abstract socket), an absolute path or off, at most 107 bytes; empty means @sidecar-init"
         }
         Problem::Private(bad) => {
             v.quote[1] = Some(bad);
-            "%s='%q' has a bad name '%r'; accepted: comma-separated names [A-Za-z_][A-Za-z0-9_]*, each may end in * (a prefix)"
+            "%s='%q' has a bad name '%r'; accepted: comma-separated names [A-Za-z_][A-Za-z0-9_]*, each may end in *"
         }
     };
     line(template, &v)
@@ -368,8 +374,8 @@ pub fn startup(what: Startup) -> Line {
         }
         Startup::NoSignalFd => "cannot open a signalfd; exiting",
         Startup::NoMemory => "no memory for output buffers; exiting",
-        Startup::NotSubreaper => "cannot become a child subreaper; orphans of the daemons go to the real init",
-        Startup::FaultsNotCaught => "cannot catch fault signals; one sent by another process would kill the init",
+        Startup::NotSubreaper => "cannot become a subreaper; orphans go to the real init",
+        Startup::FaultsNotCaught => "cannot catch fault signals; a sent one would kill the init",
         Startup::NoControl { addr, errno, text } => {
             v.quote = [Some(addr), Some(text)];
             v.signed[0] = errno.into();
@@ -384,8 +390,9 @@ pub fn startup(what: Startup) -> Line {
 /// the init closed unanswered.
 #[inline(never)]
 pub fn no_answer(addr: &[u8], errno: i32, text: &[u8]) -> Line {
+    let name = var_name(Variable::Control);
     let v = Values {
-        text: [Some(CONTROL_VAR.as_bytes()), None],
+        text: [Some(name.as_bytes()), None],
         quote: [Some(addr), Some(text)],
         signed: [errno.into(), 0],
         id: None,
@@ -412,27 +419,25 @@ pub fn trouble(trouble: &Trouble, context: &impl Context) -> Line {
     let (template, errno) = match *trouble {
         Trouble::Unprefixed { slot, errno } => {
             v.text[0] = name(slot);
-            ("%s output goes out unprefixed: cannot make its log pipes (%r, errno %p)", errno)
+            ("%s output goes out unprefixed: no log pipes (%r, errno %p)", errno)
         }
         Trouble::SharedOutput { sink, errno } => {
             v.text[0] = Some(sink_name(sink));
-            ("cannot reopen %s non-blocking; writing it only when poll says a line fits (%r, errno %p)", errno)
+            ("cannot reopen %s non-blocking; writing only what poll allows (%r, errno %p)", errno)
         }
         Trouble::OutputGone { sink, errno } => {
             v.text[0] = Some(sink_name(sink));
-            ("%s cannot be written any more; its lines are dropped (%r, errno %p)", errno)
+            ("%s is gone; its lines are dropped (%r, errno %p)", errno)
         }
-        Trouble::ReadFailed { errno } => {
-            ("reading a log pipe failed; its daemon's output may stall (%r, errno %p)", errno)
-        }
+        Trouble::ReadFailed { errno } => ("reading a log pipe failed; output may stall (%r, errno %p)", errno),
         Trouble::PollFailed { errno } => {
-            v.signed[1] = DEGRADED_WAKE_MS as i64;
-            ("poll failed; watching what it can and every log pipe each %c ms (%r, errno %p)", errno)
+            const _: () = assert!(DEGRADED_WAKE_MS == 100, "the template says 100 ms");
+            ("poll failed; looking at every log pipe each 100 ms (%r, errno %p)", errno)
         }
-        Trouble::NoReport { errno } => ("no spawn report pipe: a failed exec shows as exit 127 (%r, errno %p)", errno),
+        Trouble::NoReport { errno } => ("no spawn report pipe: a failed exec exits 127 (%r, errno %p)", errno),
         Trouble::SentFault { sig } => {
             v.signed[1] = sig.into();
-            ("ignoring %g sent by another process (not a fault of the init's)", 0)
+            ("ignoring %g sent by another process", 0)
         }
     };
     v.quote[1] = Some(context.error_text(errno));
@@ -541,7 +546,7 @@ mod tests {
         assert_eq!(
             text(config_error(&error)),
             "sidecar-init: CLAUDE_BOTTLE_SIDECAR_RESTART_LIMIT='1001' is not accepted: ASCII digits only, 0 to 1000 \
-             (quick deaths in a row; 0: no limit); empty means 5\n"
+             (0: no limit); empty means 5\n"
         );
         let error = ConfigError { variable: Variable::RestartDelay, value: b"1s", problem: Problem::RestartDelay };
         assert_eq!(
@@ -667,8 +672,8 @@ mod tests {
         let error = ConfigError { variable: Variable::User(Slot::Pipelock), value: b"nobody", problem: Problem::User };
         assert_eq!(
             text(config_error(&error)),
-            "sidecar-init: CLAUDE_BOTTLE_SIDECAR_USER_PIPELOCK='nobody' is not accepted: UID or UID:GID, numeric only \
-             (no /etc/passwd), each 0 to 4294967294; empty means as the init\n"
+            "sidecar-init: CLAUDE_BOTTLE_SIDECAR_USER_PIPELOCK='nobody' is not accepted: UID or UID:GID, numeric only, \
+             each 0 to 4294967294; empty means as the init\n"
         );
         let error = ConfigError {
             variable: Variable::Private(Slot::Egress),
@@ -678,7 +683,7 @@ mod tests {
         assert_eq!(
             text(config_error(&error)),
             "sidecar-init: CLAUDE_BOTTLE_SIDECAR_PRIVATE_EGRESS='EGRESS_TOKEN_*, *' has a bad name '*'; accepted: \
-             comma-separated names [A-Za-z_][A-Za-z0-9_]*, each may end in * (a prefix)\n"
+             comma-separated names [A-Za-z_][A-Za-z0-9_]*, each may end in *\n"
         );
     }
 
@@ -769,7 +774,7 @@ mod tests {
     #[test]
     fn every_config_error_keeps_what_is_accepted_with_worst_case_values() {
         let long = [0xffu8; 4000];
-        let accepted_command = " bytes, split on blanks with POSIX shell quoting ('', \"\", \\) and no expansion\n";
+        let accepted_command = " bytes, POSIX shell quoting, no expansion\n";
         let mut cases: Vec<(ConfigError, &str)> = vec![
             (
                 ConfigError { variable: Variable::Daemons, value: &long, problem: Problem::UnknownSlot(&long) },
@@ -790,11 +795,11 @@ mod tests {
             ),
             (
                 ConfigError { variable: Variable::RestartLimit, value: &long, problem: Problem::RestartLimit },
-                "0 to 1000 (quick deaths in a row; 0: no limit); empty means 5\n",
+                "0 to 1000 (0: no limit); empty means 5\n",
             ),
             (
                 ConfigError { variable: Variable::LogPrefix, value: &long, problem: Problem::LogPrefix },
-                "0 (no prefix); empty means 1\n",
+                "0 (none); empty means 1\n",
             ),
         ];
         for slot in Slot::ALL {
@@ -810,7 +815,7 @@ mod tests {
             ));
             cases.push((
                 ConfigError { variable: Variable::Private(slot), value: &long, problem: Problem::Private(&long) },
-                "each may end in * (a prefix)\n",
+                "each may end in *\n",
             ));
         }
         for (error, tail) in cases {

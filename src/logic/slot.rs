@@ -10,31 +10,24 @@ pub enum Slot {
     Supervise,
 }
 
-/// Everything fixed about a slot, in one place: its name and the names of
-/// its variables, and its production command.
+/// Everything fixed about a slot, in one place: its name, its part of the
+/// names of its variables, and its production command.
 pub struct SlotSpec {
     /// The name used in `CLAUDE_BOTTLE_SIDECAR_DAEMONS`, in log prefixes and in notes.
     pub name: &'static str,
-    /// The variable that overrides its command.
-    pub command_variable: &'static str,
+    /// What ends the names of its variables: `CMD_`, `USER_` and `PRIVATE_`
+    /// (after `CLAUDE_BOTTLE_SIDECAR_`) and this make them
+    /// ([`crate::logic::config::Variable::short_name`]). The binary keeps
+    /// each piece once.
+    pub variable: &'static str,
     /// The production command, used when the override variable is unset.
     pub default_command: &'static str,
-    /// Whom its daemon runs as (least privilege).
-    pub user_variable: &'static str,
-    /// Which variables only its daemon gets.
-    pub private_variable: &'static str,
 }
 
 /// A slot's spec; `$var` is its part of the variable names.
 macro_rules! spec {
     ($name:literal, $var:literal, $command:literal) => {
-        SlotSpec {
-            name: $name,
-            command_variable: concat!("CLAUDE_BOTTLE_SIDECAR_CMD_", $var),
-            default_command: $command,
-            user_variable: concat!("CLAUDE_BOTTLE_SIDECAR_USER_", $var),
-            private_variable: concat!("CLAUDE_BOTTLE_SIDECAR_PRIVATE_", $var),
-        }
+        SlotSpec { name: $name, variable: $var, default_command: $command }
     };
 }
 
@@ -45,16 +38,20 @@ const GIT_GATE: SlotSpec = spec!("git-gate", "GIT_GATE", "/git-gate-entrypoint.s
 const SUPERVISE: SlotSpec = spec!("supervise", "SUPERVISE", "python3 /app/supervise_server.py");
 
 impl Slot {
-    /// Every slot, in start order.
+    /// Every slot, in start order. Loops take it by reference (`&Slot::ALL`,
+    /// `.iter()`): by value, each loop copies the array into an iterator
+    /// that keeps its own range, 368 bytes over the init's loops.
     pub const ALL: [Slot; 4] = [Slot::Egress, Slot::Pipelock, Slot::GitGate, Slot::Supervise];
 
     /// The slot's table row: the one match on a slot's identity.
     pub const fn spec(self) -> &'static SlotSpec {
+        const SPECS: [SlotSpec; 4] = [EGRESS, PIPELOCK, GIT_GATE, SUPERVISE];
+        let [egress, pipelock, git_gate, supervise] = &SPECS;
         match self {
-            Slot::Egress => &EGRESS,
-            Slot::Pipelock => &PIPELOCK,
-            Slot::GitGate => &GIT_GATE,
-            Slot::Supervise => &SUPERVISE,
+            Slot::Egress => egress,
+            Slot::Pipelock => pipelock,
+            Slot::GitGate => git_gate,
+            Slot::Supervise => supervise,
         }
     }
 
@@ -62,8 +59,9 @@ impl Slot {
         self.spec().name
     }
 
-    pub const fn command_variable(self) -> &'static str {
-        self.spec().command_variable
+    /// Its part of the names of its variables (`GIT_GATE`).
+    pub const fn variable(self) -> &'static str {
+        self.spec().variable
     }
 
     pub const fn default_command(self) -> &'static str {
@@ -71,7 +69,7 @@ impl Slot {
     }
 
     pub fn from_name(name: &[u8]) -> Option<Slot> {
-        Slot::ALL.into_iter().find(|slot| slot.name().as_bytes() == name)
+        Slot::ALL.iter().copied().find(|slot| slot.name().as_bytes() == name)
     }
 }
 
@@ -115,7 +113,7 @@ impl<T> PerSlot<T> {
 
     /// The slots in start order, each with its value.
     pub fn iter(&self) -> impl Iterator<Item = (Slot, &T)> {
-        Slot::ALL.into_iter().map(move |slot| (slot, self.get(slot)))
+        Slot::ALL.iter().map(move |&slot| (slot, self.get(slot)))
     }
 }
 

@@ -9,11 +9,9 @@ mod logs;
 pub use control::Control;
 pub use logs::Logs;
 
-use heapless::Vec;
 use rustix::event::{PollFd, PollFlags};
 
 use self::logs::PollSet;
-
 use crate::logic::config::Config;
 use crate::logic::control::{self as protocol, Request};
 use crate::logic::line::Line;
@@ -149,14 +147,9 @@ impl<'a> Shell<'a> {
 
         // One batch of signals a wake, each fed as it is read; the poll is
         // level-triggered, so a flood cannot push any signal out.
-        let mut batch: Vec<i32, { SignalFd::BATCH }> = Vec::new();
         if signalled {
-            self.signals.read_batch(|sig| {
-                let _ = batch.push(sig);
-            });
-        }
-        for sig in batch {
-            self.feed(Event::Signal(sig));
+            let (machine, now) = (&mut self.machine, self.now);
+            self.signals.read_batch(|sig| machine.handle(Event::Signal(sig), now));
         }
         if let Some(errno) = self.control.failed.take() {
             let text = error_text(errno);
@@ -294,7 +287,7 @@ impl<'a> Shell<'a> {
     /// Feeds what the reports of the slots in `slots` (bit n: the n-th
     /// slot) say, those that say anything yet, and closes each that has.
     fn take_reports(&mut self, slots: u32) {
-        for (at, slot) in Slot::ALL.into_iter().enumerate() {
+        for (at, &slot) in Slot::ALL.iter().enumerate() {
             let Some(watched) = self.watched.get_mut(at.wrapping_add(1)) else { continue };
             let Some(report) = watched.filter(|_| slots >> at & 1 != 0) else { continue };
             let event = match spawn::outcome(report) {

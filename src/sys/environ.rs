@@ -6,6 +6,7 @@ use core::ffi::{c_char, CStr};
 use core::mem::size_of;
 
 use super::memory::pages;
+use crate::logic::config::{Variable, VAR_PREFIX};
 use crate::logic::privilege;
 use crate::logic::slot::Slot;
 
@@ -35,11 +36,34 @@ impl Environ {
         self.envp
     }
 
-    /// The value of `name`, first occurrence wins (as `getenv`). One copy
-    /// for every lookup of the configuration: inlined, each cost bytes.
-    #[inline(never)]
+    /// The value of `name`, first occurrence wins (as `getenv`).
     pub fn get(&self, name: &str) -> Option<&'static [u8]> {
-        self.entries().find_map(|entry| entry.strip_prefix(name.as_bytes())?.strip_prefix(b"="))
+        self.lookup(&[name, "", "", "="])
+    }
+
+    /// The value of the configuration variable whose name after
+    /// [`VAR_PREFIX`] is `name`, in its two pieces; first occurrence wins.
+    pub fn var(&self, [kind, rest]: [&str; 2]) -> Option<&'static [u8]> {
+        self.lookup(&[VAR_PREFIX, kind, rest, "="])
+    }
+
+    /// What follows `parts` (a name in pieces, then `=`) in the first entry
+    /// that begins with them: one copy for every lookup (inlined, each cost
+    /// bytes). Not `strip_prefix`: its `split_at` stays a function of its
+    /// own on aarch64, whose panic path the optimiser cannot remove.
+    #[inline(never)]
+    fn lookup(&self, parts: &[&str; 4]) -> Option<&'static [u8]> {
+        self.entries().find_map(|entry| {
+            let mut rest = entry;
+            for part in parts {
+                let (head, after) = rest.split_at_checked(part.len())?;
+                if head != part.as_bytes() {
+                    return None;
+                }
+                rest = after;
+            }
+            Some(rest)
+        })
     }
 
     /// Every `NAME=value` entry, in order.
@@ -58,7 +82,10 @@ impl Environ {
 #[inline(never)]
 pub fn per_slot(environ: Environ) -> Option<[Strings; 4]> {
     let mut envp = [environ.envp; 4];
-    let lists = Slot::ALL.map(|slot| environ.get(privilege::private_variable(slot)).unwrap_or(b""));
+    let mut lists: [&[u8]; 4] = [b""; 4];
+    for (list, &slot) in lists.iter_mut().zip(&Slot::ALL) {
+        *list = environ.var(Variable::Private(slot).short_name()).unwrap_or_default();
+    }
     if lists.iter().all(|list| list.is_empty()) {
         return Some(envp);
     }
@@ -74,7 +101,10 @@ pub fn per_slot(environ: Environ) -> Option<[Strings; 4]> {
     let mut free = table.iter_mut();
     for (index, array) in envp.iter_mut().enumerate() {
         *array = free.as_slice().as_ptr();
-        for entry in environ.entries().filter(|entry| privilege::keeps(index, entry, &lists)) {
+        for entry in environ.entries() {
+            if !privilege::keeps(index, entry, &lists) {
+                continue;
+            }
             if let Some(pointer) = free.next() {
                 *pointer = entry.as_ptr().cast();
             }
@@ -94,7 +124,9 @@ impl Args {
 
     /// The arguments after the program name.
     pub fn after_program(&self) -> impl Iterator<Item = &'static [u8]> {
-        walk(self.argv).skip(1)
+        let mut args = walk(self.argv);
+        args.next();
+        args
     }
 }
 

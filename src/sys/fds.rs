@@ -62,7 +62,7 @@ pub fn close(fd: Fd) {
 /// Opens /dev/null on any of 0, 1, 2 that is closed, so no pipe of ours can
 /// land there and be handed to a daemon as its stdin, stdout or stderr.
 pub fn ensure_standard_fds() {
-    for standard in [STDIN, STDOUT, STDERR] {
+    for &standard in &[STDIN, STDOUT, STDERR] {
         if io::fcntl_getfd(standard) == Err(Errno::BADF) {
             // The lowest free descriptor is `standard`: kept open from now on.
             let _ = open(c"/dev/null", OFlags::RDWR);

@@ -55,7 +55,7 @@ pub fn catch_sent_faults() -> bool {
         mask: 0,
     };
     let mut all = true;
-    for sig in FAULTS {
+    for &sig in &FAULTS {
         all &= sigaction(sig, &action) == 0;
     }
     all
@@ -64,7 +64,7 @@ pub fn catch_sent_faults() -> bool {
 /// Calls `each` with every fault signal sent since the last call.
 pub fn take_sent_faults(mut each: impl FnMut(i32)) {
     let sent = SENT_FAULTS.swap(0, Ordering::Relaxed);
-    for sig in FAULTS {
+    for &sig in &FAULTS {
         if sent & bit(sig) != 0 {
             each(sig);
         }
