@@ -12,11 +12,11 @@
 
 use heapless::Vec;
 
-use super::assembler::Assembler;
+use super::assembler::{Assembler, MAX_LINE};
 use super::line::Line;
 use super::report;
 use super::slot::Slot;
-use crate::sys::bytes::{copy, move_to_front};
+use crate::sys::bytes::{copy, move_to_front, prefix_lines};
 
 /// Bytes a pipe write of at most this size moves atomically, and that a
 /// pipe poll calls writable has room for.
@@ -95,6 +95,16 @@ impl<'a> Sink<'a> {
         }
         self.end = self.end.saturating_add(len);
         true
+    }
+
+    /// Appends the whole lines at the front of `data`, each after `prefix`,
+    /// while they fit and are at most [`MAX_LINE`] long; returns the bytes
+    /// taken. What is left (a longer line, the last few bytes, the rest when
+    /// room runs short) goes line by line through [`Sink::push`].
+    pub fn push_lines(&mut self, prefix: &[u8], data: &[u8]) -> usize {
+        let (taken, made) = prefix_lines(self.buf.get_mut(self.end..).unwrap_or(&mut []), data, prefix, MAX_LINE);
+        self.end = self.end.saturating_add(made);
+        taken
     }
 
     /// Whether the wait point should ask poll when this sink is writable.
@@ -185,11 +195,22 @@ pub struct Routing<'a> {
     /// cut by a partial write whole.
     err: Option<Sink<'a>>,
     streams: Vec<Stream<'a>, MAX_STREAMS>,
+    /// The stream the next round of reads starts at.
+    turn: StreamId,
 }
 
 impl<'a> Routing<'a> {
     pub fn new(out: Sink<'a>, err: Option<Sink<'a>>) -> Self {
-        Routing { out, err, streams: Vec::new() }
+        Routing { out, err, streams: Vec::new(), turn: 0 }
+    }
+
+    /// Where this round of reads starts: one stream further each round, so
+    /// that the first pipe read, which fills its sink's backlog and keeps
+    /// the other pipes bound for it waiting, is each stream in turn.
+    pub fn next_turn(&mut self) -> StreamId {
+        let turn = self.turn;
+        self.turn = if turn.saturating_add(1) < self.streams.len() { turn.saturating_add(1) } else { 0 };
+        turn
     }
 
     pub fn sink(&mut self, id: SinkId) -> &mut Sink<'a> {
@@ -246,9 +267,15 @@ impl<'a> Routing<'a> {
     pub fn on_data(&mut self, stream: StreamId, data: &[u8]) {
         let Some(Stream { sink, lines, prefix, .. }) = self.streams.get_mut(stream) else { return };
         let sink = pick(&mut self.out, &mut self.err, *sink);
-        lines.feed(data, &mut |line| {
-            sink.push(&[prefix, line, b"\n"]);
-        });
+        let mut data = data;
+        while !data.is_empty() {
+            if lines.at_line_start() {
+                data = data.get(sink.push_lines(prefix, data)..).unwrap_or(&[]);
+            }
+            data = lines.feed_one(data, &mut |line| {
+                sink.push(&[prefix, line, b"\n"]);
+            });
+        }
     }
 
     /// The pipe of `stream` read empty after its run ended: its unfinished

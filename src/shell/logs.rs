@@ -22,9 +22,9 @@ use crate::sys::wait::poll;
 
 /// One read. Its lines can grow by a 12-byte prefix each (13× for empty
 /// lines); the sink's backlog must hold all of one read's output.
-const CHUNK: usize = 16 * 1024;
+const CHUNK: usize = 64 * 1024;
 /// Room for everything one read can turn into, plus a few hundred notes.
-pub const BACKLOG: usize = 256 * 1024;
+pub const BACKLOG: usize = 1024 * 1024;
 
 /// The descriptors of one stream, in [`Routing`]'s order.
 struct Pipe {
@@ -42,6 +42,9 @@ pub struct Logs {
     troubles: Troubles,
     /// The last poll failed: wake regularly and read every pipe.
     degraded: bool,
+    /// The streams the last wait found readable (bit = stream), for
+    /// [`Logs::pump`] once the signals have been served.
+    ready: u32,
 }
 
 impl Logs {
@@ -61,7 +64,7 @@ impl Logs {
         };
         let chunk = memory::pages(CHUNK)?;
         let routing = Routing::new(out, err);
-        let mut logs = Logs { routing, out: out_fd, err: err_fd, pipes: Vec::new(), chunk, troubles, degraded: false };
+        let mut logs = Logs { routing, out: out_fd, err: err_fd, pipes: Vec::new(), chunk, troubles, degraded: false, ready: 0 };
         if prefix {
             logs.open_pipes(selected)?;
         }
@@ -185,11 +188,13 @@ impl Logs {
 
     /// The one wait: polls `first` (the signalfd), the sinks with a backlog
     /// and the pipes whose sink has none, until `deadline`; then marks the
-    /// writable sinks and reads each ready pipe once. Returns whether `first`
-    /// was polled ready or may be: a failed poll (EINVAL: more entries than
+    /// writable sinks and notes the ready pipes, which [`Logs::pump`] reads
+    /// after the caller has served `first`. Returns whether `first` was
+    /// polled ready or may be: a failed poll (EINVAL: more entries than
     /// RLIMIT_NOFILE now allows) is logged once and degrades the wait to
-    /// `first` and the sinks alone, or nothing, for [`DEGRADED_WAKE_MS`] at most, after
-    /// which every pipe is read; each wait tries everything again first.
+    /// `first` and the sinks alone, or nothing, for [`DEGRADED_WAKE_MS`] at
+    /// most, after which every pipe is read; each wait tries everything
+    /// again first.
     pub fn wait(&mut self, first: Option<Fd>, deadline: Option<Millis>, now: Millis) -> bool {
         // The signalfd and the sinks, which come first: what a degraded wait
         // still watches.
@@ -239,13 +244,25 @@ impl Logs {
                 Source::First => first_ready |= ready,
                 Source::Sink(sink) if ready => self.routing.sink(sink).on_writable(),
                 // Reads are non-blocking: without trusted readiness, try them all.
-                Source::Stream(id) if (ready || !trusted) && self.routing.wants_read(id) => {
-                    self.read_once(id);
-                }
+                Source::Stream(id) if ready || !trusted => self.ready |= 1u32.checked_shl(id as u32).unwrap_or(0),
                 _ => {}
             }
         }
         first_ready
+    }
+
+    /// One read (a slice of at most [`CHUNK`]) of each pipe the last wait
+    /// found ready and whose sink has no backlog, starting at the next
+    /// stream in turn: a flooding daemon gets no more than the others, and
+    /// the signalfd, served before this, waits for one slice at most.
+    pub fn pump(&mut self) {
+        let ready = core::mem::take(&mut self.ready);
+        let first = self.routing.next_turn();
+        for id in (first..self.pipes.len()).chain(0..first) {
+            if ready & 1u32.checked_shl(id as u32).unwrap_or(0) != 0 && self.routing.wants_read(id) {
+                self.read_once(id);
+            }
+        }
     }
 
     /// The init exits: the pipes are read in turn until all are empty and
