@@ -699,8 +699,11 @@ def pump_run(init, line_len, total, chunk):
         fl = subprocess.Popen(flood, stdout=w2, env=env)
         for fd in (rpipe, wpipe, r2, w2):
             os.close(fd)
-        for p in (fl, copy, sink):
-            p.wait(120)
+        fl.wait(120)
+        _, _, ru = os.wait4(copy.pid, 0)
+        copy.returncode = 0
+        cpu = int((ru.ru_utime + ru.ru_stime) * 1e9)
+        sink.wait(120)
         rep = [l.split() for l in report.read_text().splitlines()]
     else:
         sinkrep = WORK / "runs" / "sink.log"
@@ -709,7 +712,10 @@ def pump_run(init, line_len, total, chunk):
             [str(HELPER), "sink", str(lines)], stdin=rpipe, env={"BENCH_REPORT": str(sinkrep)}
         )
         os.close(rpipe)
-        ns = Ns(init, [("egress", flood)], stdout=wpipe)
+        # Three idle siblings, as in the bundle: PID 1 polls every pipe, and
+        # outlives the flood, so its CPU time can be read at the end.
+        idle = [(n, [str(HELPER), "daemon", n]) for n in SLOTS[1:]]
+        ns = Ns(init, [("egress", flood), *idle], stdout=wpipe)
         os.close(wpipe)
         deadline = time.monotonic() + 120
         try:
@@ -717,6 +723,7 @@ def pump_run(init, line_len, total, chunk):
                 if sink.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"{init.key}: the flood did not arrive whole (see {ns.run_dir})")
                 time.sleep(0.01)
+            cpu = cpu_ns(ns.pid)  # PID 1's whole life: start-up is noise next to the flood
         finally:
             if not ns.exited(0):
                 ns.stop()
@@ -738,6 +745,7 @@ def pump_run(init, line_len, total, chunk):
         "got_bytes": got_bytes,
         "got_lines": got_lines,
         "eof_lines": int(eof[0][3]) if eof else None,
+        "cpu_ms_per_100mb": cpu / 1e6 * (100 * MB / sent),
     }
     return mbps, detail
 

@@ -16,7 +16,7 @@ use super::assembler::{Assembler, MAX_LINE};
 use super::line::Line;
 use super::report;
 use super::slot::Slot;
-use crate::sys::bytes::{copy, move_to_front, prefix_lines};
+use crate::sys::bytes::{copy, move_to_front, prefix_lines, Prefix};
 
 /// Bytes a pipe write of at most this size moves atomically, and that a
 /// pipe poll calls writable has room for.
@@ -101,7 +101,7 @@ impl<'a> Sink<'a> {
     /// while they fit and are at most [`MAX_LINE`] long; returns the bytes
     /// taken. What is left (a longer line, the last few bytes, the rest when
     /// room runs short) goes line by line through [`Sink::push`].
-    pub fn push_lines(&mut self, prefix: &[u8], data: &[u8]) -> usize {
+    pub fn push_lines(&mut self, prefix: &Prefix, data: &[u8]) -> usize {
         let (taken, made) = prefix_lines(self.buf.get_mut(self.end..).unwrap_or(&mut []), data, prefix, MAX_LINE);
         self.end = self.end.saturating_add(made);
         taken
@@ -179,7 +179,7 @@ pub struct Stream<'a> {
     /// Where its lines go: the init's stdout or stderr, as the daemon's.
     pub sink: SinkId,
     lines: Assembler<'a>,
-    prefix: Vec<u8, 16>,
+    prefix: Prefix,
 }
 
 /// Index of a stream, as [`Routing::add_stream`] returned it.
@@ -231,10 +231,7 @@ impl<'a> Routing<'a> {
 
     /// A pipe for `slot`'s `sink`, its unfinished line kept in `carry`.
     pub fn add_stream(&mut self, slot: Slot, sink: SinkId, carry: &'a mut [u8]) -> Option<StreamId> {
-        let mut prefix = Vec::new();
-        for &byte in b"[".iter().chain(slot.name().as_bytes()).chain(b"] ") {
-            let _ = prefix.push(byte);
-        }
+        let prefix = Prefix::new(slot.name().as_bytes());
         let id = self.streams.len();
         self.streams.push(Stream { slot, sink, lines: Assembler::new(carry), prefix }).ok()?;
         Some(id)
@@ -273,7 +270,7 @@ impl<'a> Routing<'a> {
                 data = data.get(sink.push_lines(prefix, data)..).unwrap_or(&[]);
             }
             data = lines.feed_one(data, &mut |line| {
-                sink.push(&[prefix, line, b"\n"]);
+                sink.push(&[prefix.as_bytes(), line, b"\n"]);
             });
         }
     }
@@ -284,7 +281,7 @@ impl<'a> Routing<'a> {
         let Some(Stream { sink, lines, prefix, .. }) = self.streams.get_mut(stream) else { return };
         let sink = pick(&mut self.out, &mut self.err, *sink);
         lines.finish(&mut |line| {
-            sink.push(&[prefix, line, b"\n"]);
+            sink.push(&[prefix.as_bytes(), line, b"\n"]);
         });
     }
 

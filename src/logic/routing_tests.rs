@@ -191,7 +191,9 @@ fn expected(prefix: &str, bytes: &[u8]) -> String {
 #[test]
 fn the_bulk_copy_and_the_line_by_line_path_agree_on_any_split() {
     let mut text = std::vec::Vec::new();
-    for (i, len) in [0, 1, 7, 8, 9, 15, 16, 100, 4095, 4096, 4097, 8192, 9000, 3, 0, 64].iter().cycle().take(200).enumerate() {
+    for (i, len) in
+        [0, 1, 7, 8, 9, 15, 16, 100, 4095, 4096, 4097, 8192, 9000, 3, 0, 64].iter().cycle().take(200).enumerate()
+    {
         text.extend((0..*len).map(|j| b'a' + ((i * 7 + j) % 26) as u8));
         text.push(b'\n');
     }
@@ -209,4 +211,17 @@ fn the_bulk_copy_and_the_line_by_line_path_agree_on_any_split() {
         got.push_str(&drain(&mut r, SinkId::Stdout));
         assert!(got == want, "split {split}: {} bytes, want {}", got.len(), want.len());
     }
+}
+
+#[test]
+fn each_round_of_reads_starts_at_the_next_stream() {
+    // The first pipe read fills its sink's backlog, and the others bound for
+    // it wait: a round that always began at stream 0 let one flooding
+    // daemon keep the other daemons' lines out.
+    let mut r = routing(4096, true);
+    for slot in [Slot::Egress, Slot::Pipelock, Slot::GitGate] {
+        r.add_stream(slot, SinkId::Stdout, pages(MAX_LINE)).unwrap();
+    }
+    let turns: std::vec::Vec<StreamId> = (0..7).map(|_| r.next_turn()).collect();
+    assert_eq!(turns, [0, 1, 2, 0, 1, 2, 0]);
 }

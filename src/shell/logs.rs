@@ -42,9 +42,6 @@ pub struct Logs {
     troubles: Troubles,
     /// The last poll failed: wake regularly and read every pipe.
     degraded: bool,
-    /// The streams the last wait found readable (bit = stream), for
-    /// [`Logs::pump`] once the signals have been served.
-    ready: u32,
 }
 
 impl Logs {
@@ -64,7 +61,7 @@ impl Logs {
         };
         let chunk = memory::pages(CHUNK)?;
         let routing = Routing::new(out, err);
-        let mut logs = Logs { routing, out: out_fd, err: err_fd, pipes: Vec::new(), chunk, troubles, degraded: false, ready: 0 };
+        let mut logs = Logs { routing, out: out_fd, err: err_fd, pipes: Vec::new(), chunk, troubles, degraded: false };
         if prefix {
             logs.open_pipes(selected)?;
         }
@@ -124,6 +121,16 @@ impl Logs {
         let _ = make_blocking(out);
         let _ = make_blocking(err);
         Some((out, err))
+    }
+
+    /// The stream after `id`, round the ring.
+    fn next_stream(&self, id: StreamId) -> StreamId {
+        let next = id.saturating_add(1);
+        if next < self.pipes.len() {
+            next
+        } else {
+            0
+        }
     }
 
     fn fd(&self, sink: SinkId) -> Fd {
@@ -188,39 +195,38 @@ impl Logs {
 
     /// The one wait: polls `first` (the signalfd), the sinks with a backlog
     /// and the pipes whose sink has none, until `deadline`; then marks the
-    /// writable sinks and notes the ready pipes, which [`Logs::pump`] reads
-    /// after the caller has served `first`. Returns whether `first` was
-    /// polled ready or may be: a failed poll (EINVAL: more entries than
-    /// RLIMIT_NOFILE now allows) is logged once and degrades the wait to
-    /// `first` and the sinks alone, or nothing, for [`DEGRADED_WAKE_MS`] at
-    /// most, after which every pipe is read; each wait tries everything
-    /// again first.
+    /// writable sinks and, unless `first` was ready, reads each ready pipe
+    /// once, starting at the next stream in turn. A ready `first` is served
+    /// alone: the caller reads it before any pipe, and the pipes, still
+    /// ready, wake the next wait at once; so a signal waits for one read
+    /// per pipe at most. Returns whether `first` was polled ready or may
+    /// be: a failed poll (EINVAL: more entries than RLIMIT_NOFILE now
+    /// allows) is logged once and degrades the wait to `first` and the
+    /// sinks alone, or nothing, for [`DEGRADED_WAKE_MS`] at most, after
+    /// which every pipe is read; each wait tries everything again first.
     pub fn wait(&mut self, first: Option<Fd>, deadline: Option<Millis>, now: Millis) -> bool {
+        let mut polled: Vec<PollFd<'static>, POLLED> = Vec::new();
         // The signalfd and the sinks, which come first: what a degraded wait
         // still watches.
-        let writable = self.routing.sink_ids().filter(|&sink| self.routing.sink_ref(sink).wants_writable());
-        let essentials = usize::from(first.is_some()).saturating_add(writable.count());
-        let mut polled: Vec<PollFd<'static>, POLLED> = Vec::new();
-        // What each entry of `polled` stands for, at the same index.
-        let mut sources = [Source::First; POLLED];
-        let mut add = |source, entry| {
-            if let Some(slot) = sources.get_mut(polled.len()) {
-                *slot = source;
-                let _ = polled.push(entry);
-            }
-        };
         if let Some(fd) = first {
-            add(Source::First, PollFd::from_borrowed_fd(fd, PollFlags::IN));
+            let _ = polled.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
         }
         for sink in self.routing.sink_ids() {
             if self.routing.sink_ref(sink).wants_writable() {
-                add(Source::Sink(sink), PollFd::from_borrowed_fd(self.fd(sink), PollFlags::OUT));
+                let _ = polled.push(PollFd::from_borrowed_fd(self.fd(sink), PollFlags::OUT));
             }
         }
-        for (id, pipe) in self.pipes.iter().enumerate() {
-            if self.routing.wants_read(id) {
-                add(Source::Stream(id), PollFd::from_borrowed_fd(pipe.reader, PollFlags::IN));
+        let essentials = polled.len();
+        let turn = self.routing.next_turn();
+        // The streams polled, bit = stream: a read changes what wants_read says.
+        let mut watched = 0u32;
+        let mut id = turn;
+        for _ in 0..self.pipes.len() {
+            if let (Some(pipe), true) = (self.pipes.get(id), self.routing.wants_read(id)) {
+                watched |= 1u32.checked_shl(id as u32).unwrap_or(0);
+                let _ = polled.push(PollFd::from_borrowed_fd(pipe.reader, PollFlags::IN));
             }
+            id = self.next_stream(id);
         }
         let soon = now.saturating_add(DEGRADED_WAKE_MS);
         let deadline = if self.degraded { Some(deadline.map_or(soon, |at| at.min(soon))) } else { deadline };
@@ -237,32 +243,28 @@ impl Logs {
             }
         };
         self.degraded = !trusted;
-        let mut first_ready = !trusted;
-        for (entry, &source) in polled.iter().zip(&sources) {
-            let ready = !entry.revents().is_empty();
-            match source {
-                Source::First => first_ready |= ready,
-                Source::Sink(sink) if ready => self.routing.sink(sink).on_writable(),
-                // Reads are non-blocking: without trusted readiness, try them all.
-                Source::Stream(id) if ready || !trusted => self.ready |= 1u32.checked_shl(id as u32).unwrap_or(0),
-                _ => {}
+        // Reads are non-blocking: without trusted readiness, try them all.
+        let mut ready = polled.iter().map(|entry| !trusted || !entry.revents().is_empty());
+        let first_ready = first.is_some() && ready.next().unwrap_or(false);
+        for sink in self.routing.sink_ids() {
+            if self.routing.sink_ref(sink).wants_writable() && ready.next().unwrap_or(false) {
+                self.routing.sink(sink).on_writable();
             }
         }
-        first_ready
-    }
-
-    /// One read (a slice of at most [`CHUNK`]) of each pipe the last wait
-    /// found ready and whose sink has no backlog, starting at the next
-    /// stream in turn: a flooding daemon gets no more than the others, and
-    /// the signalfd, served before this, waits for one slice at most.
-    pub fn pump(&mut self) {
-        let ready = core::mem::take(&mut self.ready);
-        let first = self.routing.next_turn();
-        for id in (first..self.pipes.len()).chain(0..first) {
-            if ready & 1u32.checked_shl(id as u32).unwrap_or(0) != 0 && self.routing.wants_read(id) {
+        if first_ready && trusted {
+            return true;
+        }
+        let mut id = turn;
+        for _ in 0..self.pipes.len() {
+            if watched & 1u32.checked_shl(id as u32).unwrap_or(0) != 0
+                && ready.next().unwrap_or(false)
+                && self.routing.wants_read(id)
+            {
                 self.read_once(id);
             }
+            id = self.next_stream(id);
         }
+        first_ready
     }
 
     /// The init exits: the pipes are read in turn until all are empty and
@@ -307,15 +309,6 @@ impl Logs {
         self.routing.note(line.as_bytes());
         self.flush();
     }
-}
-
-/// What a poll entry stands for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Source {
-    /// The caller's descriptor: the signalfd.
-    First,
-    Sink(SinkId),
-    Stream(StreamId),
 }
 
 /// Entries of the wait point: the signalfd, two sinks, every pipe.

@@ -73,9 +73,6 @@ impl<'a> Shell<'a> {
                 self.logs.finish(deadline, code);
                 return code;
             }
-            // The pipes after what the signals and deadlines asked for.
-            self.logs.pump();
-            self.logs.flush();
             self.wait();
         }
     }
@@ -109,6 +106,7 @@ impl<'a> Shell<'a> {
             self.feed(Event::Signal(sig));
         }
         signals::take_sent_faults(|sig| self.logs.trouble(Trouble::SentFault { sig }));
+        self.logs.flush();
         self.log_troubles();
     }
 
