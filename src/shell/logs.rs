@@ -205,26 +205,33 @@ impl Logs {
     /// sinks alone, or nothing, for [`DEGRADED_WAKE_MS`] at most, after
     /// which every pipe is read; each wait tries everything again first.
     pub fn wait(&mut self, first: Option<Fd>, deadline: Option<Millis>, now: Millis) -> bool {
-        let mut polled: Vec<PollFd<'static>, POLLED> = Vec::new();
         // The signalfd and the sinks, which come first: what a degraded wait
         // still watches.
+        let writable = self.routing.sink_ids().filter(|&sink| self.routing.sink_ref(sink).wants_writable());
+        let essentials = usize::from(first.is_some()).saturating_add(writable.count());
+        let mut polled: Vec<PollFd<'static>, POLLED> = Vec::new();
+        // What each entry of `polled` stands for, at the same index.
+        let mut sources = [Source::First; POLLED];
+        let mut add = |source, entry| {
+            if let Some(slot) = sources.get_mut(polled.len()) {
+                *slot = source;
+                let _ = polled.push(entry);
+            }
+        };
         if let Some(fd) = first {
-            let _ = polled.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
+            add(Source::First, PollFd::from_borrowed_fd(fd, PollFlags::IN));
         }
         for sink in self.routing.sink_ids() {
             if self.routing.sink_ref(sink).wants_writable() {
-                let _ = polled.push(PollFd::from_borrowed_fd(self.fd(sink), PollFlags::OUT));
+                add(Source::Sink(sink), PollFd::from_borrowed_fd(self.fd(sink), PollFlags::OUT));
             }
         }
-        let essentials = polled.len();
-        let turn = self.routing.next_turn();
-        // The streams polled, bit = stream: a read changes what wants_read says.
-        let mut watched = 0u32;
-        let mut id = turn;
+        // Round-robin: reads go in poll order, and the first read fills its
+        // sink's backlog, keeping the other pipes bound for it for later.
+        let mut id = self.routing.next_turn();
         for _ in 0..self.pipes.len() {
             if let (Some(pipe), true) = (self.pipes.get(id), self.routing.wants_read(id)) {
-                watched |= 1u32.checked_shl(id as u32).unwrap_or(0);
-                let _ = polled.push(PollFd::from_borrowed_fd(pipe.reader, PollFlags::IN));
+                add(Source::Stream(id), PollFd::from_borrowed_fd(pipe.reader, PollFlags::IN));
             }
             id = self.next_stream(id);
         }
@@ -243,26 +250,21 @@ impl Logs {
             }
         };
         self.degraded = !trusted;
-        // Reads are non-blocking: without trusted readiness, try them all.
-        let mut ready = polled.iter().map(|entry| !trusted || !entry.revents().is_empty());
-        let first_ready = first.is_some() && ready.next().unwrap_or(false);
-        for sink in self.routing.sink_ids() {
-            if self.routing.sink_ref(sink).wants_writable() && ready.next().unwrap_or(false) {
-                self.routing.sink(sink).on_writable();
+        let mut first_ready = !trusted;
+        for (entry, &source) in polled.iter().zip(&sources) {
+            let ready = !entry.revents().is_empty();
+            match source {
+                Source::First => first_ready |= ready,
+                Source::Sink(sink) if ready => self.routing.sink(sink).on_writable(),
+                // Reads are non-blocking: without trusted readiness, try
+                // them all. A signal is served before any pipe is read.
+                Source::Stream(id)
+                    if (ready || !trusted) && !(first_ready && trusted) && self.routing.wants_read(id) =>
+                {
+                    self.read_once(id);
+                }
+                _ => {}
             }
-        }
-        if first_ready && trusted {
-            return true;
-        }
-        let mut id = turn;
-        for _ in 0..self.pipes.len() {
-            if watched & 1u32.checked_shl(id as u32).unwrap_or(0) != 0
-                && ready.next().unwrap_or(false)
-                && self.routing.wants_read(id)
-            {
-                self.read_once(id);
-            }
-            id = self.next_stream(id);
         }
         first_ready
     }
@@ -309,6 +311,15 @@ impl Logs {
         self.routing.note(line.as_bytes());
         self.flush();
     }
+}
+
+/// What a poll entry stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// The caller's descriptor: the signalfd.
+    First,
+    Sink(SinkId),
+    Stream(StreamId),
 }
 
 /// Entries of the wait point: the signalfd, two sinks, every pipe.
