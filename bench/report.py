@@ -513,13 +513,144 @@ def raw(res):
     return "\n".join(lines)
 
 
+def pct(xs, q):
+    """Nearest rank: the smallest sample with q % of them at or below it."""
+    xs = sorted(x for x in (xs or []) if x is not None)
+    return xs[max(0, -(-q * len(xs) // 100) - 1)] if xs else None
+
+
+def load_text(ld):
+    if not ld:
+        return "—"
+    return f"{ld['busy_pct']:.0f} % busy, load {' '.join(ld['loadavg_start'])} → {' '.join(ld['loadavg_end'])}"
+
+
+LAT_INITS = ["sidecar-init", "tini", "dumb-init", "catatonit", "s6", "runsvdir", "supervisord"]
+
+
+def issue15(res):
+    """Relay at pipe speed and latency under a log flood: tables with
+    p50/p90/p99, the goals, and the machine's load during each section."""
+    out = []
+    rl = res.get("relay")
+    if rl:
+        out.append("### Relay of 100-byte lines (% of a plain pipe copy in the same round; CPU per 100 MB)\n")
+        out.append("| writes | load during the section | " + " | ".join(
+            k for k in next(iter(rl["chunks"].values()))["results"]) + " |")
+        out.append("|---|---|" + "---|" * len(next(iter(rl["chunks"].values()))["results"]))
+        for chunk, c in rl["chunks"].items():
+            cells = []
+            for k, r in c["results"].items():
+                cell = f"{med(r['mbps']):.0f} MB/s, **{100 * med(r['ratio']):.0f} %**, {med(r['cpu_ms_per_100mb']):.0f} ms CPU"
+                if r["lost"]:
+                    cell += f" ({r['lost']} runs lost lines)"
+                cells.append(cell)
+            label = f"{int(chunk) // 1024} KiB" if int(chunk) >= 1024 else f"{chunk} B"
+            out.append(f"| {label} | {load_text(c['load'])} | " + " | ".join(cells) + " |")
+        out.append("")
+    lt = res.get("latency")
+    if lt:
+        for what, title in (("restart", "Restart one daemon (operator's action → replacement exec'd)"),
+                            ("stop", "Stop (SIGTERM → PID 1 exited)")):
+            per = lt[what]
+            out.append(f"### {title}: idle, and while egress floods its stdout (100-byte lines, 64 KiB writes)\n")
+            out.append("| init | idle p50 / p90 / p99 | under flood p50 / p90 / p99 | flood p99 ÷ idle p99 | samples |")
+            out.append("|---|---|---|---|---|")
+            for k in LAT_INITS:
+                if k not in per:
+                    continue
+                i, f = per[k].get("idle", {}).get("ns", []), per[k].get("flood", {}).get("ns", [])
+                tri = lambda xs: " / ".join(ms(pct(xs, q)) for q in (50, 90, 99))
+                ratio = (pct(f, 99) / pct(i, 99)) if i and f and pct(i, 99) else None
+                out.append(f"| {k} | {tri(i)} | {tri(f)} | {'—' if ratio is None else f'{ratio:.1f}×'} | {len(i)} + {len(f)} |")
+            out.append("")
+            out.append("Load: " + "; ".join(f"{m}: {load_text(lt['load'].get(what + ' ' + m))}" for m in ("idle", "flood")) + ".\n")
+    sf = res.get("sigflood")
+    if sf:
+        out.append(f"### SIGTERM half-way through {sf['signals']:,} SIGCHLDs sent to PID 1 by a non-child → PID 1 exited\n")
+        out.append("| init | p50 | p90 | max | runs |")
+        out.append("|---|---|---|---|---|")
+        for k, r in sf["inits"].items():
+            xs = r["ns"]
+            out.append(f"| {k} | {ms(pct(xs, 50))} | {ms(pct(xs, 90))} | {ms(max(xs) if xs else None)} | {len(xs)} |")
+        out.append(f"\nLoad: {load_text(sf.get('load'))}.\n")
+    st = res.get("stray")
+    if st:
+        out.append(f"### Stop with a stray (a non-child that lives {st['lives_ms']} ms past its SIGTERM): its death → PID 1 exited\n")
+        out.append("| init | p50 | p90 | max | runs |")
+        out.append("|---|---|---|---|---|")
+        for k, r in st["inits"].items():
+            xs = [x for x in r["ns"] if x is not None]
+            out.append(f"| {k} | {ms(pct(xs, 50))} | {ms(pct(xs, 90))} | {ms(max(xs) if xs else None)} | {len(xs)} |")
+        out.append(f"\nLoad: {load_text(st.get('load'))}.\n")
+    return "\n".join(out)
+
+
+def latency_panel(ax, res):
+    lt = res.get("latency")
+    if not lt:
+        return
+    import numpy as np
+
+    rows = []
+    for what in ("restart", "stop"):
+        for k in ("sidecar-init", "runsvdir", "s6", "tini", "catatonit"):
+            per = lt[what].get(k)
+            if per and per.get("idle", {}).get("ns") and per.get("flood", {}).get("ns"):
+                rows.append((f"{what}\n{k}", per["idle"]["ns"], per["flood"]["ns"]))
+    if not rows:
+        return
+    x = np.arange(len(rows))
+    w = 0.2
+    for j, (mode, q, color) in enumerate(
+        [(1, 50, "tab:blue"), (1, 99, "tab:cyan"), (2, 50, "tab:red"), (2, 99, "salmon")]
+    ):
+        vals = [pct(r[mode], q) / 1e6 for r in rows]
+        label = f"{'idle' if mode == 1 else 'under flood'} p{q}"
+        ax.bar(x + (j - 1.5) * w, vals, w, color=color, label=label)
+    ax.set_yscale("log")
+    ax.set_xticks(x, [r[0] for r in rows], fontsize=7)
+    ax.set_ylabel("ms (log scale)")
+    ax.set_title("Latency idle vs under a log flood")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, axis="y")
+
+
+def relay_panel(ax, res):
+    rl = res.get("relay")
+    if not rl:
+        return
+    import numpy as np
+
+    chunks = list(rl["chunks"])
+    keys = list(rl["chunks"][chunks[0]]["results"])
+    x = np.arange(len(chunks))
+    w = 0.8 / len(keys)
+    colors = {"pipe copy": "k", "sidecar-init": "tab:blue", "supervisord": "tab:orange"}
+    for j, k in enumerate(keys):
+        vals = [100 * med(rl["chunks"][c]["results"][k]["ratio"]) for c in chunks]
+        bars = ax.bar(x + (j - (len(keys) - 1) / 2) * w, vals, w, color=colors.get(k, "tab:grey"), label=k)
+        for bar, v in zip(bars, vals):
+            ax.annotate(f"{v:.0f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=7)
+    ax.axhline(80, color="tab:green", linestyle=":", label="goal 80 % (64 KiB)")
+    ax.axhline(90, color="tab:olive", linestyle=":", label="goal 90 % (100 B)")
+    ax.set_xticks(x, [f"{int(c) // 1024} KiB writes" if int(c) >= 1024 else f"{c}-byte writes" for c in chunks])
+    ax.set_ylabel("% of a plain pipe copy (same round)")
+    ax.set_title("Relay rate of 100-byte lines")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, axis="y")
+
+
 def plot(res, png):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=90)
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8), dpi=90)
+    (a, b), (c, d) = axes
+    relay_panel(c, res)
+    latency_panel(d, res)
     pp = res.get("pump")
     if pp:
         style = {"pipe copy": ("k", "--"), "sidecar-init": ("tab:blue", "-"), "supervisord": ("tab:orange", "-")}
@@ -578,7 +709,7 @@ def write(res, md_path, png):
         try:
             plot(res, png)
             rel = png.relative_to(md_path.parent)
-            plot_md = f"\n![log throughput against line length; reap cost per orphan]({rel})\n"
+            plot_md = f"\n![log throughput against line length; reap cost per orphan; relay rate; latency idle vs under a log flood]({rel})\n"
         except Exception as e:  # a missing plot must not cost the numbers
             plot_md = f"\n(no plot this run: {e})\n"
     text = f"""# Benchmarks
@@ -604,6 +735,10 @@ tini, dumb-init and catatonit cannot restart one daemon and do not read their ch
 to the container's stdout itself, so there is nothing to prefix and no line framing); neither does s6
 without an s6-log service per daemon.
 {plot_md}
+## Relay and latency under load (issue 15)
+
+{issue15(res)}
+
 ## Goals
 
 {chr(10).join('- ' + n for n in goal_notes(figs, res))}

@@ -6,8 +6,9 @@
 //!
 //! Each sink (the init's stdout, its stderr, or one for both when they are
 //! the same pipe) has a backlog of whole lines waiting for the reader. While
-//! it has one, no pipe bound for it is read, so the back-pressure reaches the
-//! daemons, and signals, deadlines and reaping go on. A line that finds no
+//! it has less room than one read can fill, no pipe bound for it is read, so
+//! the back-pressure reaches the daemons, and signals, deadlines and reaping
+//! go on. A line that finds no
 //! room is counted and reported once the sink drains.
 
 use heapless::Vec;
@@ -16,11 +17,19 @@ use super::assembler::{Assembler, MAX_LINE};
 use super::line::Line;
 use super::report;
 use super::slot::Slot;
-use crate::sys::bytes::{copy, move_to_front, prefix_lines, Prefix};
+use crate::sys::bytes::{copy, move_to_front, prefix_lines, Prefix, PREFIX_SLACK};
 
 /// Bytes a pipe write of at most this size moves atomically, and that a
 /// pipe poll calls writable has room for.
 pub const PIPE_BUF: usize = 4096;
+
+/// Bytes one read of a daemon's pipe takes at most.
+pub const READ: usize = 64 * 1024;
+
+/// Room a sink's backlog must have for a pipe bound for it to be read: all
+/// that one read can turn into (an empty line grows 13×, by a 12-byte
+/// prefix), and the bulk copy's slack.
+pub const READ_ROOM: usize = 13 * READ + PREFIX_SLACK;
 
 /// A stdout and a stderr pipe for each of the four slots.
 pub const MAX_STREAMS: usize = 2 * Slot::ALL.len();
@@ -72,6 +81,14 @@ impl<'a> Sink<'a> {
         self.start == self.end
     }
 
+    /// Whether a read's worth of lines fits behind what waits: the pipes
+    /// bound for this sink may be read while it drains, so reading and
+    /// writing overlap, and back-pressure reaches the daemons only once
+    /// the reader falls behind by more.
+    pub fn has_room(&self) -> bool {
+        self.is_idle() || self.buf.len().saturating_sub(self.pending().len()) >= READ_ROOM
+    }
+
     pub fn pending(&self) -> &[u8] {
         self.buf.get(self.start..self.end).unwrap_or(&[])
     }
@@ -80,10 +97,8 @@ impl<'a> Sink<'a> {
     /// does not fit.
     pub fn push(&mut self, pieces: &[&[u8]]) -> bool {
         let len = pieces.iter().fold(0usize, |sum, piece| sum.saturating_add(piece.len()));
-        if self.end.saturating_add(len) > self.buf.len() && self.start > 0 {
-            // What was written from the front is free again.
-            self.end = move_to_front(self.buf, self.start, self.end);
-            self.start = 0;
+        if self.end.saturating_add(len) > self.buf.len() {
+            self.compact();
         }
         let Some(room) = self.buf.get_mut(self.end..self.end.saturating_add(len)) else {
             self.dropped = self.dropped.saturating_add(1);
@@ -102,9 +117,18 @@ impl<'a> Sink<'a> {
     /// taken. What is left (a longer line, the last few bytes, the rest when
     /// room runs short) goes line by line through [`Sink::push`].
     pub fn push_lines(&mut self, prefix: &Prefix, data: &[u8]) -> usize {
+        if self.buf.len().saturating_sub(self.end) < READ_ROOM {
+            self.compact();
+        }
         let (taken, made) = prefix_lines(self.buf.get_mut(self.end..).unwrap_or(&mut []), data, prefix, MAX_LINE);
         self.end = self.end.saturating_add(made);
         taken
+    }
+
+    /// What was written from the front is free again.
+    fn compact(&mut self) {
+        self.end = move_to_front(self.buf, self.start, self.end);
+        self.start = 0;
     }
 
     /// Whether the wait point should ask poll when this sink is writable.
@@ -255,9 +279,9 @@ impl<'a> Routing<'a> {
         self.streams.iter().enumerate()
     }
 
-    /// Whether the pipe of `stream` should be read now: its sink has no backlog.
+    /// Whether the pipe of `stream` should be read now: its sink has room.
     pub fn wants_read(&self, stream: StreamId) -> bool {
-        self.streams.get(stream).is_some_and(|s| self.sink_ref(s.sink).is_idle())
+        self.streams.get(stream).is_some_and(|s| self.sink_ref(s.sink).has_room())
     }
 
     /// Bytes read from the pipe of `stream`: its whole lines go to its sink.
@@ -278,11 +302,10 @@ impl<'a> Routing<'a> {
     /// The pipe of `stream` read empty after its run ended: its unfinished
     /// last line goes out as a line of its own.
     pub fn finish_line(&mut self, stream: StreamId) {
-        let Some(Stream { sink, lines, prefix, .. }) = self.streams.get_mut(stream) else { return };
-        let sink = pick(&mut self.out, &mut self.err, *sink);
-        lines.finish(&mut |line| {
-            sink.push(&[prefix.as_bytes(), line, b"\n"]);
-        });
+        if self.streams.get(stream).is_some_and(|s| !s.lines.at_line_start()) {
+            // The newline the daemon did not write: one path for every line.
+            self.on_data(stream, b"\n");
+        }
     }
 
     /// One of the init's own lines, on stderr.

@@ -12,7 +12,7 @@ use rustix::event::{PollFd, PollFlags};
 use crate::logic::assembler::MAX_LINE;
 use crate::logic::line::Line;
 use crate::logic::machine::Millis;
-use crate::logic::routing::{Routing, Sink, SinkId, StreamId, WriteMode, DRAIN_READS, MAX_STREAMS};
+use crate::logic::routing::{Routing, Sink, SinkId, StreamId, WriteMode, DRAIN_READS, MAX_STREAMS, READ, READ_ROOM};
 use crate::logic::slot::{PerSlot, Slot};
 use crate::logic::trouble::{Trouble, Troubles, DEGRADED_WAKE_MS};
 use crate::sys::clock::now_ms;
@@ -20,11 +20,10 @@ use crate::sys::fds::{self, log_pipe, make_blocking, read, same_pipe, write_some
 use crate::sys::memory;
 use crate::sys::wait::poll;
 
-/// One read. Its lines can grow by a 12-byte prefix each (13× for empty
-/// lines); the sink's backlog must hold all of one read's output.
-const CHUNK: usize = 64 * 1024;
-/// Room for everything one read can turn into, plus a few hundred notes.
-pub const BACKLOG: usize = 1024 * 1024;
+/// Room for everything one read can turn into ([`READ_ROOM`]), and for as
+/// much again waiting for the reader (a pipe's worth several times over),
+/// while the next read comes in.
+pub const BACKLOG: usize = 2 * READ_ROOM;
 
 /// The descriptors of one stream, in [`Routing`]'s order.
 struct Pipe {
@@ -59,7 +58,7 @@ impl Logs {
             let (fd, mode) = sink_of(STDERR, SinkId::Stderr, &mut troubles);
             (fd, Some(Sink::new(memory::pages(BACKLOG)?, mode)))
         };
-        let chunk = memory::pages(CHUNK)?;
+        let chunk = memory::pages(READ)?;
         let routing = Routing::new(out, err);
         let mut logs = Logs { routing, out: out_fd, err: err_fd, pipes: Vec::new(), chunk, troubles, degraded: false };
         if prefix {
