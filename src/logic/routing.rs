@@ -31,6 +31,13 @@ pub const READ: usize = 64 * 1024;
 /// prefix), and the bulk copy's slack.
 pub const READ_ROOM: usize = 13 * READ + PREFIX_SLACK;
 
+/// Free room a sink's backlog must have for a pipe bound for it to be read:
+/// a read's worth, and three more reads before the bulk copy must move what
+/// waits to the front. In a backlog of `READ_FREE + READ` bytes, at most one
+/// read's worth waits (and is moved) then, and the pages used under a steady
+/// flood stay few.
+pub const READ_FREE: usize = READ_ROOM + 3 * READ;
+
 /// A stdout and a stderr pipe for each of the four slots.
 pub const MAX_STREAMS: usize = 2 * Slot::ALL.len();
 
@@ -86,7 +93,7 @@ impl<'a> Sink<'a> {
     /// writing overlap, and back-pressure reaches the daemons only once
     /// the reader falls behind by more.
     pub fn has_room(&self) -> bool {
-        self.is_idle() || self.buf.len().saturating_sub(self.pending().len()) >= READ_ROOM
+        self.is_idle() || self.buf.len().saturating_sub(self.pending().len()) >= READ_FREE
     }
 
     pub fn pending(&self) -> &[u8] {

@@ -12,7 +12,7 @@ use rustix::event::{PollFd, PollFlags};
 use crate::logic::assembler::MAX_LINE;
 use crate::logic::line::Line;
 use crate::logic::machine::Millis;
-use crate::logic::routing::{Routing, Sink, SinkId, StreamId, WriteMode, DRAIN_READS, MAX_STREAMS, READ, READ_ROOM};
+use crate::logic::routing::{Routing, Sink, SinkId, StreamId, WriteMode, DRAIN_READS, MAX_STREAMS, READ, READ_FREE};
 use crate::logic::slot::{PerSlot, Slot};
 use crate::logic::trouble::{Trouble, Troubles, DEGRADED_WAKE_MS};
 use crate::sys::clock::now_ms;
@@ -20,10 +20,10 @@ use crate::sys::fds::{self, log_pipe, make_blocking, read, same_pipe, write_some
 use crate::sys::memory;
 use crate::sys::wait::poll;
 
-/// Room for everything one read can turn into ([`READ_ROOM`]), and for as
-/// much again waiting for the reader (a pipe's worth several times over),
-/// while the next read comes in.
-pub const BACKLOG: usize = 2 * READ_ROOM;
+/// Room for everything one read can turn into, the bulk copy's run-up, and
+/// a read's worth waiting for the reader while the next read comes in
+/// ([`READ_FREE`]).
+pub const BACKLOG: usize = READ_FREE + READ;
 
 /// The descriptors of one stream, in [`Routing`]'s order.
 struct Pipe {
