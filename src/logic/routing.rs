@@ -31,13 +31,6 @@ pub const READ: usize = 64 * 1024;
 /// prefix), and the bulk copy's slack.
 pub const READ_ROOM: usize = 13 * READ + PREFIX_SLACK;
 
-/// Free room a sink's backlog must have for a pipe bound for it to be read:
-/// a read's worth, and three more reads before the bulk copy must move what
-/// waits to the front. In a backlog of `READ_FREE + READ` bytes, at most one
-/// read's worth waits (and is moved) then, and the pages used under a steady
-/// flood stay few.
-pub const READ_FREE: usize = READ_ROOM + 3 * READ;
-
 /// A stdout and a stderr pipe for each of the four slots.
 pub const MAX_STREAMS: usize = 2 * Slot::ALL.len();
 
@@ -89,11 +82,13 @@ impl<'a> Sink<'a> {
     }
 
     /// Whether a read's worth of lines fits behind what waits: the pipes
-    /// bound for this sink may be read while it drains, so reading and
-    /// writing overlap, and back-pressure reaches the daemons only once
-    /// the reader falls behind by more.
+    /// bound for this sink are read while it drains, so reads and writes
+    /// overlap, until the backlog's end comes within [`READ_ROOM`] of its
+    /// size; then only once it has drained (and starts again at the front).
+    /// So back-pressure reaches the daemons once the reader falls behind by
+    /// a few reads, and nothing waiting is ever moved for room.
     pub fn has_room(&self) -> bool {
-        self.is_idle() || self.buf.len().saturating_sub(self.pending().len()) >= READ_FREE
+        self.is_idle() || self.buf.len().saturating_sub(self.end) >= READ_ROOM
     }
 
     pub fn pending(&self) -> &[u8] {
@@ -104,8 +99,10 @@ impl<'a> Sink<'a> {
     /// does not fit.
     pub fn push(&mut self, pieces: &[&[u8]]) -> bool {
         let len = pieces.iter().fold(0usize, |sum, piece| sum.saturating_add(piece.len()));
-        if self.end.saturating_add(len) > self.buf.len() {
-            self.compact();
+        if self.end.saturating_add(len) > self.buf.len() && self.start > 0 {
+            // What was written from the front is free again.
+            self.end = move_to_front(self.buf, self.start, self.end);
+            self.start = 0;
         }
         let Some(room) = self.buf.get_mut(self.end..self.end.saturating_add(len)) else {
             self.dropped = self.dropped.saturating_add(1);
@@ -124,18 +121,9 @@ impl<'a> Sink<'a> {
     /// taken. What is left (a longer line, the last few bytes, the rest when
     /// room runs short) goes line by line through [`Sink::push`].
     pub fn push_lines(&mut self, prefix: &Prefix, data: &[u8]) -> usize {
-        if self.buf.len().saturating_sub(self.end) < READ_ROOM {
-            self.compact();
-        }
         let (taken, made) = prefix_lines(self.buf.get_mut(self.end..).unwrap_or(&mut []), data, prefix, MAX_LINE);
         self.end = self.end.saturating_add(made);
         taken
-    }
-
-    /// What was written from the front is free again.
-    fn compact(&mut self) {
-        self.end = move_to_front(self.buf, self.start, self.end);
-        self.start = 0;
     }
 
     /// Whether the wait point should ask poll when this sink is writable.

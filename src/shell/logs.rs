@@ -12,7 +12,7 @@ use rustix::event::{PollFd, PollFlags};
 use crate::logic::assembler::MAX_LINE;
 use crate::logic::line::Line;
 use crate::logic::machine::Millis;
-use crate::logic::routing::{Routing, Sink, SinkId, StreamId, WriteMode, DRAIN_READS, MAX_STREAMS, READ, READ_FREE};
+use crate::logic::routing::{Routing, Sink, SinkId, StreamId, WriteMode, DRAIN_READS, MAX_STREAMS, READ, READ_ROOM};
 use crate::logic::slot::{PerSlot, Slot};
 use crate::logic::trouble::{Trouble, Troubles, DEGRADED_WAKE_MS};
 use crate::sys::clock::now_ms;
@@ -20,10 +20,10 @@ use crate::sys::fds::{self, log_pipe, make_blocking, read, same_pipe, write_some
 use crate::sys::memory;
 use crate::sys::wait::poll;
 
-/// Room for everything one read can turn into, the bulk copy's run-up, and
-/// a read's worth waiting for the reader while the next read comes in
-/// ([`READ_FREE`]).
-pub const BACKLOG: usize = READ_FREE + READ;
+/// Room for everything one read can turn into ([`READ_ROOM`]) behind up to
+/// four reads' worth waiting for the reader: reads and writes overlap while
+/// the reader keeps up.
+pub const BACKLOG: usize = READ_ROOM + 4 * READ;
 
 /// The descriptors of one stream, in [`Routing`]'s order.
 struct Pipe {
@@ -225,8 +225,8 @@ impl Logs {
                 add(Source::Sink(sink), PollFd::from_borrowed_fd(self.fd(sink), PollFlags::OUT));
             }
         }
-        // Round-robin: reads go in poll order, and the first read fills its
-        // sink's backlog, keeping the other pipes bound for it for later.
+        // Round-robin: reads go in poll order, and a read can leave its sink
+        // without room for the next pipe bound for it, which then waits.
         let mut id = self.routing.next_turn();
         for _ in 0..self.pipes.len() {
             if let (Some(pipe), true) = (self.pipes.get(id), self.routing.wants_read(id)) {
