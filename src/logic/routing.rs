@@ -228,8 +228,18 @@ impl<'a> Routing<'a> {
     /// the other pipes bound for it waiting, is each stream in turn.
     pub fn next_turn(&mut self) -> StreamId {
         let turn = self.turn;
-        self.turn = if turn.saturating_add(1) < self.streams.len() { turn.saturating_add(1) } else { 0 };
+        self.turn = self.after(turn);
         turn
+    }
+
+    /// The stream after `stream`, round the ring.
+    pub fn after(&self, stream: StreamId) -> StreamId {
+        let next = stream.saturating_add(1);
+        if next < self.streams.len() {
+            next
+        } else {
+            0
+        }
     }
 
     pub fn sink(&mut self, id: SinkId) -> &mut Sink<'a> {

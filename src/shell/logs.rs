@@ -122,16 +122,6 @@ impl Logs {
         Some((out, err))
     }
 
-    /// The stream after `id`, round the ring.
-    fn next_stream(&self, id: StreamId) -> StreamId {
-        let next = id.saturating_add(1);
-        if next < self.pipes.len() {
-            next
-        } else {
-            0
-        }
-    }
-
     fn fd(&self, sink: SinkId) -> Fd {
         match sink {
             SinkId::Stdout => self.out,
@@ -232,7 +222,7 @@ impl Logs {
             if let (Some(pipe), true) = (self.pipes.get(id), self.routing.wants_read(id)) {
                 add(Source::Stream(id), PollFd::from_borrowed_fd(pipe.reader, PollFlags::IN));
             }
-            id = self.next_stream(id);
+            id = self.routing.after(id);
         }
         let soon = now.saturating_add(DEGRADED_WAKE_MS);
         let deadline = if self.degraded { Some(deadline.map_or(soon, |at| at.min(soon))) } else { deadline };
