@@ -200,7 +200,7 @@ impl Logs {
         let essentials = usize::from(first.is_some()).saturating_add(writable.count());
         let mut polled: Vec<PollFd<'static>, POLLED> = Vec::new();
         // What each entry of `polled` stands for, at the same index.
-        let mut sources = [Source::First; POLLED];
+        let mut sources = [FIRST; POLLED];
         let mut add = |source, entry| {
             if let Some(slot) = sources.get_mut(polled.len()) {
                 *slot = source;
@@ -208,11 +208,11 @@ impl Logs {
             }
         };
         if let Some(fd) = first {
-            add(Source::First, PollFd::from_borrowed_fd(fd, PollFlags::IN));
+            add(FIRST, PollFd::from_borrowed_fd(fd, PollFlags::IN));
         }
         for sink in self.routing.sink_ids() {
             if self.routing.sink_ref(sink).wants_writable() {
-                add(Source::Sink(sink), PollFd::from_borrowed_fd(self.fd(sink), PollFlags::OUT));
+                add(SINK | sink as u8, PollFd::from_borrowed_fd(self.fd(sink), PollFlags::OUT));
             }
         }
         // Round-robin: reads go in poll order, and a read can leave its sink
@@ -220,7 +220,7 @@ impl Logs {
         let mut id = self.routing.next_turn();
         for _ in 0..self.pipes.len() {
             if let (Some(pipe), true) = (self.pipes.get(id), self.routing.wants_read(id)) {
-                add(Source::Stream(id), PollFd::from_borrowed_fd(pipe.reader, PollFlags::IN));
+                add(id as u8, PollFd::from_borrowed_fd(pipe.reader, PollFlags::IN));
             }
             id = self.routing.after(id);
         }
@@ -243,14 +243,17 @@ impl Logs {
         for (entry, &source) in polled.iter().zip(&sources) {
             let ready = !entry.revents().is_empty();
             match source {
-                Source::First => first_ready |= ready,
-                Source::Sink(sink) if ready => self.routing.sink(sink).on_writable(),
+                FIRST => first_ready |= ready,
+                SINK_OUT if ready => self.routing.sink(SinkId::Stdout).on_writable(),
+                SINK_ERR if ready => self.routing.sink(SinkId::Stderr).on_writable(),
                 // Reads are non-blocking: without trusted readiness, try
                 // them all. A signal is served before any pipe is read.
-                Source::Stream(id)
-                    if (ready || !trusted) && !(first_ready && trusted) && self.routing.wants_read(id) =>
+                id if id < SINK
+                    && (ready || !trusted)
+                    && !(first_ready && trusted)
+                    && self.routing.wants_read(id.into()) =>
                 {
-                    self.read_once(id);
+                    self.read_once(id.into());
                 }
                 _ => {}
             }
@@ -302,14 +305,12 @@ impl Logs {
     }
 }
 
-/// What a poll entry stands for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Source {
-    /// The caller's descriptor: the signalfd.
-    First,
-    Sink(SinkId),
-    Stream(StreamId),
-}
+/// What a poll entry stands for: a stream's index, or one of these.
+const SINK: u8 = 0x10;
+const SINK_OUT: u8 = SINK | SinkId::Stdout as u8;
+const SINK_ERR: u8 = SINK | SinkId::Stderr as u8;
+/// The caller's descriptor: the signalfd.
+const FIRST: u8 = 0x20;
 
 /// Entries of the wait point: the signalfd, two sinks, every pipe.
 const POLLED: usize = MAX_STREAMS + 3;

@@ -80,7 +80,8 @@ pub fn prefix_lines(to: &mut [u8], from: &[u8], prefix: &Prefix, max: usize) -> 
             // first one, which is all this looks at).
             let x = u64::from_le(word) ^ 0x0a0a_0a0a_0a0a_0a0a;
             let hit = x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080;
-            let step = if hit == 0 { WORD } else { (hit.trailing_zeros() / 8) as usize + 1 };
+            let step =
+                if hit == 0 { WORD } else { (hit.trailing_zeros() / 8) as usize }.wrapping_add(usize::from(hit != 0));
             at = at.wrapping_add(step);
             out = out.wrapping_add(step);
             if hit != 0 {
