@@ -583,7 +583,56 @@ def issue15(res):
             xs = [x for x in r["ns"] if x is not None]
             out.append(f"| {k} | {ms(pct(xs, 50))} | {ms(pct(xs, 90))} | {ms(max(xs) if xs else None)} | {len(xs)} |")
         out.append(f"\nLoad: {load_text(st.get('load'))}.\n")
+    goals = issue15_goals(res)
+    if goals:
+        out.append("### Goals of issue 15\n")
+        out += [f"- {g}" for g in goals]
     return "\n".join(out)
+
+
+def issue15_goals(res):
+    notes = []
+    rl = res.get("relay")
+    if rl:
+        for chunk, goal in (("65536", 80), ("100", 90)):
+            c = rl["chunks"].get(chunk)
+            if not c:
+                continue
+            r = c["results"]
+            share = 100 * med(r["sidecar-init"]["ratio"])
+            cpu, sup = med(r["sidecar-init"]["cpu_ms_per_100mb"]), med(r["supervisord"]["cpu_ms_per_100mb"])
+            label = "64 KiB writes" if chunk == "65536" else "100-byte writes"
+            verdict = "met" if share >= goal else "not met"
+            text = (
+                f"**Relay, {label}: {verdict}** — {share:.0f} % of the pipe copy (goal ≥ {goal} %), "
+                f"{cpu:.0f} ms of PID 1's CPU per 100 MB against supervisord's {sup:.0f} ms "
+                f"({'less' if cpu < sup else 'more'}); the machine was {c['load']['busy_pct']:.0f} % busy."
+            )
+            if "sidecar-init (baseline)" in r:
+                b = r["sidecar-init (baseline)"]
+                text += f" Before (baseline): {100 * med(b['ratio']):.0f} %, {med(b['cpu_ms_per_100mb']):.0f} ms CPU per 100 MB."
+            notes.append(text)
+    lt = res.get("latency")
+    if lt:
+        for what in ("restart", "stop"):
+            per = lt[what].get("sidecar-init", {})
+            i, f = per.get("idle", {}).get("ns"), per.get("flood", {}).get("ns")
+            if i and f:
+                ratio = pct(f, 99) / pct(i, 99)
+                notes.append(
+                    f"**{what.capitalize()} p99 under a flooding sibling ≤ 2× idle p99: {'met' if ratio <= 2 else 'not met'}** — "
+                    f"{ms(pct(f, 99))} against {ms(pct(i, 99))} idle ({ratio:.1f}×); p50 {ms(pct(f, 50))} against {ms(pct(i, 50))}."
+                )
+    st = res.get("stray")
+    if st and st["inits"].get("sidecar-init"):
+        xs = [x for x in st["inits"]["sidecar-init"]["ns"] if x is not None]
+        if xs:
+            worst = max(xs)
+            notes.append(
+                f"**Stop with a stray ends within 2 ms of its death: {'met' if worst <= 2e6 else 'not met'}** — "
+                f"median {ms(pct(xs, 50))}, worst of {len(xs)} {ms(worst)}."
+            )
+    return notes
 
 
 def latency_panel(ax, res):
@@ -637,7 +686,7 @@ def relay_panel(ax, res):
     ax.set_xticks(x, [f"{int(c) // 1024} KiB writes" if int(c) >= 1024 else f"{c}-byte writes" for c in chunks])
     ax.set_ylabel("% of a plain pipe copy (same round)")
     ax.set_title("Relay rate of 100-byte lines")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6, loc="upper right")
     ax.grid(alpha=0.3, axis="y")
 
 
@@ -704,6 +753,8 @@ def write(res, md_path, png):
     ]
     m = res["machine"]
     versions = "\n".join(f"| {k} | {v} |" for k, v in res["versions"].items())
+    if res.get("baseline"):
+        versions += f"\n| sidecar-init (baseline) | {res['baseline']} |"
     plot_md = ""
     if png is not None:
         try:
