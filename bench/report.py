@@ -459,6 +459,30 @@ def method(res):
   the usual container set-up. Every run checks that the sink got every line. {P['pump_runs']} rounds, each
   running the pipe copy, sidecar-init and supervisord in turn; the ratio to the pipe copy is taken within a
   round, then the median. The plot: {P['plot_runs']} rounds of {P['plot_bytes'] // 1_000_000} MB per point.
+- **relay** (issue 15): the same writer and sink as the log pump, 100-byte lines written in
+  {' and '.join((f"{c // 1024} KiB" if c >= 1024 else f"{c}-byte") for c in P.get('relay_chunks', []))} writes
+  ({P.get('relay_bytes', 0) // 1_000_000} MB, a quarter of it for 100-byte writes: a system call a line), with the
+  bundle's three other daemons idle beside the flooding one. {P.get('relay_runs')} rounds, each running the pipe copy,
+  sidecar-init, supervisord (and the baseline build, when given) in turn; the share of the pipe copy is taken within
+  a round, then the median. CPU per 100 MB: PID 1's CPU time (`/proc/PID/schedstat`, its whole life) for the inits,
+  the copier's (`wait4` rusage) for the pipe copy, scaled to 100 MB of the daemon's bytes.
+- **latency idle vs under a flood** (issue 15): restart as above, the pipelock daemon restarted
+  {P.get('latency_restart', {}).get('default', ('?',))[0]} times 50 ms apart in one namespace (s6 and runsvdir
+  {P.get('latency_restart', {}).get('s6', ('?',))[0]} times 1.1 s apart: both wait about a second between two starts
+  of a service; supervisord {P.get('latency_restart', {}).get('supervisord', ('?',))[0]} times); stop as above,
+  {P.get('latency_stop', {}).get('default')} fresh namespaces per init ({P.get('latency_stop', {}).get('supervisord')}
+  for supervisord). "Under flood": egress writes 100-byte lines in 64 KiB writes for as long as it lives, through
+  PID 1 to a sink that reads everything (inits without a log relay: straight to that sink); single-child inits run
+  the flooding daemon as their one child. p50/p90/p99 are nearest-rank; with 100 samples p99 is the second
+  largest, with fewer it is the largest. runsvdir is runit's, with `sv restart` as the operator's action.
+- **load**: for each section, how busy the machine's two cores were (`/proc/stat`, every process on the machine,
+  other users' work included) and the load average before and after.
+- **signal flood**: `bench-helper sigflood`, entered into the namespace with `nsenter` (so it is not PID 1's child),
+  sends {res.get('sigflood', {}).get('signals', 100000):,} SIGCHLDs to PID 1; half-way through, SIGTERM to PID 1 → PID 1's exit.
+  A sweeping init (sidecar-init) also waits for the flooder, which the sweep's SIGTERM ends.
+- **stray**: `bench-helper stray {P.get('stray_lives_ms')}`, entered with `nsenter`, ignores SIGTERM and exits
+  {P.get('stray_lives_ms')} ms after it; SIGTERM to PID 1, then the stray's own timestamp of its death → PID 1's
+  exit seen on a pidfd. Only sweeping inits wait for such a process.
 - Medians everywhere; the machine is a shared 2-core VM, so single runs vary (raw runs below)."""
 
 
@@ -507,6 +531,25 @@ def raw(res):
     for life, per in res.get("autorestart", {}).items():
         for k, r in per.items():
             errs += [f"autorestart {life} ms {k}: {e}" for e in r.get("errors", [])]
+    rl = res.get("relay")
+    if rl:
+        for chunk, c in rl["chunks"].items():
+            for k, r in c["results"].items():
+                lines.append(
+                    f"- {k}: relay {chunk}-byte writes MB/s {', '.join(f'{x:.0f}' for x in r['mbps'])}; "
+                    f"CPU ms/100 MB {', '.join(f'{x:.0f}' for x in r['cpu_ms_per_100mb'])}"
+                )
+    lt = res.get("latency")
+    if lt:
+        for what in ("restart", "stop"):
+            for k, per in lt[what].items():
+                for mode, r in per.items():
+                    lines.append(f"- {k}: {what} {mode} ms {', '.join(f'{x / 1e6:.2f}' for x in r['ns'] if x is not None)}")
+                    errs += [f"{k} {what} {mode}: {e}" for e in r.get("errors", [])]
+    for fig in ("sigflood", "stray"):
+        for k, r in res.get(fig, {}).get("inits", {}).items():
+            lines.append(f"- {k}: {fig} ms {', '.join(f'{x / 1e6:.2f}' for x in r['ns'] if x is not None)}")
+            errs += [f"{k} {fig}: {e}" for e in r.get("errors", [])]
     errs += [f"{phase} failed: {e}" for phase, e in res.get("phase_errors", {}).items()]
     if errs:
         lines.append("- errors: " + " | ".join(errs))
