@@ -812,7 +812,8 @@ def fig_pump(pumps, table_len, table_bytes, plot_lens, plot_bytes, runs, plot_ru
 
 def cpu_jiffies():
     """(busy, total) jiffies of the whole machine, from /proc/stat."""
-    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is already in user)
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
     idle = f[3] + f[4]
     return sum(f) - idle, sum(f)
 
