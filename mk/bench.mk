@@ -14,3 +14,14 @@ BENCH_ARGS ?=
 .PHONY: bench
 bench: build fixtures
 	$(PYTHON) bench/bench.py --sidecar-init $(abspath $(BIN)) --standin $(abspath $(STANDIN)) $(BENCH_ARGS)
+
+# make bench-spawn: the spawn's clone (issue #15), vfork vs fork vs CLONE_VM
+# without CLONE_VFORK, idle and with every CPU busy (bench/spawn.c); prints
+# one line per mode: PID 1 blocked p50 p99, clone -> exec'd p50 p99 (µs).
+SPAWN_RUNS ?= 2000
+.PHONY: bench-spawn
+bench-spawn:
+	@mkdir -p target/bench
+	$(if $(shell command -v musl-gcc),musl-gcc,cc) -static -O2 -o target/bench/bench-spawn bench/spawn.c
+	@for load in "" "busy 4"; do for mode in vfork fork vm; do \
+	  target/bench/bench-spawn $$mode $(SPAWN_RUNS) $$load; done; echo "($${load:-idle})"; done

@@ -46,10 +46,17 @@ pub enum Event {
     NoChildren {
         others_left: bool,
     },
+    /// The slot's child exists; it has not exec'd yet (`starting`).
     Spawned {
         slot: Slot,
         pid: Pid,
     },
+    /// The slot's starting child has exec'd its program.
+    Execed {
+        slot: Slot,
+    },
+    /// The slot's program could not be started: at the spawn, or later
+    /// from the starting child.
     SpawnFailed {
         slot: Slot,
         /// Negated when it was the switch to the slot's uid and gid that
@@ -193,11 +200,14 @@ pub const SWEEP_RECHECK_MS: Millis = 1;
 pub const MAX_ACTIONS: usize = 24;
 pub type Actions = Vec<Action, MAX_ACTIONS>;
 
-/// A running daemon process.
+/// A daemon process, from its spawn on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Run {
     pid: Pid,
     started_at: Millis,
+    /// It has exec'd its program; until then it is `starting`: not yet in
+    /// a group of its own, and not to be sent anything but a stop.
+    execed: bool,
     /// The init sent it SIGTERM, so dying of TERM or KILL (or 0, 143) is clean.
     terminated: bool,
     /// When to SIGKILL its group; cleared once sent.
@@ -216,6 +226,9 @@ enum Process {
     Waiting {
         at: Millis,
     },
+    /// Selected, to be spawned once no other slot is starting: start-up
+    /// goes one slot at a time, in slot order.
+    Queued,
     /// A spawn was asked of the shell; its result has not come back yet.
     Spawning,
     Up(Run),
@@ -224,6 +237,11 @@ enum Process {
 impl Process {
     fn down_for_good(self) -> bool {
         matches!(self, Process::Down | Process::Failed)
+    }
+
+    /// Spawned (or being spawned), not exec'd yet.
+    fn starting(self) -> bool {
+        matches!(self, Process::Spawning | Process::Up(Run { execed: false, .. }))
     }
 }
 
@@ -386,13 +404,34 @@ impl Machine {
         self.queue.actions.len()
     }
 
-    /// Spawns every selected slot, in slot order.
+    /// Starts every selected slot, one after the other in slot order: the
+    /// next is spawned once the one before has exec'd or failed.
     pub fn start(&mut self) {
         for slot in Slot::ALL {
             let state = self.slots.get_mut(slot);
             if state.selected {
+                state.process = Process::Queued;
+            }
+        }
+        self.start_queued();
+    }
+
+    /// Spawns the first queued slot when no slot is starting. Queued slots
+    /// follow every other in slot order, so the first one that is either
+    /// decides.
+    fn start_queued(&mut self) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        for slot in Slot::ALL {
+            let state = self.slots.get_mut(slot);
+            if state.process.starting() {
+                return;
+            }
+            if state.process == Process::Queued {
                 state.process = Process::Spawning;
                 self.queue.push(Action::Spawn(slot));
+                return;
             }
         }
     }
@@ -409,8 +448,9 @@ impl Machine {
             Process::Down => (SlotState::Down, None),
             Process::Failed => (SlotState::Failed, None),
             Process::Waiting { at } => (SlotState::Waiting { at }, None),
-            Process::Spawning => (SlotState::Starting, None),
+            Process::Spawning | Process::Queued => (SlotState::Starting, None),
             Process::Up(run) if run.terminated => (SlotState::Stopping, Some(run)),
+            Process::Up(run) if !run.execed => (SlotState::Starting, Some(run)),
             Process::Up(run) => (SlotState::Up, Some(run)),
         };
         SlotView {
@@ -465,14 +505,25 @@ impl Machine {
             Event::Reaped { pid, ended } => self.on_reaped(pid, ended, now),
             Event::NoChildren { others_left } => self.on_no_children(others_left, now),
             Event::Spawned { slot, pid } => self.on_spawned(slot, pid, now),
+            Event::Execed { slot } => {
+                if let Process::Up(run) = &mut self.slots.get_mut(slot).process {
+                    if !run.execed {
+                        run.execed = true;
+                        self.queue.push(Action::Log(Note::Started { slot, pid: run.pid }));
+                    }
+                }
+            }
             Event::SpawnFailed { slot, errno } => {
-                let code = start_failure_code(errno);
-                self.queue.push(Action::Log(Note::CannotStart { slot, errno, code }));
-                // A run that could not start counts as a quick death.
-                self.on_run_ended(slot, code, now, now);
+                if self.slots.get(slot).process.starting() {
+                    let code = start_failure_code(errno);
+                    self.queue.push(Action::Log(Note::CannotStart { slot, errno, code }));
+                    // A run that could not start counts as a quick death.
+                    self.on_run_ended(slot, code, now, now);
+                }
             }
             Event::Deadline => self.on_deadline(now),
         }
+        self.start_queued();
     }
 
     fn on_signal(&mut self, sig: i32, now: Millis) {
@@ -508,7 +559,7 @@ impl Machine {
         for slot in Slot::ALL {
             let state = self.slots.get_mut(slot);
             let waiting = matches!(state.process, Process::Waiting { .. });
-            if waiting {
+            if waiting || state.process == Process::Queued {
                 state.process = Process::Down;
             }
             if state.restart_pending || waiting {
@@ -530,7 +581,8 @@ impl Machine {
             self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why: Skip::ShuttingDown }));
         } else if !state.selected {
             self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why: Skip::NotSelected }));
-        } else if state.restart_pending || state.process == Process::Spawning {
+        } else if state.restart_pending || state.process.starting() || state.process == Process::Queued {
+            // A run on its way (starting, or queued at start-up) is the fresh start asked for.
             self.queue.push(Action::Log(Note::RestartCoalesced { slot, sig }));
         } else {
             // Asked for: a fresh start, whatever the runs before did.
@@ -549,7 +601,9 @@ impl Machine {
 
     fn forward(&mut self, slot: Slot, sig: i32) {
         match self.slots.get(slot).process {
-            Process::Up(run) => {
+            // Not to a starting child: pending across its exec, the signal
+            // would meet its default action (a SIGHUP kills).
+            Process::Up(run) if run.execed => {
                 self.queue.push(Action::SignalProcess { pid: run.pid, sig });
                 self.queue.push(Action::Log(Note::Forwarded { slot, pid: run.pid, sig }));
             }
@@ -558,8 +612,7 @@ impl Machine {
     }
 
     fn on_spawned(&mut self, slot: Slot, pid: Pid, now: Millis) {
-        let mut run = Run { pid, started_at: now, terminated: false, kill_at: None };
-        self.queue.push(Action::Log(Note::Started { slot, pid }));
+        let mut run = Run { pid, started_at: now, execed: false, terminated: false, kill_at: None };
         if let Phase::Stopping { deadline } = self.phase {
             // Started while a stop was under way: it must not outlive it.
             terminate(&mut run, deadline, &mut self.queue);
@@ -702,6 +755,12 @@ fn terminate(run: &mut Run, deadline: Millis, queue: &mut ActionQueue) {
     run.terminated = true;
     run.kill_at = Some(deadline);
     queue.push(Action::SignalGroup { pid: run.pid, sig: SIGTERM });
+    if !run.execed {
+        // Its group may not exist yet (no setsid so far). Blocked until just
+        // before its exec, the signal kills it there, at its default action;
+        // if it exec'd already, its group had it too.
+        queue.push(Action::SignalProcess { pid: run.pid, sig: SIGTERM });
+    }
 }
 
 /// The code of a run that could not start: 127 when its program was not

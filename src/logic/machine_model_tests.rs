@@ -2,7 +2,8 @@
 //! daemon and orphan deaths, spawn failures, late and spurious deadlines, fed
 //! to [`Machine`] by a simulated world that carries out its actions the way
 //! the shell does (one FIFO queue; a spawn's or a reap's outcome fed back at
-//! once, or a spawn's result held back for a while). After every event, and
+//! once; a child's exec report at the next wait, or held back for a while,
+//! and always before its reap). After every event, and
 //! when every action is carried out, SPEC's rules are checked against a model
 //! kept by the world from what it saw:
 //!
@@ -23,10 +24,15 @@
 //! - the exit code follows SPEC's Exit rules, computed from the runs the world
 //!   simulated (restart-replaced runs do not count; our SIGTERM makes TERM,
 //!   KILL, 0 and 143 clean);
-//! - a restart request is never lost or doubled: every `Spawn` is owed (start,
-//!   a request for a down, waiting or failed slot, the reap of a run being
+//! - a restart request is never lost or doubled: every `Spawn` is owed (a
+//!   request for a down, waiting or failed slot, the reap of a run being
 //!   restarted, a waiting restart whose delay is over) and every owed one
 //!   comes in the answer to that very event; at most one run per slot;
+//! - start-up goes one slot at a time in slot order: a selected slot's first
+//!   spawn comes only when no other slot is starting, and never stalls;
+//! - a starting child (spawned, not exec'd) is sent no signal but a stop's
+//!   SIGTERM, to its process as well as its group (which may not exist yet);
+//!   a restart request for it coalesces;
 //! - the restart policy (RESTART, RESTART_DELAY_MS, RESTART_LIMIT) as the
 //!   model computes it from the runs' lives: quick-death count, backoff delay,
 //!   failed past the limit, each decision noted; a waiting restart is a
@@ -130,8 +136,11 @@ struct SpawnPlan {
     ignores_term: bool,
     /// How the daemon ends when it heeds a SIGTERM.
     on_term: Ended,
-    /// The result comes back only at a later `DeliverSpawn` (a spawn whose
-    /// exec status is learned asynchronously).
+    /// With `fails`: the failure comes from the child's report, after
+    /// `Spawned`, not from the spawn itself.
+    late: bool,
+    /// The exec report comes only at a later `DeliverSpawn`, not at the
+    /// next wait.
     deferred: bool,
 }
 
@@ -174,7 +183,7 @@ enum Op {
     },
     /// A deadline event that is not due (the machine must ignore it).
     SpuriousDeadline,
-    /// The oldest held-back spawn result arrives.
+    /// The oldest held-back exec report arrives.
     DeliverSpawn,
 }
 
@@ -224,8 +233,9 @@ fn spawn_plan() -> impl Strategy<Value = SpawnPlan> {
         Ended::Exited(1),
         Ended::Exited(2),
     ]);
-    (fails, prop::bool::weighted(0.25), on_term, prop::bool::weighted(0.2))
-        .prop_map(|(fails, ignores_term, on_term, deferred)| SpawnPlan { fails, ignores_term, on_term, deferred })
+    (fails, prop::bool::weighted(0.25), on_term, any::<bool>(), prop::bool::weighted(0.2)).prop_map(
+        |(fails, ignores_term, on_term, late, deferred)| SpawnPlan { fails, ignores_term, on_term, late, deferred },
+    )
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -288,6 +298,11 @@ struct Child {
     on_term: Ended,
     /// The machine has been fed its `Spawned`, at `spawned_at`.
     told: bool,
+    /// Its exec report has been fed (`Execed`); it failed to start instead.
+    execed: bool,
+    start_failed: bool,
+    /// The errno its report will carry.
+    late_failure: Option<i32>,
     spawned_at: Millis,
     /// When the machine asked for its SIGTERM, and when its SIGKILL is due.
     termed: Option<Millis>,
@@ -316,7 +331,11 @@ struct World {
     others: Vec<bool>,
     /// Spawns asked for whose result has not been fed yet.
     outstanding: [bool; 4],
-    held_back: VecDeque<(Slot, SpawnPlan)>,
+    /// Selected slots not spawned yet at start-up.
+    queued: [bool; 4],
+    /// Children whose exec report comes at the next wait, or only at a `DeliverSpawn`.
+    reports: VecDeque<Pid>,
+    held_back: VecDeque<Pid>,
     chld_pending: bool,
 
     // The model: what SPEC says must happen, from what the world saw.
@@ -416,6 +435,8 @@ impl World {
             children: Vec::new(),
             others: Vec::new(),
             outstanding: [false; 4],
+            queued: s.selected,
+            reports: VecDeque::new(),
             held_back: VecDeque::new(),
             chld_pending: false,
             stop: None,
@@ -467,19 +488,28 @@ impl World {
 
     // ----- what the model knows
 
-    /// The machine's daemons: told about, not yet reaped.
+    /// The machine's daemons: told about, started or starting, not yet reaped.
     fn owned(&self, pid: Pid) -> Option<&Child> {
-        self.children.iter().find(|c| c.pid == pid && c.slot.is_some() && c.told && c.state != State::Reaped)
+        self.children
+            .iter()
+            .find(|c| c.pid == pid && c.slot.is_some() && c.told && !c.start_failed && c.state != State::Reaped)
     }
 
     fn run_of(&self, slot: Slot) -> Option<&Child> {
-        self.children.iter().find(|c| c.slot == Some(slot) && c.told && c.state != State::Reaped)
+        self.children.iter().find(|c| c.slot == Some(slot) && c.told && !c.start_failed && c.state != State::Reaped)
     }
 
-    /// Daemons alive or unreaped, or spawns out: the machine must not sweep or exit.
+    /// Spawned and its exec not reported yet, or its spawn still out.
+    fn starting(&self, slot: Slot) -> bool {
+        self.outstanding[index(slot)] || self.run_of(slot).is_some_and(|run| !run.execed)
+    }
+
+    /// Daemons alive or unreaped, spawns out or slots queued: the machine
+    /// must not sweep or exit.
     fn daemons_left(&self) -> bool {
         self.outstanding.iter().any(|&o| o)
-            || self.children.iter().any(|c| c.slot.is_some() && c.state != State::Reaped)
+            || self.queued.iter().any(|&q| q)
+            || self.children.iter().any(|c| c.slot.is_some() && !c.start_failed && c.state != State::Reaped)
     }
 
     fn has_children(&self) -> bool {
@@ -507,11 +537,6 @@ impl World {
     // ----- feeding the machine
 
     fn start(&mut self) {
-        for (at, &on) in self.selected.iter().enumerate() {
-            if on {
-                self.owed[at] += 1;
-            }
-        }
         let actions = self.adapter.start();
         self.remember(None, &actions);
         self.observe(Label(None), &actions);
@@ -552,7 +577,7 @@ impl World {
             Event::Signal(SIGTERM | SIGINT) if self.running() => self.begin_stop(),
             Event::Reaped { pid, ended } => {
                 let Some(run) = self.children.iter().find(|c| c.pid == pid) else { return };
-                let (Some(slot), true) = (run.slot, run.told) else { return };
+                let (Some(slot), true, false) = (run.slot, run.told, run.start_failed) else { return };
                 let (replaced, termed, lived) = (run.replaced, run.termed.is_some(), self.now - run.spawned_at);
                 if replaced && self.stop.is_none() {
                     self.owed[index(slot)] += 1;
@@ -587,6 +612,8 @@ impl World {
         self.stop_begins = true;
         let deadline = self.now.saturating_add(self.grace);
         self.stop = Some((self.now, deadline));
+        // Slots still queued at start-up are never started.
+        self.queued = [false; 4];
         // Every restart asked for or waiting for its delay is dropped, and logged.
         self.dropped = Slot::ALL
             .into_iter()
@@ -631,11 +658,20 @@ impl World {
     /// running daemon (its spawn owed at its reap) or a spawn now.
     fn before_restart(&mut self, slot: Slot) {
         let at = index(slot);
-        if self.stop.is_some() || self.sweep_deadline.is_some() || !self.selected[at] || self.outstanding[at] {
+        // A run on its way (starting, or queued at start-up) is the fresh start asked for.
+        if self.stop.is_some()
+            || self.sweep_deadline.is_some()
+            || !self.selected[at]
+            || self.starting(slot)
+            || self.queued[at]
+        {
             return;
         }
         let (now, grace) = (self.now, self.grace);
-        let run = self.children.iter_mut().find(|c| c.slot == Some(slot) && c.told && c.state != State::Reaped);
+        let run = self
+            .children
+            .iter_mut()
+            .find(|c| c.slot == Some(slot) && c.told && !c.start_failed && c.state != State::Reaped);
         match run {
             Some(run) if run.replaced => {}
             Some(run) => {
@@ -667,8 +703,8 @@ impl World {
             }
             Event::Signal(SIGHUP) => {
                 let expected: Vec<Action> = match self.run_of(Slot::Egress) {
-                    Some(run) => vec![Action::SignalProcess { pid: run.pid, sig: SIGHUP }],
-                    None => vec![],
+                    Some(run) if run.execed => vec![Action::SignalProcess { pid: run.pid, sig: SIGHUP }],
+                    _ => vec![],
                 };
                 self.check(effects == expected, || format!("SIGHUP: {effects:?}, expected {expected:?}"));
             }
@@ -687,7 +723,7 @@ impl World {
                 }
             }
             Event::Reaped { pid, ended } => match self.children.iter().find(|c| c.pid == pid) {
-                Some(Child { slot: Some(slot), told: true, .. }) => {
+                Some(Child { slot: Some(slot), told: true, start_failed: false, .. }) => {
                     let died = Note::Died { slot: *slot, pid, ended };
                     self.check(notes.contains(&died), || format!("no {died:?} in {notes:?}"));
                     // Its output is drained before its death is logged.
@@ -702,6 +738,12 @@ impl World {
                 self.check(notes.first() == Some(&note), || format!("no {note:?} first in {notes:?}"));
             }
             Event::Spawned { slot, pid } => {
+                self.check(notes.is_empty(), || {
+                    format!("{slot:?} pid {pid} said something before its exec: {notes:?}")
+                });
+            }
+            Event::Execed { slot } => {
+                let pid = self.run_of(slot).map(|run| run.pid).unwrap();
                 let note = Note::Started { slot, pid };
                 self.check(notes.first() == Some(&note), || format!("no {note:?} first in {notes:?}"));
             }
@@ -766,10 +808,23 @@ impl World {
                 Action::Spawn(slot) => {
                     let i = index(slot);
                     self.check(self.selected[i], || format!("{label}: spawned unselected {slot:?}"));
-                    self.check(self.owed[i] > 0, || {
-                        format!("{label}: a Spawn({slot:?}) nobody asked for (a doubled restart?)")
-                    });
-                    self.owed[i] -= 1;
+                    if self.queued[i] {
+                        // Start-up: the first queued slot, once none is starting.
+                        let first = self.queued.iter().position(|&q| q) == Some(i);
+                        let busy: Vec<Slot> = Slot::ALL.into_iter().filter(|&s| self.starting(s)).collect();
+                        self.check(first && busy.is_empty(), || {
+                            format!(
+                                "{label}: start-up spawned {slot:?} out of turn (queued {:?}, starting {busy:?})",
+                                self.queued
+                            )
+                        });
+                        self.queued[i] = false;
+                    } else {
+                        self.check(self.owed[i] > 0, || {
+                            format!("{label}: a Spawn({slot:?}) nobody asked for (a doubled restart?)")
+                        });
+                        self.owed[i] -= 1;
+                    }
                     self.check(!self.outstanding[i] && self.run_of(slot).is_none(), || {
                         format!("{label}: a second run of {slot:?}")
                     });
@@ -811,8 +866,13 @@ impl World {
                     }
                 }
                 Action::SignalProcess { pid, sig } => {
-                    let egress = self.run_of(Slot::Egress).map(|r| r.pid);
-                    self.check(sig == SIGHUP && egress == Some(pid), || {
+                    let egress = self.run_of(Slot::Egress).filter(|r| r.execed).map(|r| r.pid);
+                    // A stop's SIGTERM, right after the one to its group.
+                    let starting_stop = sig == SIGTERM
+                        && self.owned(pid).is_some_and(|run| !run.execed && run.termed == Some(self.now))
+                        && at > 0
+                        && actions[at - 1] == Action::SignalGroup { pid, sig: SIGTERM };
+                    self.check(sig == SIGHUP && egress == Some(pid) || starting_stop, || {
                         format!("{label}: signal {sig} to {pid} (egress {egress:?})")
                     });
                 }
@@ -861,10 +921,12 @@ impl World {
                     let expected = self
                         .selected
                         .iter()
-                        .zip(self.last_code)
+                        .zip(self.last_code.iter().zip(self.spawns))
                         .filter(|(on, _)| **on)
-                        .map(|(_, code)| {
-                            code.unwrap_or_else(|| self.fail(format!("{label}: a selected slot never ended")))
+                        .map(|(_, (&code, spawns))| {
+                            // A slot still queued when the stop began never ran.
+                            code.or((spawns == 0).then_some(0))
+                                .unwrap_or_else(|| self.fail(format!("{label}: a selected slot never ended")))
                         })
                         .max()
                         .unwrap_or(0);
@@ -887,16 +949,48 @@ impl World {
                 format!("{label}: {owed} spawn(s) of {slot:?} owed but not asked for (a lost restart?)")
             });
         }
+        let busy = Slot::ALL.into_iter().any(|s| self.starting(s));
+        self.check(busy || !self.queued.contains(&true) || !self.running(), || {
+            format!("{label}: start-up stalled with {:?} queued and nothing starting", self.queued)
+        });
     }
 
     /// Carries out the machine's queued actions, as the shell does, until
     /// none is left (the machine's own queue: a pid's signals still queued
     /// when it is reaped are the machine's to drop).
     fn run_queue(&mut self) {
-        while let Some(action) = self.adapter.poll_action() {
-            self.carry_out(action);
-            if self.exited.is_some() {
-                return;
+        loop {
+            while let Some(action) = self.adapter.poll_action() {
+                self.carry_out(action);
+                if self.exited.is_some() {
+                    return;
+                }
+            }
+            // The wait point: the reports that are ready by now.
+            let Some(pid) = self.reports.pop_front() else { return };
+            self.report(pid);
+        }
+    }
+
+    /// Feeds a child's exec report, as the shell does when its pipe is
+    /// ready or before its reap: a failure if it was to fail and lived to
+    /// say so (it then exits 127), else that it exec'd (EOF: also when it
+    /// died before its exec).
+    fn report(&mut self, pid: Pid) {
+        self.reports.retain(|&p| p != pid);
+        self.held_back.retain(|&p| p != pid);
+        let Some(child) = self.children.iter_mut().find(|c| c.pid == pid) else { return };
+        let slot = child.slot.unwrap();
+        match child.late_failure {
+            Some(errno) if child.state == State::Alive => {
+                child.start_failed = true;
+                child.state = State::Dead(Ended::Exited(127));
+                self.chld_pending = true;
+                self.feed(Event::SpawnFailed { slot, errno });
+            }
+            _ => {
+                child.execed = true;
+                self.feed(Event::Execed { slot });
             }
         }
     }
@@ -906,11 +1000,7 @@ impl World {
             Action::Spawn(slot) => {
                 let plan = self.plans[self.plans_used % self.plans.len()];
                 self.plans_used += 1;
-                if plan.deferred {
-                    self.held_back.push_back((slot, plan));
-                } else {
-                    self.deliver(slot, plan);
-                }
+                self.deliver(slot, plan);
             }
             // No guard: the machine drops the signals of a reaped pid itself.
             Action::DrainOutput(_) => {}
@@ -922,13 +1012,21 @@ impl World {
             }
             Action::SignalGroup { pid, sig } => {
                 let child = self.children.iter_mut().find(|c| c.pid == pid).unwrap();
-                if child.state == State::Alive && (sig == SIGKILL || !child.ignores_term) {
+                // The worst case for a starting child: no group of its own yet.
+                if child.state == State::Alive && child.execed && (sig == SIGKILL || !child.ignores_term) {
                     child.state = State::Dead(if sig == SIGKILL { Ended::Signaled(SIGKILL) } else { child.on_term });
                     self.chld_pending = true;
                 }
             }
             Action::SignalProcess { pid, sig } => {
                 self.check(self.owned(pid).is_some(), || format!("kill({pid}, {sig}) after its reap"));
+                // Blocked until just before its exec, at its default action
+                // there: a starting child dies of it, whatever its program does.
+                let child = self.children.iter_mut().find(|c| c.pid == pid).unwrap();
+                if sig == SIGTERM && !child.execed && child.state == State::Alive {
+                    child.state = State::Dead(Ended::Signaled(SIGTERM));
+                    self.chld_pending = true;
+                }
             }
             Action::SignalAll(sig) => {
                 for child in &mut self.children {
@@ -941,10 +1039,17 @@ impl World {
             }
             Action::Reap => {
                 self.chld_pending = false;
-                while let Some(child) = self.children.iter_mut().find(|c| matches!(c.state, State::Dead(_))) {
+                while let Some(child) = self.children.iter().find(|c| matches!(c.state, State::Dead(_))) {
                     let State::Dead(ended) = child.state else { unreachable!() };
-                    child.state = State::Reaped;
                     let pid = child.pid;
+                    // The shell reads a starting child's report before its reap.
+                    if self.reports.contains(&pid) || self.held_back.contains(&pid) {
+                        self.report(pid);
+                        if self.exited.is_some() {
+                            return;
+                        }
+                    }
+                    self.children.iter_mut().find(|c| c.pid == pid).unwrap().state = State::Reaped;
                     self.feed(Event::Reaped { pid, ended });
                 }
                 if !self.has_children() {
@@ -960,8 +1065,8 @@ impl World {
     fn deliver(&mut self, slot: Slot, plan: SpawnPlan) {
         self.outstanding[index(slot)] = false;
         match plan.fails {
-            Some((errno, _)) => self.feed(Event::SpawnFailed { slot, errno }),
-            None => {
+            Some((errno, _)) if !plan.late => self.feed(Event::SpawnFailed { slot, errno }),
+            _ => {
                 let pid = self.new_pid();
                 self.children.push(Child {
                     pid,
@@ -970,12 +1075,20 @@ impl World {
                     ignores_term: plan.ignores_term,
                     on_term: plan.on_term,
                     told: true,
+                    execed: false,
+                    start_failed: false,
+                    late_failure: plan.fails.map(|(errno, _)| errno),
                     spawned_at: self.now,
                     termed: None,
                     kill_due: None,
                     killed: false,
                     replaced: false,
                 });
+                if plan.deferred {
+                    self.held_back.push_back(pid);
+                } else {
+                    self.reports.push_back(pid);
+                }
                 self.feed(Event::Spawned { slot, pid });
             }
         }
@@ -1032,11 +1145,13 @@ impl World {
             let at = index(slot);
             let view = self.adapter.slot_view(slot);
             let run = self.run_of(slot);
-            let state = if self.outstanding[at] {
+            let state = if self.outstanding[at] || self.queued[at] {
                 SlotState::Starting
             } else if let Some(run) = run {
                 if run.termed.is_some() {
                     SlotState::Stopping
+                } else if !run.execed {
+                    SlotState::Starting
                 } else {
                     SlotState::Up
                 }
@@ -1100,6 +1215,9 @@ impl World {
                     ignores_term,
                     on_term: Ended::Signaled(SIGTERM),
                     told: false,
+                    execed: false,
+                    start_failed: false,
+                    late_failure: None,
                     spawned_at: 0,
                     termed: None,
                     kill_due: None,
@@ -1122,8 +1240,8 @@ impl World {
                 }
             }
             Op::DeliverSpawn => {
-                if let Some((slot, plan)) = self.held_back.pop_front() {
-                    self.deliver(slot, plan);
+                if let Some(&pid) = self.held_back.front() {
+                    self.report(pid);
                 }
             }
         }
@@ -1155,8 +1273,8 @@ impl World {
     /// time jumping to each deadline: the init must exit by the stop's deadline.
     fn settle(&mut self) {
         let settle_start = self.now;
-        while let Some((slot, plan)) = self.held_back.pop_front() {
-            self.deliver(slot, plan);
+        while let Some(&pid) = self.held_back.front() {
+            self.report(pid);
             self.run_queue();
             self.check_step();
         }
@@ -1228,7 +1346,8 @@ proptest! {
 /// Paths the random runs reach only now and then, run every time.
 #[test]
 fn fixed_runs_through_the_tricky_paths() {
-    let plan = SpawnPlan { fails: None, ignores_term: false, on_term: Ended::Signaled(SIGTERM), deferred: false };
+    let plan =
+        SpawnPlan { fails: None, ignores_term: false, on_term: Ended::Signaled(SIGTERM), late: false, deferred: false };
     let stubborn = SpawnPlan { ignores_term: true, ..plan };
     let held = SpawnPlan { deferred: true, ..plan };
     let wait = |ms| Op::Wait { ms, late: 0 };
@@ -1291,7 +1410,8 @@ fn fixed_runs_through_the_tricky_paths() {
 /// essential slot failing, and the exit only once no restart waits.
 #[test]
 fn fixed_runs_through_the_restart_policy() {
-    let plan = SpawnPlan { fails: None, ignores_term: false, on_term: Ended::Signaled(SIGTERM), deferred: false };
+    let plan =
+        SpawnPlan { fails: None, ignores_term: false, on_term: Ended::Signaled(SIGTERM), late: false, deferred: false };
     let cannot = SpawnPlan { fails: Some((libc::ENOENT, NOT_FOUND)), ..plan };
     let held = SpawnPlan { deferred: true, ..plan };
     let wait = |ms| Op::Wait { ms, late: 0 };

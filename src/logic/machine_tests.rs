@@ -32,11 +32,22 @@ impl Harness {
         let mut out = Actions::new();
         harness.machine.start();
         harness.machine.take_into(&mut out);
-        for action in out {
-            let Action::Spawn(slot) = action else { panic!("start gave {action:?}") };
+        // One slot at a time: the next spawn comes with the exec before it.
+        while let Some(&Action::Spawn(slot)) = out.first() {
             harness.feed(Event::Spawned { slot, pid: pid_of(slot) });
+            out = harness.feed(Event::Execed { slot });
+            assert_eq!(notes(&out), [Note::Started { slot, pid: pid_of(slot) }]);
+            out.retain(|a| !matches!(a, Action::Log(_)));
         }
+        assert!(out.is_empty(), "start-up gave {out:?}");
         harness
+    }
+
+    /// The shell's answer to a `Spawn`: the child, then its exec.
+    fn launch(&mut self, slot: Slot, pid: Pid) -> Vec<Action, MAX_ACTIONS> {
+        let out = self.feed(Event::Spawned { slot, pid });
+        assert!(notes(&out).is_empty(), "nothing said before the exec: {out:?}");
+        self.feed(Event::Execed { slot })
     }
 
     fn feed(&mut self, event: Event) -> Vec<Action, MAX_ACTIONS> {
@@ -94,22 +105,116 @@ fn kill(pid: Pid) -> Action {
 pub(super) const BY_TERM: Ended = Ended::Signaled(SIGTERM);
 
 #[test]
-fn start_spawns_selected_slots_in_slot_order() {
+fn start_spawns_selected_slots_in_slot_order_each_after_the_exec_before() {
     let selected = PerSlot { egress: false, pipelock: true, git_gate: false, supervise: true };
     let mut machine = Machine::new(selected, GRACE, Role::Pid1);
     let mut out = Actions::new();
     machine.start();
     machine.take_into(&mut out);
-    assert_eq!(out.as_slice(), [Action::Spawn(Slot::Pipelock), Action::Spawn(Slot::Supervise)]);
+    assert_eq!(out.as_slice(), [Action::Spawn(Slot::Pipelock)]);
+    assert_eq!(machine.slot_view(Slot::Supervise).state, SlotState::Starting, "queued shows as starting");
+    let out = answer(&mut machine, Event::Spawned { slot: Slot::Pipelock, pid: 7 }, 0);
+    assert!(out.is_empty(), "supervise waits for pipelock's exec: {out:?}");
+    let out = answer(&mut machine, Event::Execed { slot: Slot::Pipelock }, 0);
+    assert_eq!(
+        out.as_slice(),
+        [Action::Log(Note::Started { slot: Slot::Pipelock, pid: 7 }), Action::Spawn(Slot::Supervise)]
+    );
 }
 
 #[test]
-fn spawned_daemons_are_logged_with_their_pid() {
+fn a_spawned_daemon_is_starting_and_logged_with_its_pid_once_it_has_execed() {
     let mut machine = Machine::new(PerSlot::from_fn(|_| true), GRACE, Role::Pid1);
-    let mut out = Actions::new();
-    machine.handle(Event::Spawned { slot: Slot::Egress, pid: 7 }, 0);
-    machine.take_into(&mut out);
+    machine.start();
+    machine.take_into(&mut Actions::new());
+    let out = answer(&mut machine, Event::Spawned { slot: Slot::Egress, pid: 7 }, 0);
+    assert!(out.is_empty(), "{out:?}");
+    let view = machine.slot_view(Slot::Egress);
+    assert_eq!((view.state, view.pid), (SlotState::Starting, Some(7)));
+    let out = answer(&mut machine, Event::Execed { slot: Slot::Egress }, 0);
     assert_eq!(notes(&out), [Note::Started { slot: Slot::Egress, pid: 7 }]);
+    assert_eq!(machine.slot_view(Slot::Egress).state, SlotState::Up);
+    // Only once: a second report, or one for a slot not starting, is ignored.
+    let out = answer(&mut machine, Event::Execed { slot: Slot::Egress }, 0);
+    assert_eq!(out.as_slice(), [], "a second exec report");
+    let out = answer(&mut machine, Event::SpawnFailed { slot: Slot::Egress, errno: libc::ENOENT }, 0);
+    assert_eq!(out.as_slice(), [], "a failure report for a run that had exec'd");
+}
+
+#[test]
+fn a_start_that_fails_after_the_spawn_is_cannot_start_and_its_reap_is_quiet() {
+    let selected = PerSlot { egress: true, pipelock: true, git_gate: false, supervise: false };
+    let mut machine = Machine::new(selected, GRACE, Role::Pid1);
+    machine.start();
+    machine.take_into(&mut Actions::new());
+    answer(&mut machine, Event::Spawned { slot: Slot::Egress, pid: 7 }, 0);
+    let out = answer(&mut machine, Event::SpawnFailed { slot: Slot::Egress, errno: libc::EACCES }, 1);
+    assert_eq!(
+        out.as_slice(),
+        [
+            Action::Log(Note::CannotStart { slot: Slot::Egress, errno: libc::EACCES, code: 126 }),
+            Action::Spawn(Slot::Pipelock)
+        ]
+    );
+    assert_eq!(machine.slot_view(Slot::Egress).state, SlotState::Down);
+    assert!(answer(&mut machine, Event::Reaped { pid: 7, ended: Ended::Exited(127) }, 2).is_empty());
+    assert_eq!(machine.exit_code(), 126);
+}
+
+#[test]
+fn sigterm_while_starting_terms_the_process_too_and_its_death_is_clean() {
+    let mut b = Harness::all_up();
+    b.signal(SIGUSR1);
+    b.reap(11, BY_TERM);
+    b.feed(Event::Spawned { slot: Slot::Pipelock, pid: 21 });
+    let out = b.at(5).signal(SIGTERM);
+    // Its group may not exist before its setsid: the process gets it too.
+    assert_eq!(
+        effects(&out),
+        [term(10), term(21), Action::SignalProcess { pid: 21, sig: SIGTERM }, term(12), term(13)]
+    );
+    assert_eq!(b.machine.slot_view(Slot::Pipelock).state, SlotState::Stopping);
+    // Killed before its exec: the report says nothing, then the death.
+    assert_eq!(
+        notes(&b.feed(Event::Execed { slot: Slot::Pipelock })),
+        [Note::Started { slot: Slot::Pipelock, pid: 21 }]
+    );
+    b.reap(21, BY_TERM);
+    for pid in [10, 12, 13] {
+        b.reap(pid, BY_TERM);
+    }
+    assert_eq!(b.machine.exit_code(), 0);
+}
+
+#[test]
+fn a_starting_daemon_gets_no_forwarded_signal_and_restarts_coalesce() {
+    /// SIGRTMIN+1 in Docker's numbering: restart egress.
+    const RT_EGRESS: i32 = 35;
+    let mut b = Harness::all_up();
+    b.signal(RT_EGRESS);
+    b.reap(10, BY_TERM);
+    b.feed(Event::Spawned { slot: Slot::Egress, pid: 20 });
+    // Pending across its exec, a HUP would kill it.
+    let out = b.signal(SIGHUP);
+    assert_eq!(out.as_slice(), [Action::Log(Note::NotForwarded { slot: Slot::Egress, sig: SIGHUP })]);
+    let out = b.signal(RT_EGRESS);
+    assert_eq!(out.as_slice(), [Action::Log(Note::RestartCoalesced { slot: Slot::Egress, sig: RT_EGRESS })]);
+    b.feed(Event::Execed { slot: Slot::Egress });
+    assert_eq!(effects(&b.signal(SIGHUP)), [Action::SignalProcess { pid: 20, sig: SIGHUP }]);
+}
+
+#[test]
+fn a_shutdown_during_start_up_drops_the_queued_slots() {
+    let mut machine = Machine::new(PerSlot::from_fn(|_| true), GRACE, Role::Subreaper);
+    machine.start();
+    machine.take_into(&mut Actions::new());
+    answer(&mut machine, Event::Spawned { slot: Slot::Egress, pid: 7 }, 0);
+    let out = answer(&mut machine, Event::Signal(SIGTERM), 1);
+    assert_eq!(effects(&out), [term(7), Action::SignalProcess { pid: 7, sig: SIGTERM }]);
+    let out = answer(&mut machine, Event::Execed { slot: Slot::Egress }, 2);
+    assert_eq!(effects(&out), [], "no spawn during the stop");
+    let out = answer(&mut machine, Event::Reaped { pid: 7, ended: BY_TERM }, 3);
+    assert_eq!(effects(&out), [Action::Exit(0)]);
 }
 
 #[test]
@@ -185,7 +290,7 @@ fn sigusr1_restarts_pipelock_in_place_and_leaves_siblings_alone() {
     assert_eq!(b.machine.next_deadline(), Some(8010));
     let out = b.reap(11, BY_TERM);
     assert_eq!(effects(&out), [Action::Spawn(Slot::Pipelock)]);
-    let out = b.feed(Event::Spawned { slot: Slot::Pipelock, pid: 21 });
+    let out = b.launch(Slot::Pipelock, 21);
     assert_eq!(notes(&out), [Note::Started { slot: Slot::Pipelock, pid: 21 }]);
     assert_eq!(b.machine.next_deadline(), None);
     // The new pipelock is the one HUP-independent shutdown now stops.
@@ -216,6 +321,9 @@ fn several_sigusr1_before_the_restart_completes_make_one_restart() {
     let out = b.signal(SIGUSR1);
     assert_eq!(effects(&out), []);
     b.feed(Event::Spawned { slot: Slot::Pipelock, pid: 21 });
+    // And while the new one is starting (not exec'd yet).
+    assert_eq!(effects(&b.signal(SIGUSR1)), []);
+    b.feed(Event::Execed { slot: Slot::Pipelock });
     assert_eq!(effects(&b.signal(SIGUSR1)), [term(21)], "a request after the restart is a new restart");
 }
 
@@ -226,7 +334,7 @@ fn a_dead_pipelock_is_simply_started_again_and_its_crash_no_longer_counts() {
     let out = b.signal(SIGUSR1);
     assert_eq!(effects(&out), [Action::Spawn(Slot::Pipelock)]);
     assert_eq!(notes(&out), [Note::Restarting { slot: Slot::Pipelock, pid: None, sig: SIGUSR1 }]);
-    b.feed(Event::Spawned { slot: Slot::Pipelock, pid: 21 });
+    b.launch(Slot::Pipelock, 21);
     b.signal(SIGTERM);
     for pid in [10, 21, 12, 13] {
         b.reap(pid, BY_TERM);
@@ -383,16 +491,17 @@ fn a_program_that_cannot_start_is_down_with_127_and_siblings_still_start() {
     let mut out = Actions::new();
     machine.start();
     machine.take_into(&mut out);
-    let mut after = Actions::new();
-    machine.handle(Event::SpawnFailed { slot: Slot::Egress, errno: libc::ENOENT }, 0);
-    machine.take_into(&mut after);
+    let after = answer(&mut machine, Event::SpawnFailed { slot: Slot::Egress, errno: libc::ENOENT }, 0);
     assert_eq!(
         after.as_slice(),
-        [Action::Log(Note::CannotStart { slot: Slot::Egress, errno: libc::ENOENT, code: 127 })]
+        [
+            Action::Log(Note::CannotStart { slot: Slot::Egress, errno: libc::ENOENT, code: 127 }),
+            Action::Spawn(Slot::Pipelock)
+        ]
     );
     for slot in [Slot::Pipelock, Slot::GitGate, Slot::Supervise] {
-        machine.handle(Event::Spawned { slot, pid: pid_of(slot) }, 0);
-        machine.take_into(&mut after);
+        answer(&mut machine, Event::Spawned { slot, pid: pid_of(slot) }, 0);
+        answer(&mut machine, Event::Execed { slot }, 0);
     }
     let mut stop = Actions::new();
     machine.handle(Event::Signal(SIGTERM), 0);
@@ -411,7 +520,8 @@ fn when_nothing_can_start_the_init_exits_with_126_or_127() {
     let mut after = Actions::new();
     machine.handle(Event::SpawnFailed { slot: Slot::Egress, errno: libc::EACCES }, 0);
     machine.take_into(&mut after);
-    assert!(effects(&after).is_empty(), "pipelock is still to start");
+    assert_eq!(effects(&after), [Action::Spawn(Slot::Pipelock)], "pipelock is still to start");
+    after.clear();
     machine.handle(Event::SpawnFailed { slot: Slot::Pipelock, errno: libc::ENOENT }, 0);
     machine.take_into(&mut after);
     assert_eq!(effects(&after), [Action::Exit(127)]);
@@ -436,7 +546,7 @@ fn a_daemon_started_during_a_stop_is_stopped_with_the_rest() {
     let mut after = Actions::new();
     machine.handle(Event::Spawned { slot: Slot::Egress, pid: 10 }, 5);
     machine.take_into(&mut after);
-    assert_eq!(effects(&after), [term(10)]);
+    assert_eq!(effects(&after), [term(10), Action::SignalProcess { pid: 10, sig: SIGTERM }]);
     assert_eq!(machine.next_deadline(), Some(8000));
 }
 

@@ -350,6 +350,7 @@ pub fn trouble(trouble: &Trouble, context: &impl Context) -> Line {
             v.signed[1] = DEGRADED_WAKE_MS as i64;
             ("poll failed; watching what it can and every log pipe each %c ms (%r, errno %p)", errno)
         }
+        Trouble::NoReport { errno } => ("no spawn report pipe: a failed exec shows as exit 127 (%r, errno %p)", errno),
         Trouble::SentFault { sig } => {
             v.signed[1] = sig.into();
             ("ignoring %g sent by another process (not a fault of the init's)", 0)

@@ -23,6 +23,9 @@ pub enum Trouble {
     PollFailed { errno: i32 },
     /// A fault signal sent by another process (not a fault of the init's).
     SentFault { sig: i32 },
+    /// A spawn's report pipe could not be made: that run is taken as
+    /// started at once, and a failed exec shows as an exit with code 127.
+    NoReport { errno: i32 },
 }
 
 /// How often a degraded wait point looks at the pipes it cannot watch.
@@ -38,6 +41,7 @@ impl Trouble {
             Trouble::ReadFailed { .. } => 8,
             Trouble::PollFailed { .. } => 9,
             Trouble::SentFault { sig } => u32::try_from(sig & 15).unwrap_or(0).wrapping_add(10),
+            Trouble::NoReport { .. } => 26,
         };
         1u32.checked_shl(bit).unwrap_or(0)
     }

@@ -182,33 +182,38 @@ impl Logs {
         }
     }
 
-    /// The one wait: polls `first` (the signalfd), the sinks with a backlog
-    /// and the pipes whose sink has none, until `deadline`; then marks the
-    /// writable sinks and, unless `first` was ready, reads each ready pipe
-    /// once, starting at the next stream in turn. A ready `first` is served
-    /// alone: the caller reads it before any pipe, and the pipes, still
-    /// ready, wake the next wait at once; so a signal waits for one read
-    /// per pipe at most. Returns whether `first` was polled ready or may
-    /// be: a failed poll (EINVAL: more entries than RLIMIT_NOFILE now
-    /// allows) is logged once and degrades the wait to `first` and the
-    /// sinks alone, or nothing, for [`DEGRADED_WAKE_MS`] at most, after
-    /// which every pipe is read; each wait tries everything again first.
-    pub fn wait(&mut self, first: Option<Fd>, deadline: Option<Millis>, now: Millis) -> bool {
-        // The signalfd and the sinks, which come first: what a degraded wait
-        // still watches.
+    /// The one wait: polls `watched` (the shell's: the signalfd, the spawn
+    /// reports; `None` entries are skipped), the sinks with a backlog and the
+    /// pipes whose sink has room, until `deadline`; then marks the writable
+    /// sinks and, unless one of `watched` was ready, reads each ready pipe
+    /// once, starting at the next stream in turn. A ready `watched` entry is
+    /// served alone: the shell reads it before any pipe, and the pipes, still
+    /// ready, wake the next wait at once; so a signal waits for one read per
+    /// pipe at most. Returns which of `watched` (bit i for `watched[i]`)
+    /// were polled ready or may be: a failed poll (EINVAL: more entries than
+    /// RLIMIT_NOFILE now allows) is logged once and degrades the wait to
+    /// `watched` and the sinks alone, or nothing, for [`DEGRADED_WAKE_MS`]
+    /// at most, after which every pipe is read; each wait tries everything
+    /// again first.
+    pub fn wait(&mut self, watched: &[Option<Fd>], deadline: Option<Millis>, now: Millis) -> u32 {
+        // The shell's descriptors and the sinks, which come first: what a
+        // degraded wait still watches.
+        let watched = watched.get(..WATCHED).unwrap_or(watched);
         let writable = self.routing.sink_ids().filter(|&sink| self.routing.sink_ref(sink).wants_writable());
-        let essentials = usize::from(first.is_some()).saturating_add(writable.count());
+        let essentials = watched.iter().flatten().count().saturating_add(writable.count());
         let mut polled: Vec<PollFd<'static>, POLLED> = Vec::new();
         // What each entry of `polled` stands for, at the same index.
-        let mut sources = [FIRST; POLLED];
+        let mut sources = [SINK; POLLED];
         let mut add = |source, entry| {
             if let Some(slot) = sources.get_mut(polled.len()) {
                 *slot = source;
                 let _ = polled.push(entry);
             }
         };
-        if let Some(fd) = first {
-            add(FIRST, PollFd::from_borrowed_fd(fd, PollFlags::IN));
+        for (i, fd) in watched.iter().enumerate() {
+            if let Some(fd) = *fd {
+                add(WATCHED_0 | i as u8, PollFd::from_borrowed_fd(fd, PollFlags::IN));
+            }
         }
         for sink in self.routing.sink_ids() {
             if self.routing.sink_ref(sink).wants_writable() {
@@ -239,26 +244,28 @@ impl Logs {
             }
         };
         self.degraded = !trusted;
-        let mut first_ready = !trusted;
+        let mut watched_ready = if trusted { 0 } else { u32::MAX };
         for (entry, &source) in polled.iter().zip(&sources) {
             let ready = !entry.revents().is_empty();
             match source {
-                FIRST => first_ready |= ready,
                 SINK_OUT if ready => self.routing.sink(SinkId::Stdout).on_writable(),
                 SINK_ERR if ready => self.routing.sink(SinkId::Stderr).on_writable(),
                 // Reads are non-blocking: without trusted readiness, try
-                // them all. A signal is served before any pipe is read.
+                // them all. The shell's descriptors come first, and a ready
+                // one (a signal) is served before any pipe is read.
                 id if id < SINK
                     && (ready || !trusted)
-                    && !(first_ready && trusted)
+                    && (watched_ready == 0 || !trusted)
                     && self.routing.wants_read(id.into()) =>
                 {
                     self.read_once(id.into());
                 }
+                // The shift takes the low five bits: `i`'s index in `watched`.
+                i if i >= WATCHED_0 && ready => watched_ready |= 1u32.wrapping_shl(u32::from(i)),
                 _ => {}
             }
         }
-        first_ready
+        watched_ready
     }
 
     /// The init exits: the pipes are read in turn until all are empty and
@@ -280,7 +287,7 @@ impl Logs {
             }
             if !self.routing.is_idle() {
                 // A sink waits for its reader.
-                self.wait(None, Some(deadline), now);
+                self.wait(&[], Some(deadline), now);
             }
         }
         for id in 0..self.pipes.len() {
@@ -292,7 +299,7 @@ impl Logs {
                 // One try, within the sink's write mode: the reader had its time.
                 self.routing.sink(sink).push(&[line.as_bytes()]);
                 let now = now_ms();
-                self.wait(None, Some(now), now);
+                self.wait(&[], Some(now), now);
                 self.flush();
             }
         }
@@ -309,11 +316,15 @@ impl Logs {
 const SINK: u8 = 0x10;
 const SINK_OUT: u8 = SINK | SinkId::Stdout as u8;
 const SINK_ERR: u8 = SINK | SinkId::Stderr as u8;
-/// The caller's descriptor: the signalfd.
-const FIRST: u8 = 0x20;
+/// The shell's descriptor at index `i` of `watched` is `WATCHED_0 | i`.
+const WATCHED_0: u8 = 0x20;
 
-/// Entries of the wait point: the signalfd, two sinks, every pipe.
-const POLLED: usize = MAX_STREAMS + 3;
+/// Descriptors of the shell's in one wait: the signalfd and a report for
+/// each slot.
+pub const WATCHED: usize = 5;
+
+/// Entries of the wait point: the shell's, two sinks, every pipe.
+const POLLED: usize = MAX_STREAMS + 2 + WATCHED;
 
 /// The descriptor and write mode for the init's `fd` (1 or 2).
 fn sink_of(fd: Fd, sink: SinkId, troubles: &mut Troubles) -> (Fd, WriteMode) {

@@ -1,6 +1,7 @@
-//! The imperative shell: one wait point (poll on the signalfd, the log pipes
-//! and the sinks with a backlog; the next deadline as its timeout), events
-//! fed to the machine, its actions carried out with the `sys` layer.
+//! The imperative shell: one wait point (poll on the signalfd, the starting
+//! children's reports, the log pipes and the sinks with a backlog; the next
+//! deadline as its timeout), events fed to the machine, its actions carried
+//! out with the `sys` layer.
 
 mod logs;
 
@@ -16,8 +17,9 @@ use crate::logic::slot::Slot;
 use crate::logic::trouble::Trouble;
 use crate::sys::clock::now_ms;
 use crate::sys::environ::{Environ, Strings};
+use crate::sys::fds::{self, Fd};
 use crate::sys::signals::{self, SignalFd};
-use crate::sys::spawn::{self, DEFAULT_PATH};
+use crate::sys::spawn::{self, Outcome, DEFAULT_PATH};
 use crate::sys::wait::{self, Reaped};
 use crate::sys::{error_text, process};
 
@@ -29,6 +31,10 @@ pub struct Shell<'a> {
     signals: SignalFd,
     logs: Logs,
     machine: Machine,
+    /// What the wait watches besides the pump: the signalfd, then the read
+    /// end of each slot's spawn report, in slot order, while its child is
+    /// starting (until the report says how its exec went).
+    watched: [Option<Fd>; logs::WATCHED],
     /// The monotonic clock, read once before and once after each wait.
     now: Millis,
 }
@@ -60,7 +66,8 @@ impl<'a> Shell<'a> {
         let search_path = environ.get("PATH").unwrap_or(DEFAULT_PATH);
         let role = if pid1 { Role::Pid1 } else { Role::Subreaper };
         let machine = Machine::new(config.selected, config.grace_ms, role).with_policy(config.policy);
-        Shell { config, envp, search_path, signals, logs, machine, now: now_ms() }
+        let watched = [Some(signals.fd()), None, None, None, None];
+        Shell { config, envp, search_path, signals, logs, machine, watched, now: now_ms() }
     }
 
     /// Runs the daemons until the machine says exit; returns the exit code.
@@ -87,12 +94,14 @@ impl<'a> Shell<'a> {
         self.now = now_ms();
         // A due deadline makes the poll a look (zero timeout): signals are
         // still read, so a deadline due at every wake cannot starve them.
-        let signalled = self.logs.wait(Some(self.signals.fd()), deadline, self.now);
+        let ready = self.logs.wait(&self.watched, deadline, self.now);
         // One clock reading a wake: a burst of reaps costs no system call each.
         self.now = now_ms();
         if deadline.is_some_and(|at| at <= self.now) {
             self.feed(Event::Deadline);
         }
+        self.take_reports(ready >> 1);
+        let signalled = ready & 1 != 0;
 
         // One batch of signals a wake, each fed as it is read; the poll is
         // level-triggered, so a flood cannot push any signal out.
@@ -119,10 +128,7 @@ impl<'a> Shell<'a> {
     fn execute(&mut self) -> Option<u8> {
         while let Some(action) = self.machine.poll_action() {
             match action {
-                Action::Spawn(slot) => {
-                    let event = self.spawn(slot);
-                    self.feed(event);
-                }
+                Action::Spawn(slot) => self.spawn(slot),
                 Action::SignalGroup { pid, sig } => process::kill_group(pid, sig),
                 Action::SignalProcess { pid, sig } => process::kill_process(pid, sig),
                 Action::SignalAll(sig) => process::kill_all(sig),
@@ -150,7 +156,15 @@ impl<'a> Shell<'a> {
     fn reap(&mut self) {
         loop {
             match wait::reap_one() {
-                Reaped::Child { pid, ended } => self.feed(Event::Reaped { pid, ended }),
+                Reaped::Child { pid, ended } => {
+                    // A starting child wrote its report before it died: read
+                    // first, so a run that could not start is said so, not as
+                    // an exit.
+                    // (The dead child held its write end alone: its report
+                    // is definitive now. Reading the others costs a read.)
+                    self.take_reports(u32::MAX);
+                    self.feed(Event::Reaped { pid, ended });
+                }
                 Reaped::NoneReady => return,
                 Reaped::NoChildren => {
                     let others_left = process::others_alive();
@@ -162,19 +176,46 @@ impl<'a> Shell<'a> {
     }
 
     #[inline(never)]
-    fn spawn(&mut self, slot: Slot) -> Event {
+    fn spawn(&mut self, slot: Slot) {
         let command = self.config.commands.get(slot);
         let pipes = self.logs.pipes_for(slot);
         let envp = self.envp.get(slot as usize).copied().unwrap_or(core::ptr::null());
-        match spawn::spawn(
-            command,
-            self.search_path,
-            envp,
-            pipes,
-            self.config.users.get(slot as usize).copied().flatten(),
-        ) {
-            Ok(pid) => Event::Spawned { slot, pid },
-            Err(errno) => Event::SpawnFailed { slot, errno },
+        let user = self.config.users.get(slot as usize).copied().flatten();
+        match spawn::spawn(command, self.search_path, envp, pipes, user) {
+            Ok(child) => {
+                self.feed(Event::Spawned { slot, pid: child.pid });
+                match child.report {
+                    Ok(report) => {
+                        if let Some(watched) = self.watched.get_mut((slot as usize).wrapping_add(1)) {
+                            *watched = Some(report);
+                        }
+                    }
+                    Err(errno) => {
+                        // Without a report, the exec is taken as done; a
+                        // failed one shows as an exit with code 127.
+                        self.logs.trouble(Trouble::NoReport { errno: errno.raw_os_error() });
+                        self.feed(Event::Execed { slot });
+                    }
+                }
+            }
+            Err(errno) => self.feed(Event::SpawnFailed { slot, errno }),
+        }
+    }
+
+    /// Feeds what the reports of the slots in `slots` (bit n: the n-th
+    /// slot) say, those that say anything yet, and closes each that has.
+    fn take_reports(&mut self, slots: u32) {
+        for (at, slot) in Slot::ALL.into_iter().enumerate() {
+            let Some(watched) = self.watched.get_mut(at.wrapping_add(1)) else { continue };
+            let Some(report) = watched.filter(|_| slots >> at & 1 != 0) else { continue };
+            let event = match spawn::outcome(report) {
+                Outcome::Pending => continue,
+                Outcome::Execed => Event::Execed { slot },
+                Outcome::Failed(errno) => Event::SpawnFailed { slot, errno },
+            };
+            *watched = None;
+            fds::close(report);
+            self.feed(event);
         }
     }
 }

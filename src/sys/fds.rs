@@ -52,6 +52,13 @@ pub fn same(a: BorrowedFd<'_>, b: BorrowedFd<'_>) -> bool {
     a.as_raw_fd() == b.as_raw_fd()
 }
 
+/// Closes `fd`, one of the few descriptors that do not live as long as the
+/// init (a spawn's report); nothing may use it afterwards.
+pub fn close(fd: Fd) {
+    // SAFETY: the caller gives up `fd`; close's error leaves it closed all the same.
+    unsafe { io::close(fd.as_raw_fd()) };
+}
+
 /// Opens /dev/null on any of 0, 1, 2 that is closed, so no pipe of ours can
 /// land there and be handed to a daemon as its stdin, stdout or stderr.
 pub fn ensure_standard_fds() {

@@ -1,21 +1,24 @@
-//! Starting a daemon: a CLONE_VM | CLONE_VFORK child, as musl's posix_spawn
-//! does it, but with no allocation at all (musl's file actions malloc) and
-//! only raw system calls between clone and execve. The child resets every
-//! signal disposition, becomes a session leader, takes its log pipes as
-//! stdout and stderr, switches to its slot's uid and gid (when one is
-//! configured), clears its signal mask and execs; an error is handed back
-//! through the shared memory, as the parent sleeps until then.
+//! Starting a daemon without ever waiting for it: a fork-style clone (no
+//! `CLONE_VM`, no `CLONE_VFORK`), so PID 1 goes on at once while the child
+//! waits for a CPU, and with no allocation at all (musl's posix_spawn file
+//! actions malloc). The child resets every signal disposition, becomes a
+//! session leader, takes its log pipes as stdout and stderr, switches to its
+//! slot's uid and gid (when one is configured), clears its signal mask and
+//! execs. Its own copy of memory cannot carry an error back, so a failure
+//! goes through a close-on-exec pipe, the report: EOF without a byte means
+//! the exec succeeded, four bytes are the error. The parent never reads it
+//! synchronously: the read end joins the one wait point (`shell`).
 
-use core::ffi::{c_char, c_int, c_void, CStr};
-use core::mem::MaybeUninit;
+use core::ffi::{c_char, CStr};
 
 use rustix::fs::{access, stat, Access, FileType};
 use rustix::io::{fcntl_setfd, Errno, FdFlags};
+use rustix::pipe::{pipe_with, PipeFlags};
 use rustix::stdio::{dup2_stderr, dup2_stdout};
 use rustix::thread::{set_no_new_privs, set_thread_groups, set_thread_res_gid, set_thread_res_uid, Gid, Uid};
 
 use super::bytes::{copy, find};
-use super::fds::{same, Fd, STDERR, STDOUT};
+use super::fds::{self, keep, same, Fd, Read, STDERR, STDOUT};
 use super::raw;
 use crate::logic::machine::Pid;
 use crate::logic::privilege::User;
@@ -29,10 +32,7 @@ use super::environ::Strings;
 /// A path with its NUL: PATH_MAX.
 type PathBuf = [u8; 4096];
 
-/// Stack for the child until it execs: it only makes system calls.
-const CHILD_STACK: usize = 8 * 1024;
-
-/// Everything the child needs, prepared by the parent; `error` comes back.
+/// Everything the child needs, prepared by the parent (the child has a copy).
 struct Plan {
     path: *const c_char,
     argv: *const *const c_char,
@@ -41,21 +41,42 @@ struct Plan {
     stdio: Option<(Fd, Fd)>,
     /// Whom to run as; `None`: as the init.
     user: Option<User>,
-    error: c_int,
+    /// The report's write end; `None`: no pipe could be made.
+    report: Option<Fd>,
+}
+
+/// A child on its way to exec.
+pub struct Child {
+    pub pid: Pid,
+    /// The report's read end (non-blocking, close-on-exec), for
+    /// [`outcome`]; `Err`: no pipe could be made (why), so the exec's
+    /// outcome shows only as the child's exit (127).
+    pub report: Result<Fd, Errno>,
+}
+
+/// What a report says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing yet: the child has neither exec'd nor failed.
+    Pending,
+    Execed,
+    /// The errno, negated for the switch to the slot's user ([`spawn`]).
+    Failed(i32),
 }
 
 /// Starts `command` with `stdio` (stdout, stderr) as its 1 and 2, or the
-/// init's own when `None`, as `user` (or as the init when `None`); the
-/// error is an errno (ENOENT when a bare name is on no PATH entry, EACCES
-/// when it is on one but none can be executed), negated when it was the
-/// switch to `user` that failed.
+/// init's own when `None`, as `user` (or as the init when `None`); returns
+/// as soon as the child exists. The error, here or later in the report, is
+/// an errno (ENOENT when a bare name is on no PATH entry, EACCES when it is
+/// on one but none can be executed), negated when it was the switch to
+/// `user` that failed.
 pub fn spawn(
     command: &Command,
     search_path: &[u8],
     envp: Strings,
     stdio: Option<(Fd, Fd)>,
     user: Option<User>,
-) -> Result<Pid, i32> {
+) -> Result<Child, i32> {
     let mut resolved: PathBuf = [0; 4096];
     let path = if find(command.program(), b'/').is_some() {
         command.program_with_nul()
@@ -69,54 +90,86 @@ pub fn spawn(
         // Each word runs from its start to its NUL.
         *slot = words.get(usize::from(start)..).unwrap_or(b"\0").as_ptr().cast();
     }
-    let mut plan = Plan { path: path.as_ptr().cast(), argv: argv.as_ptr(), envp, stdio, user, error: 0 };
-    let mut stack = MaybeUninit::<[u8; CHILD_STACK]>::uninit();
-    // rustix has no clone with a function to run (CLONE_VM needs a stack).
-    // SAFETY: the stack grows down from its end, which is 16-byte aligned
-    // below; CLONE_VFORK keeps this frame (plan, argv, stack) alive and
-    // untouched until the child has exec'd or exited.
-    let pid = unsafe {
-        let top = stack.as_mut_ptr().cast::<u8>().add(CHILD_STACK);
-        let top = top.sub(top as usize % 16);
-        raw::clone(libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD, top, child, (&raw mut plan).cast())
-    };
-    let pid = i32::try_from(raw::result(pid)?).unwrap_or(0);
-    if plan.error != 0 {
-        // The child is gone already; collect it here so no reap mistakes it for a daemon.
-        if let Some(child) = rustix::process::Pid::from_raw(pid) {
-            let _ = rustix::process::waitpid(Some(child), rustix::process::WaitOptions::empty());
+    // Non-blocking on both ends: four bytes into an empty pipe never block,
+    // and the init's reads must not.
+    let pipe = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).and_then(|(reader, writer)| {
+        match (keep(reader), keep(writer)) {
+            (Some(reader), Some(writer)) => Ok((reader, writer)),
+            _ => Err(Errno::BADF),
         }
-        return Err(plan.error);
+    });
+    let writer = pipe.ok().map(|(_, writer)| writer);
+    let plan = Plan { path: path.as_ptr().cast(), argv: argv.as_ptr(), envp, stdio, user, report: writer };
+    // fork as a bare clone (rustix has fork only in its "runtime" feature):
+    // no CLONE_VM, no new stack, so the child goes on from here in its own
+    // copy of the init's memory, stack included, and nothing it does or the
+    // parent does next can reach the other.
+    // SAFETY: with these flags clone takes no pointer; the init has one thread.
+    let pid = unsafe { raw::syscall2(libc::SYS_clone, libc::SIGCHLD as usize, 0) };
+    if pid == 0 {
+        child(&plan);
     }
-    Ok(pid)
+    // Only the child may hold the write end: its exit or exec is the EOF.
+    if let Some(writer) = writer {
+        fds::close(writer);
+    }
+    let pid = match raw::result(pid) {
+        Ok(pid) => i32::try_from(pid).unwrap_or(0),
+        Err(errno) => {
+            if let Ok((reader, _)) = pipe {
+                fds::close(reader);
+            }
+            return Err(errno);
+        }
+    };
+    Ok(Child { pid, report: pipe.map(|(reader, _)| reader) })
 }
 
-/// Runs in the child, on its own stack, in the parent's memory: system
-/// calls only (no locks, no allocation), each an inline system call that
-/// leaves no `errno` behind; the parent reads `error`.
-extern "C" fn child(arg: *mut c_void) -> c_int {
-    // SAFETY: `arg` is the parent's `Plan`, alive until we exec or exit.
-    let plan = unsafe { &mut *arg.cast::<Plan>() };
+/// What the report `reader` says now. Once the child is reaped it is
+/// definitive: the child was the write end's only holder.
+pub fn outcome(reader: Fd) -> Outcome {
+    let mut error = [0u8; 4];
+    match fds::read(reader, &mut error) {
+        Read::Empty => Outcome::Pending,
+        Read::Data(_) => Outcome::Failed(i32::from_ne_bytes(error)),
+        // A failed read cannot tell: taken as exec'd, so the run is
+        // watched and its death still reported.
+        Read::Closed | Read::Failed(_) => Outcome::Execed,
+    }
+}
+
+/// Runs in the child, in its own copy of the parent's memory: system calls
+/// only (no locks, no allocation), each an inline system call that leaves
+/// no `errno` behind. A failure is written to the report, and the child
+/// exits 127.
+fn child(plan: &Plan) -> ! {
     super::signals::reset_dispositions();
     let _ = rustix::process::setsid();
     if let Err(error) = take_stdio(plan.stdio) {
-        plan.error = error.raw_os_error();
-        exit_child();
+        fail(plan.report, error.raw_os_error());
     }
     if let Some(user) = plan.user {
         if let Err(error) = become_user(user) {
-            plan.error = error.raw_os_error().wrapping_neg();
-            exit_child();
+            fail(plan.report, error.raw_os_error().wrapping_neg());
         }
     }
     super::signals::set_mask(0);
     // execve as a raw system call: rustix's needs its "runtime" feature,
     // which is documented as unstable and for language runtimes only.
-    // SAFETY: path, argv and envp are NUL-terminated and NULL-terminated, alive
-    // in the parent's frame until we exec.
+    // SAFETY: path, argv and envp are NUL-terminated and NULL-terminated, in
+    // the child's copy of the parent's frame.
     let ret = unsafe { raw::syscall3(libc::SYS_execve, plan.path as usize, plan.argv as usize, plan.envp as usize) };
-    plan.error = raw::result(ret).err().unwrap_or(libc::ENOEXEC);
-    exit_child()
+    fail(plan.report, raw::result(ret).err().unwrap_or(libc::ENOEXEC))
+}
+
+/// Tells the parent why through the report, and exits.
+fn fail(report: Option<Fd>, error: i32) -> ! {
+    if let Some(report) = report {
+        // Nothing is left to tell a failed write to: the child exits 127 anyway.
+        let _ = rustix::io::write(report, &error.to_ne_bytes());
+    }
+    // rustix exits a process only with its "runtime" feature.
+    raw::exit(127)
 }
 
 /// The run's stdout and stderr in place of the init's.
@@ -139,8 +192,8 @@ fn take_stdio(stdio: Option<(Fd, Fd)>) -> Result<(), Errno> {
 /// the only supplementary group, and no_new_privs, in the order that keeps
 /// the privilege each step needs until it is done: groups and gid while
 /// still root, the uid last but one. rustix's calls are the raw per-thread
-/// system calls, not musl's setuid & co., which would signal every thread
-/// of the process (here: the parent's memory, mid-vfork) to follow suit.
+/// system calls, not musl's setuid & co., which take locks and signal every
+/// thread to follow suit (the child has one, and a copy of those locks).
 fn become_user(user: User) -> Result<(), Errno> {
     // The configuration refuses 4294967295, the kernel's "unchanged".
     let (uid, gid) = (Uid::from_raw_unchecked(user.uid), Gid::from_raw_unchecked(user.gid));
@@ -148,11 +201,6 @@ fn become_user(user: User) -> Result<(), Errno> {
     set_thread_res_gid(gid, gid, gid)?;
     set_thread_res_uid(uid, uid, uid)?;
     set_no_new_privs(true)
-}
-
-fn exit_child() -> ! {
-    // rustix exits a process only with its "runtime" feature.
-    raw::exit(127)
 }
 
 /// Finds `name` on the PATH entries as execvp does: the first executable
