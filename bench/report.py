@@ -849,4 +849,12 @@ without an s6-log service per daemon.
 
 </details>
 """
-    md_path.write_text(text)
+    # Sections written by hand (other benches, e.g. `make bench-spawn`) follow
+    # this marker and are kept as they are.
+    marker = "<!-- make bench keeps what follows: sections from other benches -->"
+    kept = ""
+    if md_path.exists():
+        old = md_path.read_text()
+        if marker in old:
+            kept = old[old.index(marker):]
+    md_path.write_text(text + ("\n" + kept if kept else ""))
