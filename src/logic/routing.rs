@@ -86,7 +86,8 @@ impl<'a> Sink<'a> {
     /// overlap, until the backlog's end comes within [`READ_ROOM`] of its
     /// size; then only once it has drained (and starts again at the front).
     /// So back-pressure reaches the daemons once the reader falls behind by
-    /// a few reads, and nothing waiting is ever moved for room.
+    /// what the backlog holds past that, and nothing waiting is ever moved
+    /// for room.
     pub fn has_room(&self) -> bool {
         self.is_idle() || self.buf.len().saturating_sub(self.end) >= READ_ROOM
     }
