@@ -17,9 +17,11 @@ use core::ffi::c_char;
 extern "C" {}
 
 // The process entry point (link/cc leaves out musl's crt1.o, crti.o and
-// crtn.o for this binary). The kernel starts it with rsp at argc, followed
-// by argv, NULL, envp, NULL; `start` gets that address, on a 16-byte-aligned
-// stack as the ABI wants at a call.
+// crtn.o for this binary). The kernel starts it with the stack pointer at
+// argc, followed by argv, NULL, envp, NULL; `start` gets that address, on a
+// 16-byte-aligned stack as the ABI wants at a call, with the frame chain
+// ended (a zero frame pointer, and on aarch64 a zero link register).
+#[cfg(target_arch = "x86_64")]
 core::arch::global_asm!(
     ".globl _start",
     ".type _start,@function",
@@ -30,6 +32,86 @@ core::arch::global_asm!(
     "call {start}",
     "ud2",
     start = sym start,
+);
+
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".globl _start",
+    ".type _start,%function",
+    "_start:",
+    "mov x29, xzr",
+    "mov x30, xzr",
+    "mov x0, sp",
+    "and sp, x0, #-16",
+    "bl {start}",
+    "udf #0",
+    start = sym start,
+);
+
+// Size, aarch64 only: musl's aarch64 memcpy, memmove and memset are
+// unrolled, cache-tuned assembly (952 bytes together; x86_64's are a few
+// `rep movs`). These are 8 bytes a step, then bytes: what the init copies
+// and clears is lines and buffers of a few KiB at most. In the binary only
+// (not the library), so test harnesses keep musl's. memmove copies forward
+// unless the destination starts inside the source, then backwards by bytes.
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".globl memcpy",
+    ".type memcpy,%function",
+    "memcpy:",
+    "mov x3, x0",
+    "1:",
+    "cmp x2, #8",
+    "b.lo 2f",
+    "ldr x4, [x1], #8",
+    "str x4, [x3], #8",
+    "sub x2, x2, #8",
+    "b 1b",
+    "2:",
+    "cbz x2, 3f",
+    "ldrb w4, [x1], #1",
+    "strb w4, [x3], #1",
+    "sub x2, x2, #1",
+    "b 2b",
+    "3:",
+    "ret",
+    ".globl memmove",
+    ".type memmove,%function",
+    "memmove:",
+    // (dst - src) as unsigned < n only when dst lies inside [src, src + n).
+    "sub x3, x0, x1",
+    "cmp x3, x2",
+    "b.hs memcpy",
+    "add x1, x1, x2",
+    "add x3, x0, x2",
+    "4:",
+    "cbz x2, 5f",
+    "ldrb w4, [x1, #-1]!",
+    "strb w4, [x3, #-1]!",
+    "sub x2, x2, #1",
+    "b 4b",
+    "5:",
+    "ret",
+    ".globl memset",
+    ".type memset,%function",
+    "memset:",
+    "mov x3, x0",
+    "and x4, x1, #0xff",
+    "mov x5, #0x0101010101010101",
+    "mul x4, x4, x5",
+    "6:",
+    "cmp x2, #8",
+    "b.lo 7f",
+    "str x4, [x3], #8",
+    "sub x2, x2, #8",
+    "b 6b",
+    "7:",
+    "cbz x2, 8f",
+    "strb w4, [x3], #1",
+    "sub x2, x2, #1",
+    "b 7b",
+    "8:",
+    "ret",
 );
 
 /// # Safety
@@ -64,6 +146,14 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 #[cfg(feature = "panic-probe")]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
-    // SAFETY: ud2 raises SIGILL, a fault: the init dies of it.
-    unsafe { core::arch::asm!("ud2", options(noreturn)) }
+    // SAFETY: an undefined instruction raises SIGILL, a fault: the init dies of it.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        core::arch::asm!("ud2", options(noreturn))
+    }
+    // SAFETY: as above.
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        core::arch::asm!("udf #0", options(noreturn))
+    }
 }

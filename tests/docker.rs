@@ -15,74 +15,14 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use support::docker::{
-    docker, docker_ok, has_line, pids_of, require_engine_and_image, run_label, Container, ASK_EVERY,
-    DOCKER_STOP_TIMEOUT,
+use support::demo::{
+    all_ports, assert_line, assert_restarts_pipelock_alone, count, demo_created, demo_run, image, pid_of, PATIENCE,
+    QUICK_STOP, SLOT_PORTS,
 };
+use support::docker::{docker, docker_ok, pids_of, run_label, Container, ASK_EVERY, DOCKER_STOP_TIMEOUT};
 use support::{children_of, proc_status_field, started, wait_until, SLOTS};
-
-const DEFAULT_IMAGE: &str = "claude-bottle-sidecars-demo:latest";
-/// "Well under Docker's 10 s" for a stop whose daemons obey SIGTERM.
-const QUICK_STOP: Duration = Duration::from_secs(3);
-/// How long a daemon's start, a log line or an exit may take on a busy box.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// The four slots in start order, with their demo ports.
-const SLOT_PORTS: [(&str, u16); 4] = [("egress", 9099), ("pipelock", 8888), ("git-gate", 9418), ("supervise", 9100)];
-
-// ---- the demo image's containers ------------------------------------------------
-
-fn image() -> String {
-    std::env::var("SIDECAR_DEMO_IMAGE").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_IMAGE.into())
-}
-
-/// Every test starts here: an engine must answer and the image must exist.
-fn preconditions() {
-    static CHECKED: AtomicBool = AtomicBool::new(false);
-    if CHECKED.load(Ordering::SeqCst) {
-        return;
-    }
-    require_engine_and_image(&image(), "make demo-image");
-    CHECKED.store(true, Ordering::SeqCst);
-}
-
-/// A container of the demo image, created but not started.
-fn demo_created(tag: &str) -> Container {
-    preconditions();
-    Container::create(&image(), tag, &[], &[], PATIENCE)
-}
-
-/// A running container of the demo image, created with `options` (before the
-/// image) and `env` as `-e` pairs, then started (as `docker run -d`).
-fn demo_run(tag: &str, options: &[&str], env: &[(&str, &str)]) -> Container {
-    preconditions();
-    Container::run(&image(), tag, options, env, PATIENCE)
-}
-
-// ---- reading the logs -----------------------------------------------------------
-
-/// The one pid a slot was started with.
-fn pid_of(logs: &str, slot: &str) -> i32 {
-    match pids_of(logs, slot)[..] {
-        [pid] => pid,
-        ref pids => panic!("{slot} started {} times", pids.len()),
-    }
-}
-
-fn count(logs: &str, pred: impl Fn(&str) -> bool) -> usize {
-    logs.lines().filter(|l| pred(l)).count()
-}
-
-fn assert_line(logs: &str, line: &str) {
-    assert!(has_line(logs, line), "no line `{line}` in the logs");
-}
-
-fn all_ports() -> Vec<u16> {
-    SLOT_PORTS.iter().map(|(_, port)| *port).collect()
-}
 
 // ---- the image --------------------------------------------------------------
 
@@ -196,72 +136,13 @@ fn run_starts_all_four_with_prefixed_logs_on_the_real_ports() {
 // ---- signals ----------------------------------------------------------------
 
 #[test]
-fn usr1_restarts_pipelock_and_leaves_the_others_alone() {
-    let c = demo_run("usr1", &[], &[]);
-    let before = c.wait_listening(&SLOT_PORTS);
-    let old = pid_of(&before, "pipelock");
-
-    c.kill("USR1");
-    let after = c.wait_logs("a second pipelock listening", |logs| {
-        count(logs, |l| l == "[pipelock] pipelock listening port=8888") == 2 && pids_of(logs, "pipelock").len() == 2
-    });
-    let new = pids_of(&after, "pipelock")[1];
-    assert_ne!(new, old, "pipelock has a new pid");
-    assert_line(&after, &format!("sidecar-init: restarting pipelock pid={old} (SIGUSR1)"));
-    assert_line(&after, &format!("sidecar-init: pipelock exited pid={old} signal=SIGTERM"));
-    assert_line(&after, "[pipelock] pipelock exiting on SIGTERM");
-    assert!(c.running(), "the container stopped on SIGUSR1");
-    for (slot, _) in SLOT_PORTS.iter().filter(|(s, _)| *s != "pipelock") {
-        assert_eq!(pid_of(&after, slot), pid_of(&before, slot), "{slot} has a new pid");
-        let got_signal = format!("[{slot}] {slot} signal");
-        assert_eq!(count(&after, |l| l.starts_with(&got_signal)), 0, "{slot} got a signal");
-        let exited = format!("sidecar-init: {slot} exited");
-        assert_eq!(count(&after, |l| l.starts_with(&exited)), 0, "{slot} exited");
-    }
-    c.assert_ports_answer(&all_ports());
-
-    c.stop();
-    assert_eq!(c.exit_code(), 0, "the replaced run must not count");
-}
-
-#[test]
 fn rtmin_2_restarts_pipelock_and_leaves_the_others_alone() {
     let c = demo_run("rtmin2", &[], &[]);
-    let before = c.wait_listening(&SLOT_PORTS);
-    let old = pid_of(&before, "pipelock");
-
     // Docker counts RTMIN from 34, the kernel's: RTMIN+2 is signal 36.
-    c.kill("RTMIN+2");
-    let after = c.wait_logs("a second pipelock listening", |logs| {
-        count(logs, |l| l == "[pipelock] pipelock listening port=8888") == 2 && pids_of(logs, "pipelock").len() == 2
-    });
-    assert_line(&after, &format!("sidecar-init: restarting pipelock pid={old} (SIGRTMIN+2)"));
-    assert_line(&after, &format!("sidecar-init: pipelock exited pid={old} signal=SIGTERM"));
-    assert!(c.running(), "the container stopped on RTMIN+2");
-    for (slot, _) in SLOT_PORTS.iter().filter(|(s, _)| *s != "pipelock") {
-        assert_eq!(pid_of(&after, slot), pid_of(&before, slot), "{slot} has a new pid");
-        let got_signal = format!("[{slot}] {slot} signal");
-        assert_eq!(count(&after, |l| l.starts_with(&got_signal)), 0, "{slot} got a signal");
-    }
+    assert_restarts_pipelock_alone(&c, "RTMIN+2", "SIGRTMIN+2");
     c.assert_ports_answer(&all_ports());
     c.stop();
     assert_eq!(c.exit_code(), 0, "the replaced run must not count");
-}
-
-#[test]
-fn hup_reaches_egress_only() {
-    let c = demo_run("hup", &[], &[]);
-    let logs = c.wait_listening(&SLOT_PORTS);
-    let egress = pid_of(&logs, "egress");
-    c.kill("HUP");
-    c.wait_line("[egress] egress signal 1 SIGHUP");
-    assert!(c.running(), "the container stopped on SIGHUP");
-    c.stop();
-    // Once the container has exited its logs are complete.
-    let logs = c.logs();
-    assert_line(&logs, &format!("sidecar-init: SIGHUP forwarded to egress pid={egress}"));
-    assert_eq!(count(&logs, |l| l.ends_with(" signal 1 SIGHUP")), 1, "SIGHUP reached one daemon");
-    assert_eq!(c.exit_code(), 0, "exit code");
 }
 
 #[test]
@@ -298,22 +179,6 @@ fn int_shuts_down_like_term() {
 // ---- docker stop ------------------------------------------------------------
 
 #[test]
-fn stop_exits_0_well_under_dockers_timeout() {
-    let c = demo_run("stop", &[], &[]);
-    c.wait_listening(&SLOT_PORTS);
-    let took = c.stop();
-    let logs = c.logs();
-    eprintln!("docker stop of four stand-ins that obey SIGTERM took {took:?}");
-    assert_eq!(c.exit_code(), 0, "exit code");
-    assert!(took < QUICK_STOP, "docker stop took {took:?}");
-    assert_line(&logs, "sidecar-init: shutting down (SIGTERM); grace 8000 ms");
-    for (slot, _) in SLOT_PORTS {
-        assert_line(&logs, &format!("[{slot}] {slot} exiting on SIGTERM"));
-    }
-    assert_line(&logs, "sidecar-init: exiting code=0");
-}
-
-#[test]
 fn stop_kills_a_daemon_that_ignores_term_at_the_grace() {
     let grace = Duration::from_millis(1000);
     let c = demo_run(
@@ -338,25 +203,6 @@ fn stop_kills_a_daemon_that_ignores_term_at_the_grace() {
     assert!(took >= grace, "stopped after {took:?}, before the {grace:?} grace");
     assert!(took < grace + QUICK_STOP, "docker stop took {took:?}; Docker's own kill is at {DOCKER_STOP_TIMEOUT:?}");
 }
-
-#[test]
-fn a_daemon_exit_code_becomes_the_containers() {
-    let c = demo_run("exit3", &[], &[("CLAUDE_BOTTLE_SIDECAR_CMD_GIT_GATE", "/standin git-gate --exit 3")]);
-    let logs = c.wait_logs("git-gate's exit", |logs| {
-        logs.lines().any(|l| l.starts_with("sidecar-init: git-gate exited pid=") && l.ends_with(" code=3"))
-    });
-    assert_line(&logs, "[git-gate] git-gate exiting code=3");
-    let others: Vec<_> = SLOT_PORTS.iter().copied().filter(|(s, _)| *s != "git-gate").collect();
-    c.wait_listening(&others);
-    assert!(c.running(), "the siblings must keep running");
-    c.stop();
-    let waited = docker_ok(&["wait", &c.name]);
-    assert_eq!(waited, "3", "docker wait");
-    assert_eq!(c.exit_code(), 3, "docker inspect");
-    assert_line(&c.logs(), "sidecar-init: exiting code=3");
-}
-
-// ---- restart policy -------------------------------------------------------------
 
 #[test]
 fn an_essential_slot_exiting_3_hands_over_to_dockers_on_failure_restart() {
@@ -457,26 +303,6 @@ fn a_fork_bomb_hits_the_pids_limit_and_the_init_still_stops_cleanly() {
     assert_eq!(c.exit_code(), 0, "exit code");
     assert_line(&logs, "sidecar-init: exiting code=0");
     assert!(took < QUICK_STOP, "docker stop took {took:?}");
-}
-
-// ---- behind docker run --init -------------------------------------------------
-
-#[test]
-fn behind_docker_init_it_reaps_as_a_subreaper_and_makes_no_sweep() {
-    // Docker's --init puts its tini first: sidecar-init is then not PID 1.
-    let c = demo_run("tini", &["--init"], &[]);
-    let logs = c.wait_listening(&SLOT_PORTS);
-    let egress = pid_of(&logs, "egress");
-    let start = logs.lines().find(|l| l.starts_with("[egress] egress start ")).expect("egress's start line");
-    assert!(start.contains(&format!(" pid={egress} ")) && !start.contains(" ppid=1 "), "start line: {start}");
-    c.kill("USR1");
-    c.wait_logs("a second pipelock", |logs| pids_of(logs, "pipelock").len() == 2);
-    let took = c.stop();
-    let logs = c.logs();
-    assert_eq!(c.exit_code(), 0, "exit code");
-    assert!(took < QUICK_STOP, "docker stop took {took:?}");
-    assert!(!logs.contains("to every process left in the container"), "a sweep");
-    assert_line(&logs, "sidecar-init: exiting code=0");
 }
 
 // ---- least privilege ------------------------------------------------------------

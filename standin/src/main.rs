@@ -622,14 +622,17 @@ fn nonblock_stdio(r: &Reporter) {
 
 fn run(o: Opts, log_dir: Option<PathBuf>) -> c_int {
     let r = Reporter { prefix: o.name.clone(), log_path: log_dir.map(|d| d.join(format!("{}.log", o.name))) };
-    // Built before any fd of ours is opened and before the mask changes.
-    r.line(&start_line());
+    // Built before any fd of ours is opened and before the mask changes, but
+    // written once the caught signals are blocked: a test that has seen it
+    // may signal at once (under qemu-user the gap was wide enough for a
+    // SIGTERM to kill an --ignore-term stand-in).
+    let start = start_line();
+    let caught = caught_mask();
+    set_mask(libc::SIG_BLOCK, caught);
+    r.line(&start);
     if o.nonblock_stdio {
         nonblock_stdio(&r);
     }
-
-    let caught = caught_mask();
-    set_mask(libc::SIG_BLOCK, caught);
     let sfd = unsafe {
         libc::syscall(libc::SYS_signalfd4, -1, &caught as *const u64, 8usize, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
     } as c_int;

@@ -1,14 +1,23 @@
-//! Containers of any image in a real Docker engine, for tests that drive the
-//! bundle the way Docker does (`docker run`, `docker kill --signal`,
-//! `docker stop`). Used by docker.rs (the demo image) and prodlike.rs;
-//! `DOCKER` names the client (default `docker`).
+//! Containers of any image in a real engine, for tests that drive the
+//! bundle the way an engine does (`docker run`, `docker kill --signal`,
+//! `docker stop`). Used by docker.rs (the demo image), engines.rs (the demo
+//! image's core checks under each engine) and prodlike.rs.
+//!
+//! Engines: `DOCKER` names a Docker-compatible client (default `docker`;
+//! `podman` is one). `SIDECAR_ENGINE=containerd` drives containerd through
+//! `ctr` instead (its socket and namespace from `CONTAINERD_ADDRESS` and
+//! `CONTAINERD_NAMESPACE`): a container is a foreground `ctr run`, whose
+//! output is the container's logs and whose exit status is the container's.
+//! `SIDECAR_PLATFORM` (e.g. `linux/arm64`) is passed as `--platform` to
+//! a Docker-compatible client's `create`.
 //!
 //! A [`Container`] is removed when dropped, whether its test passed or not;
-//! when the test failed, its `docker logs` are printed first.
+//! when the test failed, its logs are printed first.
 
+use std::cell::RefCell;
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -34,10 +43,14 @@ pub fn docker(args: &[&str]) -> Output {
 
 /// Runs docker, insists on success, returns its trimmed stdout.
 pub fn docker_ok(args: &[&str]) -> String {
-    let out = docker(args);
+    succeeded(&docker_bin(), args, docker(args))
+}
+
+/// `out`'s trimmed stdout, when `program args` succeeded; a failure panics with what it said.
+fn succeeded(program: &str, args: &[&str], out: Output) -> String {
     assert!(
         out.status.success(),
-        "`docker {}` failed ({}): {}{}",
+        "`{program} {}` failed ({}): {}{}",
         args.join(" "),
         out.status,
         String::from_utf8_lossy(&out.stdout),
@@ -46,12 +59,44 @@ pub fn docker_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Whether the engine is containerd, driven through `ctr`.
+pub fn containerd() -> bool {
+    std::env::var("SIDECAR_ENGINE").is_ok_and(|e| e == "containerd")
+}
+
+/// Runs ctr (containerd's client) and returns what it did.
+fn ctr(args: &[&str]) -> Output {
+    Command::new("ctr")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `ctr {}`: {e}", args.join(" ")))
+}
+
+/// Runs ctr, insists on success, returns its trimmed stdout.
+fn ctr_ok(args: &[&str]) -> String {
+    succeeded("ctr", args, ctr(args))
+}
+
 /// An engine must answer and `image` must exist; says how to get them if not.
 pub fn require_engine_and_image(image: &str, built_by: &str) {
-    let info = docker(&["info", "--format", "{{.ServerVersion}}"]);
+    if containerd() {
+        let version = ctr(&["version"]);
+        assert!(
+            version.status.success(),
+            "no containerd answers (`ctr version`: {}); start one with `tools/containerd-engine start`",
+            String::from_utf8_lossy(&version.stderr).trim()
+        );
+        let images = ctr_ok(&["images", "list", "--quiet"]);
+        assert!(images.lines().any(|i| i == image), "image {image} is missing from containerd: `{built_by}`");
+        return;
+    }
+    // No --format: docker's and podman's info templates have different fields.
+    let info = docker(&["info"]);
     assert!(
         info.status.success(),
-        "no Docker engine answers (`docker info`: {}); start one with `tools/docker-engine start`",
+        "no engine answers (`{} info`: {}); start one with `tools/docker-engine start` (or tools/podman-engine)",
+        docker_bin(),
         String::from_utf8_lossy(&info.stderr).trim()
     );
     let out = docker(&["image", "inspect", "--format", "{{.Id}}", image]);
@@ -69,20 +114,39 @@ fn unique_name(tag: &str) -> String {
     format!("sidecar-init-test-{tag}-{}-{}-{nanos:x}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// A container, removed (`docker rm -f -v`) when dropped.
+/// A container, removed (`docker rm -f -v`, or its containerd task killed
+/// and the container deleted) when dropped.
 pub struct Container {
     pub name: String,
     patience: Duration,
+    /// containerd only: the foreground `ctr run`.
+    ctr: Option<RefCell<CtrRun>>,
 }
+
+/// A foreground `ctr run`: the container's stdout and stderr go to files,
+/// and its exit status is the container's.
+struct CtrRun {
+    child: Child,
+    out: PathBuf,
+    err: PathBuf,
+    code: Option<i32>,
+}
+
+/// Where docker's `--init` comes from on the host (Debian's docker.io: a static tini).
+const DOCKER_INIT: &str = "/usr/bin/docker-init";
 
 impl Container {
     /// `docker create` with `options` (before the image) and `env` as `-e`
     /// pairs: the container exists but has not started. `patience` bounds
     /// every wait on it (log lines, its exit).
     pub fn create(image: &str, tag: &str, options: &[&str], env: &[(&str, &str)], patience: Duration) -> Container {
-        let container = Container { name: unique_name(tag), patience };
+        assert!(!containerd(), "a created, not started, container is for Docker-compatible clients only");
+        let container = Container { name: unique_name(tag), patience, ctr: None };
         let mut args: Vec<String> =
             ["create", "--name", &container.name, "--label", &run_label()].map(String::from).to_vec();
+        if let Some(platform) = std::env::var("SIDECAR_PLATFORM").ok().filter(|p| !p.is_empty()) {
+            args.extend(["--platform".to_string(), platform]);
+        }
         args.extend(options.iter().map(|s| s.to_string()));
         for (key, value) in env {
             args.push("-e".into());
@@ -94,10 +158,60 @@ impl Container {
     }
 
     /// [`Container::create`], then [`Container::start`]: what `docker run -d` does.
+    /// Under containerd, a foreground `ctr run` in the background; its only
+    /// option is `--init`, done as Docker does it: Docker's own init bound
+    /// into the container and run in front of the image's entry point.
     pub fn run(image: &str, tag: &str, options: &[&str], env: &[(&str, &str)], patience: Duration) -> Container {
-        let container = Container::create(image, tag, options, env, patience);
-        container.start();
+        if !containerd() {
+            let container = Container::create(image, tag, options, env, patience);
+            container.start();
+            return container;
+        }
+        let name = unique_name(tag);
+        let mut args: Vec<String> = vec!["run".into(), "--label".into(), run_label()];
+        for (key, value) in env {
+            args.extend(["--env".to_string(), format!("{key}={value}")]);
+        }
+        let mut command: Vec<String> = Vec::new();
+        for option in options {
+            assert_eq!(*option, "--init", "option {option} is not supported under containerd");
+            args.push("--mount".into());
+            args.push(format!("type=bind,src={DOCKER_INIT},dst=/sbin/docker-init,options=rbind:ro"));
+            command = ["/sbin/docker-init", "--", "/app/sidecar-init"].map(String::from).to_vec();
+        }
+        args.extend([image.to_string(), name.clone()]);
+        args.extend(command);
+        let dir = std::env::temp_dir();
+        let (out, err) = (dir.join(format!("{name}.out")), dir.join(format!("{name}.err")));
+        let file = |path: &Path| std::fs::File::create(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let child = Command::new("ctr")
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(file(&out))
+            .stderr(file(&err))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run `ctr {}`: {e}", args.join(" ")));
+        let container = Container { name, patience, ctr: Some(RefCell::new(CtrRun { child, out, err, code: None })) };
+        // The task exists once ctr has created it: signals before that would find none.
+        wait_until(patience, ASK_EVERY, &format!("{}'s task", container.name), || {
+            ctr(&["task", "list", "--quiet"])
+                .stdout
+                .split(|&b| b == b'\n')
+                .any(|t| t == container.name.as_bytes())
+                .then_some(())
+        });
         container
+    }
+
+    /// containerd: the container's exit code once `ctr run` has ended, if it has.
+    fn ctr_code(&self) -> Option<i32> {
+        let mut run = self.ctr.as_ref()?.borrow_mut();
+        if run.code.is_none() {
+            let status = run.child.try_wait().unwrap_or_else(|e| panic!("ctr run {}: {e}", self.name));
+            // ctr exits with the task's status; a task killed by a signal reports 128+N.
+            run.code = status.map(|s| s.code().unwrap_or(-1));
+        }
+        run.code
     }
 
     pub fn start(&self) {
@@ -123,6 +237,13 @@ impl Container {
     }
 
     fn logs_or_why(&self) -> Result<String, String> {
+        if let Some(run) = &self.ctr {
+            let run = run.borrow();
+            let read = |path: &Path| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
+            let mut text = String::from_utf8_lossy(&read(&run.out)?).into_owned();
+            text.push_str(&String::from_utf8_lossy(&read(&run.err)?));
+            return Ok(text);
+        }
         let out = Command::new(docker_bin())
             .args(["logs", &self.name])
             .stdin(Stdio::null())
@@ -167,30 +288,51 @@ impl Container {
     }
 
     pub fn running(&self) -> bool {
+        if self.ctr.is_some() {
+            return self.ctr_code().is_none();
+        }
         self.inspect("{{.State.Running}}") == "true"
     }
 
     pub fn exit_code(&self) -> i32 {
+        if self.ctr.is_some() {
+            return self.ctr_code().unwrap_or_else(|| panic!("{} is still running", self.name));
+        }
         let code = self.inspect("{{.State.ExitCode}}");
         code.parse().unwrap_or_else(|_| panic!("exit code {code:?}"))
     }
 
     pub fn kill(&self, signal: &str) {
+        if self.ctr.is_some() {
+            ctr_ok(&["task", "kill", "--signal", &format!("SIG{signal}"), &self.name]);
+            return;
+        }
         docker_ok(&["kill", "--signal", signal, &self.name]);
     }
 
-    /// `docker stop` with Docker's default 10 s timeout; returns how long it took.
+    /// `docker stop` with Docker's default 10 s timeout; returns how long it
+    /// took. Under containerd, what `docker stop` does, by hand: SIGTERM to
+    /// the task, SIGKILL if it is still running 10 s later.
     pub fn stop(&self) -> Duration {
         let start = Instant::now();
-        docker_ok(&["stop", "--time", &DOCKER_STOP_TIMEOUT.as_secs().to_string(), &self.name]);
+        if self.ctr.is_none() {
+            docker_ok(&["stop", "--time", &DOCKER_STOP_TIMEOUT.as_secs().to_string(), &self.name]);
+            return start.elapsed();
+        }
+        self.kill("TERM");
+        while self.ctr_code().is_none() && start.elapsed() < DOCKER_STOP_TIMEOUT {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if self.ctr_code().is_none() {
+            let _ = ctr(&["task", "kill", "--signal", "SIGKILL", &self.name]);
+            wait_until(self.patience, ASK_EVERY, &format!("{} to exit after SIGKILL", self.name), || self.ctr_code());
+        }
         start.elapsed()
     }
 
     /// Waits for the container to exit by itself; returns its exit code.
     pub fn wait_exit(&self) -> i32 {
-        wait_until(self.patience, ASK_EVERY, &format!("{} to exit", self.name), || {
-            (self.inspect("{{.State.Status}}") == "exited").then_some(())
-        });
+        wait_until(self.patience, ASK_EVERY, &format!("{} to exit", self.name), || (!self.running()).then_some(()));
         self.exit_code()
     }
 
@@ -225,7 +367,19 @@ impl Drop for Container {
     fn drop(&mut self) {
         if std::thread::panicking() {
             let logs = self.logs_or_why().unwrap_or_else(|why| format!("(no logs: {why})"));
-            eprint!("=== docker logs {} when the test failed\n{logs}", self.name);
+            eprint!("=== logs of {} when the test failed\n{logs}", self.name);
+        }
+        if let Some(run) = &self.ctr {
+            let mut run = run.borrow_mut();
+            if run.code.is_none() {
+                let _ = ctr(&["task", "kill", "--signal", "SIGKILL", &self.name]);
+                let _ = run.child.wait();
+            }
+            let _ = ctr(&["task", "delete", &self.name]);
+            let _ = ctr(&["container", "delete", &self.name]);
+            let _ = std::fs::remove_file(&run.out);
+            let _ = std::fs::remove_file(&run.err);
+            return;
         }
         let _ = Command::new(docker_bin())
             .args(["rm", "-f", "-v", &self.name])

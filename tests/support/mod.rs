@@ -26,6 +26,7 @@ pub use procfs::*;
 pub use standin::*;
 
 // For tests against a Docker engine, used by path (`support::docker::…`).
+pub mod demo;
 pub mod docker;
 pub mod http;
 
@@ -75,7 +76,9 @@ pub fn wait_for<T>(what: &str, probe: impl FnMut() -> Option<T>) -> T {
 
 fn binary(var: &str, name: &str) -> PathBuf {
     let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/x86_64-unknown-linux-musl/release").join(name)
+        // The tests' own architecture: under qemu (ARCH=aarch64) they test the aarch64 init.
+        let target = format!("target/{}-unknown-linux-musl/release", std::env::consts::ARCH);
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(target).join(name)
     });
     assert!(path.is_file(), "{} not found (${var}): run `make integration`", path.display());
     path
