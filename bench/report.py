@@ -282,6 +282,16 @@ def pump_fig(res):
     return f
 
 
+def spread_table(title, fig):
+    """A section of p50, p90 and max per init, from a figure's `inits` runs (None: a run that timed out)."""
+    out = [f"### {title}\n", "| init | p50 | p90 | max | runs |", "|---|---|---|---|---|"]
+    for k, r in fig["inits"].items():
+        xs = [x for x in r["ns"] if x is not None]
+        out.append(f"| {k} | {ms(pct(xs, 50))} | {ms(pct(xs, 90))} | {ms(max(xs) if xs else None)} | {len(xs)} |")
+    out.append(f"\nLoad: {load_text(fig.get('load'))}.\n")
+    return out
+
+
 # Why a goal of issue 15 can stay unmet: the measured floor, said where the verdict is.
 FLOOR_RELAY = (
     " The floor: what is left of PID 1's time is the kernel's (`perf`: 6 % of its samples in the pump's own "
@@ -626,22 +636,12 @@ def issue15(res):
             out.append("Load: " + "; ".join(f"{m}: {load_text(lt['load'].get(what + ' ' + m))}" for m in ("idle", "flood")) + ".\n")
     sf = res.get("sigflood")
     if sf:
-        out.append(f"### SIGTERM half-way through {sf['signals']:,} SIGCHLDs sent to PID 1 by a non-child → PID 1 exited\n")
-        out.append("| init | p50 | p90 | max | runs |")
-        out.append("|---|---|---|---|---|")
-        for k, r in sf["inits"].items():
-            xs = r["ns"]
-            out.append(f"| {k} | {ms(pct(xs, 50))} | {ms(pct(xs, 90))} | {ms(max(xs) if xs else None)} | {len(xs)} |")
-        out.append(f"\nLoad: {load_text(sf.get('load'))}.\n")
+        title = f"SIGTERM half-way through {sf['signals']:,} SIGCHLDs sent to PID 1 by a non-child → PID 1 exited"
+        out += spread_table(title, sf)
     st = res.get("stray")
     if st:
-        out.append(f"### Stop with a stray (a non-child that lives {st['lives_ms']} ms past its SIGTERM): its death → PID 1 exited\n")
-        out.append("| init | p50 | p90 | max | runs |")
-        out.append("|---|---|---|---|---|")
-        for k, r in st["inits"].items():
-            xs = [x for x in r["ns"] if x is not None]
-            out.append(f"| {k} | {ms(pct(xs, 50))} | {ms(pct(xs, 90))} | {ms(max(xs) if xs else None)} | {len(xs)} |")
-        out.append(f"\nLoad: {load_text(st.get('load'))}.\n")
+        title = f"Stop with a stray (a non-child that lives {st['lives_ms']} ms past its SIGTERM): its death → PID 1 exited"
+        out += spread_table(title, st)
     goals = issue15_goals(res)
     if goals:
         out.append("### Goals of issue 15\n")
