@@ -41,6 +41,7 @@ DEB = {  # command that must exist -> Debian package that brings it
     "catatonit": "catatonit",
     "s6-svscan": "s6",
     "supervisord": "supervisor",
+    "runsvdir": "runit",
     "file": "file",
     "musl-gcc": "musl-tools",
     "nsenter": "util-linux",
@@ -297,6 +298,30 @@ class S6(Init):
 
     def restart_cmd(self, ns, name):
         subprocess.run(["s6-svc", "-r", str(ns.run_dir / "scan" / name)], check=True)
+
+
+class Runit(Init):
+    key, label = "runsvdir", "runsvdir"
+    restart = "`sv restart`"
+
+    def files(self):
+        return [(shutil.which("runsvdir"), ""), (shutil.which("runsv"), "one per daemon")]
+
+    def setup(self, run_dir, daemons, autorestart=()):
+        assert not autorestart
+        scan = run_dir / "service"
+        for name, argv in daemons:
+            d = scan / name
+            d.mkdir(parents=True)
+            if argv[1:2] == ["daemon"]:
+                (d / "run").symlink_to(HELPER)  # the helper names itself after the dir
+            else:
+                (d / "run").write_text("#!/bin/sh\nexec " + " ".join(argv) + "\n")
+                (d / "run").chmod(0o755)
+        return [shutil.which("runsvdir"), str(scan)], {}
+
+    def restart_cmd(self, ns, name):
+        subprocess.run(["sv", "restart", str(ns.run_dir / "service" / name)], check=True, stdout=subprocess.DEVNULL)
 
 
 class Supervisord(Init):
@@ -699,8 +724,11 @@ def pump_run(init, line_len, total, chunk):
         fl = subprocess.Popen(flood, stdout=w2, env=env)
         for fd in (rpipe, wpipe, r2, w2):
             os.close(fd)
-        for p in (fl, copy, sink):
-            p.wait(120)
+        fl.wait(120)
+        _, _, ru = os.wait4(copy.pid, 0)
+        copy.returncode = 0
+        cpu = int((ru.ru_utime + ru.ru_stime) * 1e9)
+        sink.wait(120)
         rep = [l.split() for l in report.read_text().splitlines()]
     else:
         sinkrep = WORK / "runs" / "sink.log"
@@ -709,7 +737,10 @@ def pump_run(init, line_len, total, chunk):
             [str(HELPER), "sink", str(lines)], stdin=rpipe, env={"BENCH_REPORT": str(sinkrep)}
         )
         os.close(rpipe)
-        ns = Ns(init, [("egress", flood)], stdout=wpipe)
+        # Three idle siblings, as in the bundle: PID 1 polls every pipe, and
+        # outlives the flood, so its CPU time can be read at the end.
+        idle = [(n, [str(HELPER), "daemon", n]) for n in SLOTS[1:]]
+        ns = Ns(init, [("egress", flood), *idle], stdout=wpipe)
         os.close(wpipe)
         deadline = time.monotonic() + 120
         try:
@@ -717,6 +748,7 @@ def pump_run(init, line_len, total, chunk):
                 if sink.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"{init.key}: the flood did not arrive whole (see {ns.run_dir})")
                 time.sleep(0.01)
+            cpu = cpu_ns(ns.pid)  # PID 1's whole life: start-up is noise next to the flood
         finally:
             if not ns.exited(0):
                 ns.stop()
@@ -738,6 +770,7 @@ def pump_run(init, line_len, total, chunk):
         "got_bytes": got_bytes,
         "got_lines": got_lines,
         "eof_lines": int(eof[0][3]) if eof else None,
+        "cpu_ms_per_100mb": cpu / 1e6 * (100 * MB / sent),
     }
     return mbps, detail
 
@@ -774,6 +807,226 @@ def fig_pump(pumps, table_len, table_bytes, plot_lens, plot_bytes, runs, plot_ru
     return out
 
 
+# ---------------------------------------------------------------- issue 15: relay and latency under load
+
+
+def cpu_jiffies():
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    # user nice system idle iowait irq softirq steal (guest time is already in user)
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
+    idle = f[3] + f[4]
+    return sum(f) - idle, sum(f)
+
+
+class Load:
+    """The machine's load over a section: how busy both cores were (every
+    process, the other users of this machine included) and the load average."""
+
+    def __enter__(self):
+        self.start = cpu_jiffies()
+        self.avg_start = open("/proc/loadavg").read().split()[:3]
+        return self
+
+    def __exit__(self, *exc):
+        busy, total = cpu_jiffies()
+        db, dt = busy - self.start[0], total - self.start[1]
+        self.result = {
+            "busy_pct": round(100 * db / dt, 1) if dt else None,
+            "loadavg_start": self.avg_start,
+            "loadavg_end": open("/proc/loadavg").read().split()[:3],
+        }
+        return False
+
+
+def flood_argv():
+    """A daemon writing 100-byte lines in 64 KiB writes for as long as it lives."""
+    return [str(HELPER), "flood", str(10**14), "100", "65536"]
+
+
+def load_daemons(init, flood):
+    """The bundle's four daemons (one for single-child inits); with `flood`,
+    egress floods its stdout (the single child floods itself)."""
+    ds = idle_daemons(init)
+    if flood:
+        ds[0] = (ds[0][0], flood_argv())
+    return ds
+
+
+class Sink:
+    """A reader of PID 1's stdout that takes everything, as Docker's would."""
+
+    def __enter__(self):
+        r, self.w = os.pipe()
+        self.p = subprocess.Popen([str(HELPER), "sink", "0"], stdin=r, env={})
+        os.close(r)
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.w)
+        try:
+            self.p.wait(30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        return False
+
+
+def fig_relay(pumps, runs, total, chunks):
+    """100-byte lines written in `chunk`-byte writes: MB/s as a share of a
+    plain pipe copy in the same round, and CPU time per 100 MB of the relay
+    (PID 1's for the inits, the copier's for the pipe copy)."""
+    out = {"runs": runs, "chunks": {}}
+    configs = [("pipe copy", None)] + [(i.key, i) for i in pumps]
+    for chunk in chunks:
+        tot = total if chunk >= 4096 else total // 4  # 100-byte writes: a syscall a line
+        r = {k: {"mbps": [], "ratio": [], "cpu_ms_per_100mb": [], "lost": 0} for k, _ in configs}
+        with Load() as load:
+            for _ in range(runs):
+                pipe = None
+                for key, init in configs:
+                    mbps, d = pump_run(init, 100, tot, chunk)
+                    pipe = mbps if init is None else pipe
+                    r[key]["mbps"].append(mbps)
+                    r[key]["ratio"].append(mbps / pipe)
+                    r[key]["cpu_ms_per_100mb"].append(d["cpu_ms_per_100mb"])
+                    r[key]["lost"] += d["got_lines"] < d["lines"]
+        out["chunks"][str(chunk)] = {"bytes": tot, "results": r, "load": load.result}
+        for key, _ in configs:
+            log(
+                f"relay {chunk}-byte writes {key}: {median(r[key]['mbps']):.0f} MB/s, "
+                f"{100 * median(r[key]['ratio']):.0f} % of the pipe copy, "
+                f"{median(r[key]['cpu_ms_per_100mb']):.0f} ms CPU/100 MB"
+            )
+    return out
+
+
+def restart_samples(init, ns, runs, spacing):
+    samples, bad = [], []
+    for _ in range(runs):
+        before = len([s for s in ns.starts() if s[0] == "pipelock"])
+        t0 = now()
+        init.restart_cmd(ns, "pipelock")
+        try:
+            new = ns.wait_for(lambda: [s for s in ns.starts() if s[0] == "pipelock"][before:], 10.0, "replacement")
+            samples.append(new[0][2] - t0)
+        except RuntimeError as e:
+            bad.append(str(e))
+        time.sleep(spacing)
+    return samples, bad
+
+
+def fig_latency(inits, restart_runs, stop_runs, settle):
+    """Restart (operator's action -> replacement exec'd) and stop (SIGTERM ->
+    PID 1 exited), idle and while a sibling floods its stdout through PID 1
+    (or straight to the container's stdout, for inits without a log relay)."""
+    out = {"restart": {}, "stop": {}, "load": {}}
+    for mode in ("idle", "flood"):
+        with Load() as load:
+            for init in inits:
+                if not init.restart:
+                    continue
+                runs, spacing = restart_runs.get(init.key, restart_runs["default"])
+                with Sink() as sink:
+                    ns = Ns(init, load_daemons(init, mode == "flood"), stdout=sink.w)
+                    try:
+                        ns.wait_starts(3 if mode == "flood" else 4)
+                        time.sleep(settle)
+                        samples, bad = restart_samples(init, ns, runs, spacing)
+                    finally:
+                        ns.stop()
+                out["restart"].setdefault(init.key, {})[mode] = {"ns": samples, "errors": bad}
+                log(f"restart {mode} {init.key}: p50 {fmt_ms(median(samples))}, p99 {fmt_ms(pct(samples, 99))}")
+        out["load"]["restart " + mode] = load.result
+        with Load() as load:
+            for rnd in range(max(stop_runs.values())):
+                for init in inits:
+                    if rnd >= stop_runs.get(init.key, stop_runs["default"]):
+                        continue
+                    r = out["stop"].setdefault(init.key, {}).setdefault(mode, {"ns": [], "errors": []})
+                    with Sink() as sink:
+                        ns = Ns(init, load_daemons(init, mode == "flood"), stdout=sink.w)
+                        try:
+                            want = len(idle_daemons(init)) - (mode == "flood")
+                            if want:
+                                ns.wait_starts(want)
+                            time.sleep(settle)
+                            r["ns"].append(ns.stop())
+                        except RuntimeError as e:
+                            r["errors"].append(str(e))
+                            ns.close()
+        out["load"]["stop " + mode] = load.result
+        for k, per in out["stop"].items():
+            xs = per.get(mode, {}).get("ns", [])
+            log(f"stop {mode} {k}: p50 {fmt_ms(median(xs))}, p99 {fmt_ms(pct(xs, 99))}")
+    return out
+
+
+def nsenter(ns, *argv):
+    env = {"BENCH_REPORT": str(ns.report), "PATH": "/usr/bin:/bin"}
+    return subprocess.Popen(["nsenter", "-t", str(ns.pid), "-p", "-m", "--", str(HELPER), *argv], env=env)
+
+
+def fig_sigflood(inits, runs, signals):
+    """SIGTERM to PID 1 half-way through a flood of SIGCHLDs sent to it by a
+    process of its namespace that is not its child -> PID 1 exited."""
+    out = {"signals": signals, "inits": {}}
+    with Load() as load:
+        for _ in range(runs):
+            for init in inits:
+                r = out["inits"].setdefault(init.key, {"ns": [], "errors": []})
+                ns = Ns(init, idle_daemons(init))
+                try:
+                    ns.wait_starts(len(idle_daemons(init)))
+                    fl = nsenter(ns, "sigflood", str(signals), str(int(signal.SIGCHLD)))
+                    ns.wait_for(lambda: any(l[0] == "sigflood-half" for l in ns.lines()), 30, "half the signals")
+                    r["ns"].append(ns.stop())
+                    fl.wait(30)
+                except RuntimeError as e:
+                    r["errors"].append(str(e))
+                    ns.close()
+    out["load"] = load.result
+    for k, r in out["inits"].items():
+        log(f"sigflood {k}: p50 {fmt_ms(median(r['ns']))}")
+    return out
+
+
+def fig_stray(inits, runs, lives_ms):
+    """A stop with a stray: a process of the namespace that is not PID 1's
+    child and lives `lives_ms` past its SIGTERM (a `docker exec` cleaning up).
+    Figure: the stray's death -> PID 1 exited."""
+    out = {"lives_ms": lives_ms, "inits": {}}
+    with Load() as load:
+        for _ in range(runs):
+            for init in inits:
+                r = out["inits"].setdefault(init.key, {"ns": [], "errors": []})
+                ns = Ns(init, idle_daemons(init))
+                try:
+                    ns.wait_starts(4)
+                    st = nsenter(ns, "stray", str(lives_ms))
+                    ns.wait_for(lambda: any(l[0] == "stray-up" for l in ns.lines()), 10, "the stray")
+                    os.kill(ns.pid, signal.SIGTERM)
+                    if not ns.exited(15):
+                        raise RuntimeError(f"{init.key}: no exit")
+                    t_exit = now()
+                    st.wait(10)
+                    death = [int(l[1]) for l in ns.lines() if l[0] == "stray-death"]
+                    r["ns"].append(t_exit - death[0] if death else None)
+                except RuntimeError as e:
+                    r["errors"].append(str(e))
+                finally:
+                    ns.close()
+    out["load"] = load.result
+    for k, r in out["inits"].items():
+        log(f"stray {k}: death -> exit p50 {fmt_ms(median([x for x in r['ns'] if x is not None]))}")
+    return out
+
+
+def pct(xs, q):
+    """Nearest rank: the smallest sample with q % of them at or below it."""
+    xs = sorted(x for x in (xs or []) if x is not None)
+    return xs[max(0, -(-q * len(xs) // 100) - 1)] if xs else None
+
+
 # ---------------------------------------------------------------- formatting
 
 
@@ -792,8 +1045,13 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer runs, shorter idle window (for trying the bench)")
     ap.add_argument(
         "--only",
-        default="size,startstop,restart,autorestart,idle,reap,pump",
+        default="size,startstop,restart,autorestart,idle,reap,pump,relay,latency,sigflood,stray",
         help="comma-separated figures to run (e.g. --only autorestart)",
+    )
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        help="an earlier sidecar-init build, run beside this one in the relay, signal-flood and stray figures",
     )
     ap.add_argument("--json", type=Path, default=WORK / "results.json")
     ap.add_argument(
@@ -841,6 +1099,7 @@ def run(args):
             "catatonit": deb_version("catatonit"),
             "s6": deb_version("s6"),
             "supervisord": deb_version("supervisor"),
+            "runit (runsvdir)": deb_version("runit"),
             "python3 (for supervisord)": sh("/usr/bin/python3", "--version"),
         },
         "params": {},
@@ -865,6 +1124,22 @@ def run(args):
         plot_bytes=(16 if q else 48) * MB,
         plot_runs=1 if q else 5,
         chunk=65536,
+        relay_runs=3 if q else 5,
+        relay_bytes=(32 if q else 128) * MB,
+        relay_chunks=[65536, 100],
+        # (samples, spacing s): s6-supervise waits 1 s between two starts, runsv too
+        latency_restart={
+            "default": (20 if q else 100, 0.05),
+            "s6": (5 if q else 12, 1.1),
+            "runsvdir": (5 if q else 12, 1.1),
+            "supervisord": (5 if q else 20, 0.2),
+        },
+        latency_stop={"default": 5 if q else 25, "supervisord": 3 if q else 5},
+        latency_settle_s=0.3,
+        sigflood_runs=3 if q else 7,
+        sigflood_signals=100000,
+        stray_runs=5 if q else 15,
+        stray_lives_ms=50,
     )
     phases = [
         ("size", lambda: fig_size(inits)),
@@ -895,6 +1170,17 @@ def run(args):
                 P["chunk"],
             ),
         ),
+    ]
+    latency_inits = [*inits, Runit()]
+    baseline = [SidecarInit(args.baseline.resolve())] if args.baseline else []
+    for b in baseline:
+        b.key = b.label = "sidecar-init (baseline)"
+    res["baseline"] = sh(str(args.baseline), "--version") + f" ({args.baseline})" if args.baseline else None
+    phases += [
+        ("relay", lambda: fig_relay([*[i for i in inits if i.pump], *baseline], P["relay_runs"], P["relay_bytes"], P["relay_chunks"])),
+        ("latency", lambda: fig_latency(latency_inits, P["latency_restart"], P["latency_stop"], P["latency_settle_s"])),
+        ("sigflood", lambda: fig_sigflood([inits[0], *baseline, *[i for i in inits if not i.multi]], P["sigflood_runs"], P["sigflood_signals"])),
+        ("stray", lambda: fig_stray([inits[0], *baseline], P["stray_runs"], P["stray_lives_ms"])),
     ]
     res["phase_errors"] = {}
     for name, phase in phases:

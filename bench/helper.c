@@ -157,6 +157,45 @@ static int flood(unsigned long long bytes, size_t len, size_t chunk) {
     return 0;
 }
 
+/* Sends N signals SIG to PID 1 of its namespace (it is entered with nsenter,
+ * so it is no child of PID 1); notes the time when half are sent. */
+static int sigflood(long n, int sig) {
+    char line[128];
+    for (long i = 0; i < n; i++) {
+        if (i == n / 2) {
+            int k = snprintf(line, sizeof line, "sigflood-half %llu\n", (unsigned long long)now_ns());
+            report(line, (size_t)k);
+        }
+        if (kill(1, sig) < 0 && errno != EINTR)
+            return 1;
+    }
+    int k = snprintf(line, sizeof line, "sigflood-done %llu\n", (unsigned long long)now_ns());
+    report(line, (size_t)k);
+    return 0;
+}
+
+/* A process that is not PID 1's child (entered with nsenter) and outlives
+ * its SIGTERM by MS ms: what a sweep waits for. Notes the time of its death. */
+static volatile sig_atomic_t termed;
+static void on_stray_term(int sig) {
+    (void)sig;
+    termed = 1;
+}
+static int stray(long ms) {
+    signal(SIGTERM, on_stray_term);
+    char line[128];
+    int k = snprintf(line, sizeof line, "stray-up %d %llu\n", (int)getpid(), (unsigned long long)now_ns());
+    report(line, (size_t)k);
+    while (!termed)
+        pause();
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+    k = snprintf(line, sizeof line, "stray-death %llu\n", (unsigned long long)now_ns());
+    report(line, (size_t)k);
+    _exit(0);
+}
+
 static void quit(int sig) {
     (void)sig;
     _exit(0);
@@ -243,6 +282,10 @@ int main(int argc, char **argv) {
     }
     if (argc == 5 && strcmp(argv[1], "flood") == 0)
         return flood(strtoull(argv[2], 0, 10), strtoul(argv[3], 0, 10), strtoul(argv[4], 0, 10));
+    if (argc == 4 && strcmp(argv[1], "sigflood") == 0)
+        return sigflood(strtol(argv[2], 0, 10), (int)strtol(argv[3], 0, 10));
+    if (argc == 3 && strcmp(argv[1], "stray") == 0)
+        return stray(strtol(argv[2], 0, 10));
     if (argc >= 3 && strcmp(argv[1], "reaper") == 0)
         reaper(argv + 2);
     if (argc == 2 && strcmp(argv[1], "copy") == 0)
@@ -250,6 +293,6 @@ int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "sink") == 0)
         return sink(strtoull(argv[2], 0, 10));
     fprintf(stderr, "usage: bench-helper launch PROG ARGS... | daemon NAME | die NAME MS | flood BYTES LEN CHUNK | reaper PROG ARGS... | "
-                    "copy | sink LINES\n");
+                    "copy | sink LINES | sigflood N SIG | stray MS\n");
     return 2;
 }

@@ -282,6 +282,32 @@ def pump_fig(res):
     return f
 
 
+def spread_table(title, fig):
+    """A section of p50, p90 and max per init, from a figure's `inits` runs (None: a run that timed out)."""
+    out = [f"### {title}\n", "| init | p50 | p90 | max | runs |", "|---|---|---|---|---|"]
+    for k, r in fig["inits"].items():
+        xs = [x for x in r["ns"] if x is not None]
+        out.append(f"| {k} | {ms(pct(xs, 50))} | {ms(pct(xs, 90))} | {ms(max(xs) if xs else None)} | {len(xs)} |")
+    out.append(f"\nLoad: {load_text(fig.get('load'))}.\n")
+    return out
+
+
+# Why a goal of issue 15 can stay unmet: the measured floor, said where the verdict is.
+FLOOR_RELAY = (
+    " The floor: what is left of PID 1's time is the kernel's (`perf`: 6 % of its samples in the pump's own "
+    "code; the rest in poll, the pipe reads and writes and the wake-ups), and the share swings with the "
+    "machine's other work from run to run (88 % in an earlier full run of the same code; with one read ahead "
+    "of the reader instead of four, 47 to 59 %). Fewer system calls per byte (`splice`, `epoll`) is what is "
+    "left to try, and neither fits the size budget today."
+)
+FLOOR_RESTART = (
+    " The floor: PID 1 no longer waits for the spawn (fork and a report pipe: the spawn section's "
+    "\"PID 1 blocked\"); what remains is the new child waiting for a CPU before it can exec, while the flood "
+    "keeps three processes (writer, PID 1, reader) busy on two cores. That is the scheduler's share, and it "
+    "moves with the moment: an earlier full run of the same code gave 0.5×."
+)
+
+
 def table(figs):
     cols = ["figure", "how"] + [HEAD[k] for k in INITS] + ["goal for sidecar-init", "met?", "sidecar-init vs the others"]
     out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -459,6 +485,30 @@ def method(res):
   the usual container set-up. Every run checks that the sink got every line. {P['pump_runs']} rounds, each
   running the pipe copy, sidecar-init and supervisord in turn; the ratio to the pipe copy is taken within a
   round, then the median. The plot: {P['plot_runs']} rounds of {P['plot_bytes'] // 1_000_000} MB per point.
+- **relay** (issue 15): the same writer and sink as the log pump, 100-byte lines written in
+  {' and '.join((f"{c // 1024} KiB" if c >= 1024 else f"{c}-byte") for c in P.get('relay_chunks', []))} writes
+  ({P.get('relay_bytes', 0) // 1_000_000} MB, a quarter of it for 100-byte writes: a system call a line), with the
+  bundle's three other daemons idle beside the flooding one. {P.get('relay_runs')} rounds, each running the pipe copy,
+  sidecar-init, supervisord (and the baseline build, when given) in turn; the share of the pipe copy is taken within
+  a round, then the median. CPU per 100 MB: PID 1's CPU time (`/proc/PID/schedstat`, its whole life) for the inits,
+  the copier's (`wait4` rusage) for the pipe copy, scaled to 100 MB of the daemon's bytes.
+- **latency idle vs under a flood** (issue 15): restart as above, the pipelock daemon restarted
+  {P.get('latency_restart', {}).get('default', ('?',))[0]} times 50 ms apart in one namespace (s6 and runsvdir
+  {P.get('latency_restart', {}).get('s6', ('?',))[0]} times 1.1 s apart: both wait about a second between two starts
+  of a service; supervisord {P.get('latency_restart', {}).get('supervisord', ('?',))[0]} times); stop as above,
+  {P.get('latency_stop', {}).get('default')} fresh namespaces per init ({P.get('latency_stop', {}).get('supervisord')}
+  for supervisord). "Under flood": egress writes 100-byte lines in 64 KiB writes for as long as it lives, through
+  PID 1 to a sink that reads everything (inits without a log relay: straight to that sink); single-child inits run
+  the flooding daemon as their one child. p50/p90/p99 are nearest-rank; with 100 samples p99 is the second
+  largest, with fewer it is the largest. runsvdir is runit's, with `sv restart` as the operator's action.
+- **load**: for each section, how busy the machine's two cores were (`/proc/stat`, every process on the machine,
+  other users' work included) and the load average before and after.
+- **signal flood**: `bench-helper sigflood`, entered into the namespace with `nsenter` (so it is not PID 1's child),
+  sends {res.get('sigflood', {}).get('signals', 100000):,} SIGCHLDs to PID 1; half-way through, SIGTERM to PID 1 → PID 1's exit.
+  A sweeping init (sidecar-init) also waits for the flooder, which the sweep's SIGTERM ends.
+- **stray**: `bench-helper stray {P.get('stray_lives_ms')}`, entered with `nsenter`, ignores SIGTERM and exits
+  {P.get('stray_lives_ms')} ms after it; SIGTERM to PID 1, then the stray's own timestamp of its death → PID 1's
+  exit seen on a pidfd. Only sweeping inits wait for such a process.
 - Medians everywhere; the machine is a shared 2-core VM, so single runs vary (raw runs below)."""
 
 
@@ -507,10 +557,212 @@ def raw(res):
     for life, per in res.get("autorestart", {}).items():
         for k, r in per.items():
             errs += [f"autorestart {life} ms {k}: {e}" for e in r.get("errors", [])]
+    rl = res.get("relay")
+    if rl:
+        for chunk, c in rl["chunks"].items():
+            for k, r in c["results"].items():
+                lines.append(
+                    f"- {k}: relay {chunk}-byte writes MB/s {', '.join(f'{x:.0f}' for x in r['mbps'])}; "
+                    f"CPU ms/100 MB {', '.join(f'{x:.0f}' for x in r['cpu_ms_per_100mb'])}"
+                )
+    lt = res.get("latency")
+    if lt:
+        for what in ("restart", "stop"):
+            for k, per in lt[what].items():
+                for mode, r in per.items():
+                    lines.append(f"- {k}: {what} {mode} ms {', '.join(f'{x / 1e6:.2f}' for x in r['ns'] if x is not None)}")
+                    errs += [f"{k} {what} {mode}: {e}" for e in r.get("errors", [])]
+    for fig in ("sigflood", "stray"):
+        for k, r in res.get(fig, {}).get("inits", {}).items():
+            lines.append(f"- {k}: {fig} ms {', '.join(f'{x / 1e6:.2f}' for x in r['ns'] if x is not None)}")
+            errs += [f"{k} {fig}: {e}" for e in r.get("errors", [])]
     errs += [f"{phase} failed: {e}" for phase, e in res.get("phase_errors", {}).items()]
     if errs:
         lines.append("- errors: " + " | ".join(errs))
     return "\n".join(lines)
+
+
+def pct(xs, q):
+    """Nearest rank: the smallest sample with q % of them at or below it."""
+    xs = sorted(x for x in (xs or []) if x is not None)
+    return xs[max(0, -(-q * len(xs) // 100) - 1)] if xs else None
+
+
+def load_text(ld):
+    if not ld:
+        return "—"
+    return f"{ld['busy_pct']:.0f} % busy, load {' '.join(ld['loadavg_start'])} → {' '.join(ld['loadavg_end'])}"
+
+
+LAT_INITS = ["sidecar-init", "tini", "dumb-init", "catatonit", "s6", "runsvdir", "supervisord"]
+
+
+def issue15(res):
+    """Relay at pipe speed and latency under a log flood: tables with
+    p50/p90/p99, the goals, and the machine's load during each section."""
+    out = []
+    rl = res.get("relay")
+    if rl:
+        out.append("### Relay of 100-byte lines (% of a plain pipe copy in the same round; CPU per 100 MB)\n")
+        out.append("| writes | load during the section | " + " | ".join(
+            k for k in next(iter(rl["chunks"].values()))["results"]) + " |")
+        out.append("|---|---|" + "---|" * len(next(iter(rl["chunks"].values()))["results"]))
+        for chunk, c in rl["chunks"].items():
+            cells = []
+            for k, r in c["results"].items():
+                cell = f"{med(r['mbps']):.0f} MB/s, **{100 * med(r['ratio']):.0f} %**, {med(r['cpu_ms_per_100mb']):.0f} ms CPU"
+                if r["lost"]:
+                    cell += f" ({r['lost']} runs lost lines)"
+                cells.append(cell)
+            label = f"{int(chunk) // 1024} KiB" if int(chunk) >= 1024 else f"{chunk} B"
+            out.append(f"| {label} | {load_text(c['load'])} | " + " | ".join(cells) + " |")
+        out.append("")
+    lt = res.get("latency")
+    if lt:
+        for what, title in (("restart", "Restart one daemon (operator's action → replacement exec'd)"),
+                            ("stop", "Stop (SIGTERM → PID 1 exited)")):
+            per = lt[what]
+            out.append(f"### {title}: idle, and while egress floods its stdout (100-byte lines, 64 KiB writes)\n")
+            out.append("| init | idle p50 / p90 / p99 | under flood p50 / p90 / p99 | flood p99 ÷ idle p99 | samples |")
+            out.append("|---|---|---|---|---|")
+            for k in LAT_INITS:
+                if k not in per:
+                    continue
+                i, f = per[k].get("idle", {}).get("ns", []), per[k].get("flood", {}).get("ns", [])
+                tri = lambda xs: " / ".join(ms(pct(xs, q)) for q in (50, 90, 99))
+                ratio = (pct(f, 99) / pct(i, 99)) if i and f and pct(i, 99) else None
+                out.append(f"| {k} | {tri(i)} | {tri(f)} | {'—' if ratio is None else f'{ratio:.1f}×'} | {len(i)} + {len(f)} |")
+            out.append("")
+            out.append("Load: " + "; ".join(f"{m}: {load_text(lt['load'].get(what + ' ' + m))}" for m in ("idle", "flood")) + ".\n")
+    sf = res.get("sigflood")
+    if sf:
+        title = f"SIGTERM half-way through {sf['signals']:,} SIGCHLDs sent to PID 1 by a non-child → PID 1 exited"
+        out += spread_table(title, sf)
+    st = res.get("stray")
+    if st:
+        title = f"Stop with a stray (a non-child that lives {st['lives_ms']} ms past its SIGTERM): its death → PID 1 exited"
+        out += spread_table(title, st)
+    goals = issue15_goals(res)
+    if goals:
+        out.append("### Goals of issue 15\n")
+        out += [f"- {g}" for g in goals]
+    return "\n".join(out)
+
+
+def issue15_goals(res):
+    notes = []
+    rl = res.get("relay")
+    if rl:
+        for chunk, goal in (("65536", 80), ("100", 90)):
+            c = rl["chunks"].get(chunk)
+            if not c:
+                continue
+            r = c["results"]
+            share = 100 * med(r["sidecar-init"]["ratio"])
+            cpu, sup = med(r["sidecar-init"]["cpu_ms_per_100mb"]), med(r["supervisord"]["cpu_ms_per_100mb"])
+            label = "64 KiB writes" if chunk == "65536" else "100-byte writes"
+            verdict = "met" if share >= goal else "not met"
+            text = (
+                f"**Relay, {label}: {verdict}** — {share:.0f} % of the pipe copy (goal ≥ {goal} %), "
+                f"{cpu:.0f} ms of PID 1's CPU per 100 MB against supervisord's {sup:.0f} ms "
+                f"({'less' if cpu < sup else 'more'}); the machine was {c['load']['busy_pct']:.0f} % busy."
+            )
+            if "sidecar-init (baseline)" in r:
+                b = r["sidecar-init (baseline)"]
+                text += f" Before (baseline): {100 * med(b['ratio']):.0f} %, {med(b['cpu_ms_per_100mb']):.0f} ms CPU per 100 MB."
+            pipe_cpu = med(r["pipe copy"]["cpu_ms_per_100mb"])
+            if chunk == "65536" and verdict == "not met":
+                text += FLOOR_RELAY
+            if chunk == "100":
+                text += (
+                    f" With a `write` a line, the writer sets the pace of every relay (the pipe copy: "
+                    f"{med(r['pipe copy']['mbps']):.0f} MB/s), so the shares mostly measure the machine's other "
+                    "work from round to round (above 100 % is that); what separates the relays is CPU per 100 MB: "
+                    f"sidecar-init {cpu:.0f} ms against the copier's {pipe_cpu:.0f} ms. What is left is per wake-up, "
+                    "not per byte: PID 1 wakes for every few writes, and each wake-up polls every log pipe "
+                    "(`perf`: 6 % of PID 1's samples in the pump's own code, the rest in the kernel's poll, pipe "
+                    "and wake-up paths)."
+                )
+            notes.append(text)
+    lt = res.get("latency")
+    if lt:
+        for what in ("restart", "stop"):
+            per = lt[what].get("sidecar-init", {})
+            i, f = per.get("idle", {}).get("ns"), per.get("flood", {}).get("ns")
+            if i and f:
+                ratio = pct(f, 99) / pct(i, 99)
+                notes.append(
+                    f"**{what.capitalize()} p99 under a flooding sibling ≤ 2× idle p99: {'met' if ratio <= 2 else 'not met'}** — "
+                    f"{ms(pct(f, 99))} against {ms(pct(i, 99))} idle ({ratio:.1f}×); p50 {ms(pct(f, 50))} against {ms(pct(i, 50))}."
+                    + (FLOOR_RESTART if what == "restart" and ratio > 2 else "")
+                )
+    st = res.get("stray")
+    if st and st["inits"].get("sidecar-init"):
+        xs = [x for x in st["inits"]["sidecar-init"]["ns"] if x is not None]
+        if xs:
+            worst = max(xs)
+            notes.append(
+                f"**Stop with a stray ends within 2 ms of its death: {'met' if worst <= 2e6 else 'not met'}** — "
+                f"median {ms(pct(xs, 50))}, worst of {len(xs)} {ms(worst)}."
+            )
+    return notes
+
+
+def latency_panel(ax, res):
+    lt = res.get("latency")
+    if not lt:
+        return
+    import numpy as np
+
+    rows = []
+    for what in ("restart", "stop"):
+        for k in ("sidecar-init", "runsvdir", "s6", "tini", "catatonit"):
+            per = lt[what].get(k)
+            if per and per.get("idle", {}).get("ns") and per.get("flood", {}).get("ns"):
+                rows.append((f"{what}\n{k}", per["idle"]["ns"], per["flood"]["ns"]))
+    if not rows:
+        return
+    x = np.arange(len(rows))
+    w = 0.2
+    for j, (mode, q, color) in enumerate(
+        [(1, 50, "tab:blue"), (1, 99, "tab:cyan"), (2, 50, "tab:red"), (2, 99, "salmon")]
+    ):
+        vals = [pct(r[mode], q) / 1e6 for r in rows]
+        label = f"{'idle' if mode == 1 else 'under flood'} p{q}"
+        ax.bar(x + (j - 1.5) * w, vals, w, color=color, label=label)
+    ax.set_yscale("log")
+    ax.set_xticks(x, [r[0] for r in rows], fontsize=7)
+    ax.set_ylabel("ms (log scale)")
+    ax.set_title("Latency idle vs under a log flood")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, axis="y")
+
+
+def relay_panel(ax, res):
+    rl = res.get("relay")
+    if not rl:
+        return
+    import numpy as np
+
+    chunks = list(rl["chunks"])
+    keys = list(rl["chunks"][chunks[0]]["results"])
+    x = np.arange(len(chunks))
+    w = 0.8 / len(keys)
+    colors = {"pipe copy": "k", "sidecar-init": "tab:blue", "supervisord": "tab:orange"}
+    for j, k in enumerate(keys):
+        vals = [100 * med(rl["chunks"][c]["results"][k]["ratio"]) for c in chunks]
+        bars = ax.bar(x + (j - (len(keys) - 1) / 2) * w, vals, w, color=colors.get(k, "tab:grey"), label=k)
+        for bar, v in zip(bars, vals):
+            ax.annotate(f"{v:.0f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=7)
+    ax.axhline(80, color="tab:green", linestyle=":", label="goal 80 % (64 KiB)")
+    ax.axhline(90, color="tab:olive", linestyle=":", label="goal 90 % (100 B)")
+    ax.set_xticks(x, [f"{int(c) // 1024} KiB writes" if int(c) >= 1024 else f"{c}-byte writes" for c in chunks])
+    ax.set_ylabel("% of a plain pipe copy (same round)")
+    ax.set_title("Relay rate of 100-byte lines")
+    top = max(100 * med(rl["chunks"][c]["results"][k]["ratio"]) for c in chunks for k in keys)
+    ax.set_ylim(0, 1.45 * top)
+    ax.legend(fontsize=6, loc="upper center", ncol=3)
+    ax.grid(alpha=0.3, axis="y")
 
 
 def plot(res, png):
@@ -519,7 +771,10 @@ def plot(res, png):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=90)
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8), dpi=90)
+    (a, b), (c, d) = axes
+    relay_panel(c, res)
+    latency_panel(d, res)
     pp = res.get("pump")
     if pp:
         style = {"pipe copy": ("k", "--"), "sidecar-init": ("tab:blue", "-"), "supervisord": ("tab:orange", "-")}
@@ -573,12 +828,14 @@ def write(res, md_path, png):
     ]
     m = res["machine"]
     versions = "\n".join(f"| {k} | {v} |" for k, v in res["versions"].items())
+    if res.get("baseline"):
+        versions += f"\n| sidecar-init (baseline) | {res['baseline']} |"
     plot_md = ""
     if png is not None:
         try:
             plot(res, png)
             rel = png.relative_to(md_path.parent)
-            plot_md = f"\n![log throughput against line length; reap cost per orphan]({rel})\n"
+            plot_md = f"\n![log throughput against line length; reap cost per orphan; relay rate; latency idle vs under a log flood]({rel})\n"
         except Exception as e:  # a missing plot must not cost the numbers
             plot_md = f"\n(no plot this run: {e})\n"
     text = f"""# Benchmarks
@@ -604,6 +861,10 @@ tini, dumb-init and catatonit cannot restart one daemon and do not read their ch
 to the container's stdout itself, so there is nothing to prefix and no line framing); neither does s6
 without an s6-log service per daemon.
 {plot_md}
+## Relay and latency under load (issue 15)
+
+{issue15(res)}
+
 ## Goals
 
 {chr(10).join('- ' + n for n in goal_notes(figs, res))}
@@ -620,4 +881,12 @@ without an s6-log service per daemon.
 
 </details>
 """
-    md_path.write_text(text)
+    # Sections written by hand (other benches, e.g. `make bench-spawn`) follow
+    # this marker and are kept as they are.
+    marker = "<!-- make bench keeps what follows: sections from other benches -->"
+    kept = ""
+    if md_path.exists():
+        old = md_path.read_text()
+        if marker in old:
+            kept = old[old.index(marker):]
+    md_path.write_text(text + ("\n" + kept if kept else ""))

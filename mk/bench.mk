@@ -6,6 +6,8 @@
 #
 # One figure alone, without overwriting BENCHMARKS.md, e.g. the auto-restart:
 #   make bench BENCH_ARGS='--only autorestart --md target/bench/autorestart.md'
+# An earlier build beside this one (relay, signal flood and stray figures):
+#   make bench BENCH_ARGS='--baseline path/to/old/sidecar-init'
 PYTHON ?= python3
 BENCH_ARGS ?=
 

@@ -238,7 +238,9 @@ fn a_dead_daemons_unterminated_line_comes_out_once_the_backlog_drains() {
         .daemons("egress,pipelock")
         // egress writes its unterminated line at once; pipelock floods later.
         .standin("egress", &["--no-newline", "OLDTAIL"])
-        .standin("pipelock", &["--delay", "500", "--flood", "5000", "--max-len", "100"])
+        // More than the init buffers for a stalled reader (its backlog, about
+        // 1.1 MiB since issue 15, and the two pipes): the flood must block.
+        .standin("pipelock", &["--delay", "500", "--flood", "50000", "--max-len", "100"])
         .stall_stdout()
         .start();
     let egress = init.wait_started(&["egress", "pipelock"]).remove(0);
@@ -274,7 +276,8 @@ fn a_dead_daemons_unterminated_line_comes_out_once_the_backlog_drains() {
 fn a_dead_daemons_unterminated_line_is_not_fused_with_the_next_runs_first_line() {
     let init = Setup::new("tail-fused")
         .daemons("egress,pipelock")
-        .standin("egress", &["--flood", "5000", "--max-len", "100"])
+        // More than the init buffers for a stalled reader: the flood must block.
+        .standin("egress", &["--flood", "50000", "--max-len", "100"])
         .standin("pipelock", &["--after", "500", "--no-newline", "OLDTAIL", "--exit", "0"])
         .stall_stdout()
         .start();

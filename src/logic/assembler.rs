@@ -30,40 +30,36 @@ impl<'a> Assembler<'a> {
         }
     }
 
-    /// Hands every complete line (or cut piece) in `data` to `emit`, without
-    /// its newline, and keeps the unfinished rest for the next call.
-    pub fn feed(&mut self, mut data: &[u8], emit: &mut impl FnMut(&[u8])) {
-        while !data.is_empty() {
-            let room = self.carry.len().saturating_sub(self.len);
-            // One byte past the room tells a line of exactly MAX_LINE bytes
-            // (newline next) from one that must be cut.
-            let window = data.get(..=room).unwrap_or(data);
-            let newline = find_newline(window);
-            let (line, rest) = match newline {
-                Some(at) => (data.get(..at), data.get(at.saturating_add(1)..)),
-                None if window.len() > room => (data.get(..room), data.get(room..)),
-                None => {
-                    self.keep(data);
-                    return;
-                }
-            };
-            let line = line.unwrap_or(&[]);
-            // One call of `emit`, so its code is not there twice.
-            if self.len > 0 {
-                self.keep(line);
-            }
-            emit(if self.len == 0 { line } else { self.carried() });
-            self.len = 0;
-            data = rest.unwrap_or(&[]);
-        }
+    /// No unfinished line is carried: what comes next starts a line.
+    pub fn at_line_start(&self) -> bool {
+        self.len == 0
     }
 
-    /// Hands over the unfinished last line, if any: the stream has ended.
-    pub fn finish(&mut self, emit: &mut impl FnMut(&[u8])) {
+    /// Hands the first complete line (or cut piece) in `data` to `emit`,
+    /// without its newline, or keeps `data` as the unfinished line; returns
+    /// what follows it.
+    pub fn feed_one<'d>(&mut self, data: &'d [u8], emit: &mut impl FnMut(&[u8])) -> &'d [u8] {
+        let room = self.carry.len().saturating_sub(self.len);
+        // One byte past the room tells a line of exactly MAX_LINE bytes
+        // (newline next) from one that must be cut.
+        let window = data.get(..=room).unwrap_or(data);
+        let newline = find_newline(window);
+        let (line, rest) = match newline {
+            Some(at) => (data.get(..at), data.get(at.saturating_add(1)..)),
+            None if window.len() > room => (data.get(..room), data.get(room..)),
+            None => {
+                self.keep(data);
+                return &[];
+            }
+        };
+        let line = line.unwrap_or(&[]);
+        // One call of `emit`, so its code is not there twice.
         if self.len > 0 {
-            emit(self.carried());
-            self.len = 0;
+            self.keep(line);
         }
+        emit(if self.len == 0 { line } else { self.carried() });
+        self.len = 0;
+        rest.unwrap_or(&[])
     }
 }
 
@@ -76,9 +72,15 @@ mod tests {
         let mut assembler = Assembler::new(&mut carry);
         let mut lines = std::vec::Vec::new();
         for chunk in chunks {
-            assembler.feed(chunk, &mut |l| lines.push(l.to_vec()));
+            let mut chunk: &[u8] = chunk;
+            while !chunk.is_empty() {
+                chunk = assembler.feed_one(chunk, &mut |l| lines.push(l.to_vec()));
+            }
         }
-        assembler.finish(&mut |l| lines.push(l.to_vec()));
+        // The stream ended: its unfinished last line, as Routing::finish_line ends it.
+        if !assembler.at_line_start() {
+            assembler.feed_one(b"\n", &mut |l| lines.push(l.to_vec()));
+        }
         lines
     }
 

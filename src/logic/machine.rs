@@ -196,8 +196,13 @@ pub enum Note {
 }
 
 /// How often a sweep looks again for processes that are not the init's
-/// children. Only during a stop: an idle init never wakes.
-pub const SWEEP_RECHECK_MS: Millis = 20;
+/// children (their deaths are not told to it): the stop ends within this of
+/// the last one's death. Only during a stop, and only while such a process
+/// outlives its SIGTERM (the grace at most): an idle init never wakes. A
+/// look is one `kill(-1, 0)` and one `wait4`; pidfds of the strays would
+/// wake on the death itself but cost more code than the size budget has
+/// room for (docs/DECISIONS.md).
+pub const SWEEP_RECHECK_MS: Millis = 1;
 
 /// Upper bound of actions one event can produce: per slot a signal, a note
 /// and a spawn, plus a few global ones. The tests check it holds.

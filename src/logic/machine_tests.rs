@@ -583,11 +583,30 @@ fn a_sweep_waits_for_processes_that_are_not_its_children() {
     let out = b.at(110).feed(Event::NoChildren { others_left: true });
     assert!(out.is_empty(), "no exit while others live: {out:?}");
     assert_eq!(b.machine.next_deadline(), Some(110 + SWEEP_RECHECK_MS));
-    assert_eq!(effects(&b.at(130).feed(Event::Deadline)), [Action::Reap]);
+    assert_eq!(effects(&b.at(110 + SWEEP_RECHECK_MS).feed(Event::Deadline)), [Action::Reap]);
     b.feed(Event::NoChildren { others_left: true });
     // The stop's deadline still comes: SIGKILL, then exit once none is left.
     assert_eq!(effects(&b.at(8000).feed(Event::Deadline)), [Action::SignalAll(SIGKILL), Action::Reap]);
     assert_eq!(effects(&b.feed(Event::NoChildren { others_left: true })), [Action::Exit(0)]);
+}
+
+#[test]
+fn a_stop_with_a_stray_ends_within_a_millisecond_of_its_death() {
+    // 20 ms between looks made a stop that waited for a `docker exec`
+    // process end up to 20 ms after it died.
+    let mut b = Harness::all_up();
+    b.at(0).signal(SIGTERM);
+    for pid in 10..=13 {
+        b.reap(pid, BY_TERM);
+    }
+    b.at(10).feed(Event::NoChildren { others_left: true });
+    assert_eq!(b.machine.next_deadline(), Some(11), "the next look");
+    assert_eq!(effects(&b.at(11).feed(Event::Deadline)), [Action::Reap]);
+    // The stray died at 11.5: the look at 12 sees it gone.
+    b.feed(Event::NoChildren { others_left: true });
+    assert_eq!(b.machine.next_deadline(), Some(12));
+    b.at(12).feed(Event::Deadline);
+    assert_eq!(effects(&b.feed(Event::NoChildren { others_left: false })), [Action::Exit(0)]);
 }
 
 #[test]

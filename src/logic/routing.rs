@@ -6,21 +6,30 @@
 //!
 //! Each sink (the init's stdout, its stderr, or one for both when they are
 //! the same pipe) has a backlog of whole lines waiting for the reader. While
-//! it has one, no pipe bound for it is read, so the back-pressure reaches the
-//! daemons, and signals, deadlines and reaping go on. A line that finds no
+//! it has less room than one read can fill, no pipe bound for it is read, so
+//! the back-pressure reaches the daemons, and signals, deadlines and reaping
+//! go on. A line that finds no
 //! room is counted and reported once the sink drains.
 
 use heapless::Vec;
 
-use super::assembler::Assembler;
+use super::assembler::{Assembler, MAX_LINE};
 use super::line::Line;
 use super::report;
 use super::slot::Slot;
-use crate::sys::bytes::{copy, move_to_front};
+use crate::sys::bytes::{copy, move_to_front, prefix_lines, Prefix, PREFIX_SLACK};
 
 /// Bytes a pipe write of at most this size moves atomically, and that a
 /// pipe poll calls writable has room for.
 pub const PIPE_BUF: usize = 4096;
+
+/// Bytes one read of a daemon's pipe takes at most.
+pub const READ: usize = 64 * 1024;
+
+/// Room a sink's backlog must have for a pipe bound for it to be read: all
+/// that one read can turn into (an empty line grows 13×, by a 12-byte
+/// prefix), and the bulk copy's slack.
+pub const READ_ROOM: usize = 13 * READ + PREFIX_SLACK;
 
 /// A stdout and a stderr pipe for each of the four slots.
 pub const MAX_STREAMS: usize = 2 * Slot::ALL.len();
@@ -72,6 +81,17 @@ impl<'a> Sink<'a> {
         self.start == self.end
     }
 
+    /// Whether a read's worth of lines fits behind what waits: the pipes
+    /// bound for this sink are read while it drains, so reads and writes
+    /// overlap, until the backlog's end comes within [`READ_ROOM`] of its
+    /// size; then only once it has drained (and starts again at the front).
+    /// So back-pressure reaches the daemons once the reader falls behind by
+    /// what the backlog holds past that, and nothing waiting is ever moved
+    /// for room.
+    pub fn has_room(&self) -> bool {
+        self.is_idle() || self.buf.len().saturating_sub(self.end) >= READ_ROOM
+    }
+
     pub fn pending(&self) -> &[u8] {
         self.buf.get(self.start..self.end).unwrap_or(&[])
     }
@@ -95,6 +115,16 @@ impl<'a> Sink<'a> {
         }
         self.end = self.end.saturating_add(len);
         true
+    }
+
+    /// Appends the whole lines at the front of `data`, each after `prefix`,
+    /// while they fit and are at most [`MAX_LINE`] long; returns the bytes
+    /// taken. What is left (a longer line, the last few bytes, the rest when
+    /// room runs short) goes line by line through [`Sink::push`].
+    pub fn push_lines(&mut self, prefix: &Prefix, data: &[u8]) -> usize {
+        let (taken, made) = prefix_lines(self.buf.get_mut(self.end..).unwrap_or(&mut []), data, prefix, MAX_LINE);
+        self.end = self.end.saturating_add(made);
+        taken
     }
 
     /// Whether the wait point should ask poll when this sink is writable.
@@ -169,7 +199,7 @@ pub struct Stream<'a> {
     /// Where its lines go: the init's stdout or stderr, as the daemon's.
     pub sink: SinkId,
     lines: Assembler<'a>,
-    prefix: Vec<u8, 16>,
+    prefix: Prefix,
 }
 
 /// Index of a stream, as [`Routing::add_stream`] returned it.
@@ -185,11 +215,32 @@ pub struct Routing<'a> {
     /// cut by a partial write whole.
     err: Option<Sink<'a>>,
     streams: Vec<Stream<'a>, MAX_STREAMS>,
+    /// The stream the next round of reads starts at.
+    turn: StreamId,
 }
 
 impl<'a> Routing<'a> {
     pub fn new(out: Sink<'a>, err: Option<Sink<'a>>) -> Self {
-        Routing { out, err, streams: Vec::new() }
+        Routing { out, err, streams: Vec::new(), turn: 0 }
+    }
+
+    /// Where this round of reads starts: one stream further each round, so
+    /// that the first pipe read, which fills its sink's backlog and keeps
+    /// the other pipes bound for it waiting, is each stream in turn.
+    pub fn next_turn(&mut self) -> StreamId {
+        let turn = self.turn;
+        self.turn = self.after(turn);
+        turn
+    }
+
+    /// The stream after `stream`, round the ring.
+    pub fn after(&self, stream: StreamId) -> StreamId {
+        let next = stream.saturating_add(1);
+        if next < self.streams.len() {
+            next
+        } else {
+            0
+        }
     }
 
     pub fn sink(&mut self, id: SinkId) -> &mut Sink<'a> {
@@ -210,10 +261,7 @@ impl<'a> Routing<'a> {
 
     /// A pipe for `slot`'s `sink`, its unfinished line kept in `carry`.
     pub fn add_stream(&mut self, slot: Slot, sink: SinkId, carry: &'a mut [u8]) -> Option<StreamId> {
-        let mut prefix = Vec::new();
-        for &byte in b"[".iter().chain(slot.name().as_bytes()).chain(b"] ") {
-            let _ = prefix.push(byte);
-        }
+        let prefix = Prefix::new(slot.name().as_bytes());
         let id = self.streams.len();
         self.streams.push(Stream { slot, sink, lines: Assembler::new(carry), prefix }).ok()?;
         Some(id)
@@ -237,28 +285,33 @@ impl<'a> Routing<'a> {
         self.streams.iter().enumerate()
     }
 
-    /// Whether the pipe of `stream` should be read now: its sink has no backlog.
+    /// Whether the pipe of `stream` should be read now: its sink has room.
     pub fn wants_read(&self, stream: StreamId) -> bool {
-        self.streams.get(stream).is_some_and(|s| self.sink_ref(s.sink).is_idle())
+        self.streams.get(stream).is_some_and(|s| self.sink_ref(s.sink).has_room())
     }
 
     /// Bytes read from the pipe of `stream`: its whole lines go to its sink.
     pub fn on_data(&mut self, stream: StreamId, data: &[u8]) {
         let Some(Stream { sink, lines, prefix, .. }) = self.streams.get_mut(stream) else { return };
         let sink = pick(&mut self.out, &mut self.err, *sink);
-        lines.feed(data, &mut |line| {
-            sink.push(&[prefix, line, b"\n"]);
-        });
+        let mut data = data;
+        while !data.is_empty() {
+            if lines.at_line_start() {
+                data = data.get(sink.push_lines(prefix, data)..).unwrap_or(&[]);
+            }
+            data = lines.feed_one(data, &mut |line| {
+                sink.push(&[prefix.as_bytes(), line, b"\n"]);
+            });
+        }
     }
 
     /// The pipe of `stream` read empty after its run ended: its unfinished
     /// last line goes out as a line of its own.
     pub fn finish_line(&mut self, stream: StreamId) {
-        let Some(Stream { sink, lines, prefix, .. }) = self.streams.get_mut(stream) else { return };
-        let sink = pick(&mut self.out, &mut self.err, *sink);
-        lines.finish(&mut |line| {
-            sink.push(&[prefix, line, b"\n"]);
-        });
+        if self.streams.get(stream).is_some_and(|s| !s.lines.at_line_start()) {
+            // The newline the daemon did not write: one path for every line.
+            self.on_data(stream, b"\n");
+        }
     }
 
     /// One of the init's own lines, on stderr.

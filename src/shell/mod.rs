@@ -9,9 +9,6 @@ mod logs;
 pub use control::Control;
 pub use logs::Logs;
 
-use rustix::event::{PollFd, PollFlags};
-
-use self::logs::PollSet;
 use crate::logic::config::Config;
 use crate::logic::control::{self as protocol, Request};
 use crate::logic::line::Line;
@@ -27,6 +24,10 @@ use crate::sys::signals::{self, SignalFd};
 use crate::sys::spawn::{self, Outcome, DEFAULT_PATH};
 use crate::sys::wait::{self, Reaped};
 use crate::sys::{error_text, process};
+
+/// The shell's own descriptors in the wait: the signalfd and a spawn
+/// report for each slot; the control socket's follow.
+const OWN: usize = 5;
 
 pub struct Shell<'a> {
     config: &'a Config,
@@ -47,7 +48,7 @@ pub struct Shell<'a> {
     /// signalfd, then the read end of each slot's spawn report, in slot
     /// order, while its child is starting (until the report says how its
     /// exec went).
-    watched: [Option<Fd>; logs::WATCHED],
+    watched: [Option<Fd>; OWN],
     now: Millis,
 }
 
@@ -116,27 +117,17 @@ impl<'a> Shell<'a> {
         self.now = now_ms();
         // A due deadline makes the poll a look (zero timeout): signals are
         // still read, so a deadline due at every wake cannot starve them.
-        let mut polled = PollSet::new();
-        for fd in self.watched.iter().flatten() {
-            let _ = polled.push(PollFd::from_borrowed_fd(*fd, PollFlags::IN));
+        let mut watched = [None; logs::WATCHED];
+        for (to, from) in watched.iter_mut().zip(self.watched.iter().chain(&self.control.fds)) {
+            *to = *from;
         }
-        let ours = polled.len();
-        self.control.poll_entries(&mut polled);
-        let trusted = self.logs.wait(&mut polled, deadline, self.now);
-        // Bit i: `watched[i]` was polled ready, or may be.
-        let mut ready = 0u32;
-        let mut entries = polled.iter();
-        for (i, fd) in self.watched.iter().enumerate() {
-            if fd.is_some() && entries.next().is_some_and(|entry| !trusted || !entry.revents().is_empty()) {
-                ready |= 1u32.checked_shl(i as u32).unwrap_or(0);
-            }
-        }
+        let ready = self.logs.wait(&watched, self.control.out() << OWN, deadline, self.now);
         // One clock reading a wake: a burst of reaps costs no system call each.
         self.now = now_ms();
         // A request first, one a wake, with the machine's queue empty (the
         // shell's loop ran it dry): the first note that decides a restart
         // or signal is then the one deciding this request.
-        if let Some((at, request)) = self.control.after_wait(polled.get(ours..).unwrap_or_default(), trusted) {
+        if let Some((at, request)) = self.control.after_wait(ready >> OWN) {
             self.serve(at, request);
         }
         if deadline.is_some_and(|at| at <= self.now) {
