@@ -96,8 +96,7 @@ pub fn deliver(dropped: &mut u64, line: Option<&[u8]>, mut send: impl FnMut(&[u8
 }
 
 /// Names of [`Bundle`]s, then of [`SlotState`]s, by [`state_index`].
-const STATE_NAMES: [&str; 9] =
-    ["running", "stopping", "sweeping", "up", "starting", "stopping", "waiting", "down", "failed"];
+const STATE_NAMES: &[u8; 72] = b"running stoppingsweepingup      startingstoppingwaiting down    failed  ";
 
 fn state_index(state: SlotState) -> usize {
     match state {
@@ -158,7 +157,10 @@ pub fn status(
         if !items.as_bytes().is_empty() {
             items.str(if health { ", " } else { "\n" });
         }
-        items.str(name).str(" ").str(STATE_NAMES.get(state).copied().unwrap_or_default());
+        let at = state.wrapping_mul(8);
+        let state = STATE_NAMES.get(at..at.wrapping_add(8)).unwrap_or_default();
+        let state = state.get(..state.iter().position(|&b| b == b' ').unwrap_or(8)).unwrap_or_default();
+        items.str(name).str(" ").text(state);
         if health {
             continue;
         }
