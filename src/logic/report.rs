@@ -355,12 +355,6 @@ pub enum Startup<'a> {
     NotSubreaper,
     /// Fault signals sent by others could kill the init.
     FaultsNotCaught,
-    /// The control socket could not listen at `addr`, or gave up (`errno`).
-    NoControl {
-        addr: &'a [u8],
-        errno: i32,
-        text: &'a [u8],
-    },
 }
 
 #[inline(never)]
@@ -376,11 +370,6 @@ pub fn startup(what: Startup) -> Line {
         Startup::NoMemory => "no memory for output buffers; exiting",
         Startup::NotSubreaper => "cannot become a subreaper; orphans go to the real init",
         Startup::FaultsNotCaught => "cannot catch fault signals; a sent one would kill the init",
-        Startup::NoControl { addr, errno, text } => {
-            v.quote = [Some(addr), Some(text)];
-            v.signed[0] = errno.into();
-            "cannot listen on '%q': %r (errno %p); running without control"
-        }
     };
     line(template, &v)
 }
@@ -435,6 +424,9 @@ pub fn trouble(trouble: &Trouble, context: &impl Context) -> Line {
             ("poll failed; looking at every log pipe each 100 ms (%r, errno %p)", errno)
         }
         Trouble::NoReport { errno } => ("no spawn report pipe: a failed exec exits 127 (%r, errno %p)", errno),
+        Trouble::NoControl { errno } => {
+            ("cannot listen on the control socket; running without control (%r, errno %p)", errno)
+        }
         Trouble::SentFault { sig } => {
             v.signed[1] = sig.into();
             ("ignoring %g sent by another process", 0)

@@ -143,8 +143,7 @@ impl<'a> Shell<'a> {
             self.signals.read_batch(|sig| machine.handle(Event::Signal(sig), now));
         }
         if let Some(errno) = self.control.failed.take() {
-            let text = error_text(errno);
-            self.startup_note(Startup::NoControl { addr: &self.config.control, errno, text });
+            self.logs.trouble(Trouble::NoControl { errno });
         }
         signals::take_sent_faults(|sig| self.logs.trouble(Trouble::SentFault { sig }));
         self.logs.flush();
