@@ -55,10 +55,23 @@ fn new_fd(ret: Ret) -> Result<Fd, i32> {
 }
 
 /// A SOCK_SEQPACKET socket (`flags`: SOCK_NONBLOCK or none), connected to or
-/// bound at `addr` (`nr`: connect or bind).
+/// bound at `addr` (`nr`: connect or bind). Binding, a socket file already
+/// at a path is replaced first (anything else there is left alone, and the
+/// bind fails).
+#[inline(never)]
 fn socket_at(nr: i64, addr: &[u8], flags: i32) -> Result<Fd, i32> {
     let mut raw = [0; 110];
-    let (len, _) = sockaddr(&mut raw, addr);
+    let (len, is_path) = sockaddr(&mut raw, addr);
+    if nr == libc::SYS_bind && is_path {
+        let mut info = MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: `raw`'s path is NUL-terminated within it (a path is at
+        // most 107 bytes), and `info` is a valid out-pointer of its size.
+        let found = unsafe { syscall4(libc::SYS_newfstatat, AT_FDCWD, path(&raw), info.as_mut_ptr() as usize, 0) } == 0;
+        // SAFETY: the kernel filled `info` in (the call returned 0).
+        if found && unsafe { info.assume_init_ref() }.st_mode & libc::S_IFMT == libc::S_IFSOCK {
+            unlink(&raw);
+        }
+    }
     let kind = (libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC | flags) as usize;
     // SAFETY: socket takes plain integers.
     let fd = new_fd(unsafe { syscall3(libc::SYS_socket, libc::AF_UNIX as usize, kind, 0) })?;
@@ -72,23 +85,22 @@ fn socket_at(nr: i64, addr: &[u8], flags: i32) -> Result<Fd, i32> {
     }
 }
 
-/// A non-blocking listener on `addr` (`@NAME` or an absolute path). A
-/// socket file already at the path is replaced; anything else there is left
-/// alone, and the bind fails.
-#[inline(never)]
+const AT_FDCWD: usize = libc::AT_FDCWD as usize;
+
+/// The path in a filled `sockaddr_un`, NUL-terminated.
+fn path(raw: &SockaddrUn) -> usize {
+    raw.get(2..).unwrap_or(&[]).as_ptr() as usize
+}
+
+/// Removes the file at `raw`'s path.
+fn unlink(raw: &SockaddrUn) {
+    // SAFETY: the path is NUL-terminated within `raw`, alive for the call.
+    unsafe { syscall3(libc::SYS_unlinkat, AT_FDCWD, path(raw), 0) };
+}
+
+/// A non-blocking listener on `addr` (`@NAME` or an absolute path), which
+/// replaces a socket file at the path.
 pub fn listen(addr: &[u8]) -> Result<Fd, i32> {
-    let mut raw = [0; 110];
-    let (_, is_path) = sockaddr(&mut raw, addr);
-    let path = raw.get(2..).unwrap_or(&[]).as_ptr() as usize;
-    let mut info = MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `path` is NUL-terminated within `raw` (a path is at most 107
-    // bytes), and `info` is a valid out-pointer of its size.
-    let found = is_path
-        && unsafe { syscall4(libc::SYS_newfstatat, libc::AT_FDCWD as usize, path, info.as_mut_ptr() as usize, 0) } == 0;
-    // SAFETY: the kernel filled `info` in (the call returned 0).
-    if found && unsafe { info.assume_init_ref() }.st_mode & libc::S_IFMT == libc::S_IFSOCK {
-        remove(addr);
-    }
     let fd = socket_at(libc::SYS_bind, addr, libc::SOCK_NONBLOCK)?;
     // SAFETY: listen takes plain integers.
     if let Err(errno) = result(unsafe { syscall2(libc::SYS_listen, fd.as_raw_fd() as usize, BACKLOG) }) {
@@ -98,13 +110,11 @@ pub fn listen(addr: &[u8]) -> Result<Fd, i32> {
     Ok(fd)
 }
 
-/// Removes the file of a path address: before listening, and at exit.
+/// Removes the file of a path address: at exit.
 pub fn remove(addr: &[u8]) {
     let mut raw = [0; 110];
     if sockaddr(&mut raw, addr).1 {
-        let path = raw.get(2..).unwrap_or(&[]).as_ptr() as usize;
-        // SAFETY: `path` is NUL-terminated within `raw`, alive for the call.
-        unsafe { syscall3(libc::SYS_unlinkat, libc::AT_FDCWD as usize, path, 0) };
+        unlink(&raw);
     }
 }
 
