@@ -38,26 +38,34 @@ pub enum Request {
 /// `signal` a slot and a signal.
 const VERBS: [&[u8]; 5] = [b"status", b"health", b"events", b"restart", b"signal"];
 
-/// One request message.
+/// One request message: a verb, then its words, each after one space.
 #[inline(never)]
 pub fn parse_request(message: &[u8]) -> Option<Request> {
-    // Up to three words, split at each space (so two spaces make an empty word).
-    let mut words: [&[u8]; 3] = [&[]; 3];
-    let mut count = 0usize;
-    for word in message.split(|&b| b == b' ') {
-        *words.get_mut(count)? = word;
-        count = count.wrapping_add(1);
-    }
-    let [verb, slot, sig] = words;
+    let (verb, rest) = word(message);
     let verb = VERBS.iter().position(|&name| name == verb)?;
     let request = match verb {
         0 => Request::Status,
         1 => Request::Health,
         2 => Request::Events,
-        _ => Request::ToSlot(Slot::from_name(slot)?, if verb == 3 { REQUESTED } else { parse_signal(sig)? }),
+        _ => {
+            let (slot, more) = word(rest?);
+            let slot = Slot::from_name(slot)?;
+            if verb == 3 {
+                return more.is_none().then_some(Request::ToSlot(slot, REQUESTED));
+            }
+            let (sig, more) = word(more?);
+            return more.is_none().then_some(Request::ToSlot(slot, parse_signal(sig)?));
+        }
     };
-    // The verb and the words it takes, no more.
-    (count == verb.saturating_sub(1).max(1)).then_some(request)
+    rest.is_none().then_some(request)
+}
+
+/// The first word of `text`, and what follows its space, if one does.
+fn word(text: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match text.iter().position(|&b| b == b' ') {
+        Some(at) => (text.get(..at).unwrap_or_default(), text.get(at.wrapping_add(1)..)),
+        None => (text, None),
+    }
 }
 
 /// `HUP`, `SIGHUP` (the classic names, upper case) or a number 1 to 64.
