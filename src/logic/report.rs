@@ -141,7 +141,6 @@ fn name(slot: Slot) -> Option<&'static [u8]> {
 }
 
 /// A variable's whole name: [`VAR_PREFIX`] and its short name.
-#[inline(never)]
 fn var_name(variable: Variable) -> Line {
     let mut name = Line::new();
     let [kind, rest] = variable.short_name();
@@ -379,15 +378,10 @@ pub fn startup(what: Startup) -> Line {
 /// the init closed unanswered.
 #[inline(never)]
 pub fn no_answer(addr: &[u8], errno: i32, text: &[u8]) -> Line {
-    let name = var_name(Variable::Control);
-    let v = Values {
-        text: [Some(name.as_bytes()), None],
-        quote: [Some(addr), Some(text)],
-        signed: [errno.into(), 0],
-        id: None,
-    };
+    let v = Values { quote: [Some(addr), Some(text)], signed: [errno.into(), 0], ..Values::default() };
     let template = match (addr, errno) {
-        ([], _) => "control is off (%s=off)",
+        // The variable's name written out: no call to build it.
+        ([], _) => "control is off (CLAUDE_BOTTLE_SIDECAR_CONTROL=off)",
         (_, 0) => "no init answers at '%q'",
         _ => "no init answers at '%q': %r (errno %p)",
     };
