@@ -1,6 +1,6 @@
 //! The control socket's descriptors: the listener and up to
-//! [`MAX_CLIENTS`] clients, watched by the one wait point with the shell's
-//! own; accepting, reading requests, sending answers and events. What a
+//! [`MAX_CLIENTS`](crate::logic::control::MAX_CLIENTS) clients, in the one
+//! list the wait watches, after the shell's own; accepting, reading requests, sending answers and events. What a
 //! request means and what the answers say is `logic::control`'s; the shell
 //! serves each request as it is read. Nothing here blocks or sets a timer:
 //! an idle client is one more poll entry that never fires.
@@ -10,20 +10,27 @@
 //! request buffer, no outbox and no cut line; an `events` client whose
 //! socket is full loses the event and is owed a count (`logic::control::deliver`).
 
-use crate::logic::control::{deliver, parse_request, Request, MAX_CLIENTS, REQUEST_BYTES};
+use crate::logic::control::{deliver, parse_request, Request, REQUEST_BYTES};
 use crate::sys::fds::{read, Fd, Read, Written};
 use crate::sys::socket::{self, send_some};
 
-/// The listener's place, then each client's.
-pub const PLACES: usize = 1 + MAX_CLIENTS;
+use super::logs::WATCHED;
+
+/// The wait's places before the control socket's: the shell's own (the
+/// signalfd, a spawn report for each slot).
+pub const OWN: usize = 5;
+/// The listener's place; each client's follows, up to [`WATCHED`].
+const LISTENER: usize = OWN;
 
 pub struct Control {
-    /// The listener (`None`: control is off, or listening failed or was
+    /// What the wait watches: the shell's own [`OWN`] (its to set: the
+    /// signalfd, then the read end of each slot's spawn report, in slot
+    /// order, while its child is starting), then the listener (`None`: control is off, or listening failed or was
     /// given up), then each client's descriptor (`None`: a free place).
-    pub fds: [Option<Fd>; PLACES],
+    pub fds: [Option<Fd>; WATCHED],
     /// For each client that takes events, how many it lost since it last
     /// took one.
-    events: [Option<u64>; PLACES],
+    events: [Option<u64>; WATCHED],
     /// A listener was made: a socket file to remove at exit.
     bound: bool,
     /// Why there is no listener (it could not listen, or was given up),
@@ -37,10 +44,10 @@ impl Control {
     /// fails leaves its error in `failed`: the init runs on without control.
     pub fn open(addr: &[u8]) -> Control {
         let listening = if addr.is_empty() { Ok(None) } else { socket::listen(addr).map(Some) };
-        let mut fds = [None; PLACES];
-        fds[0] = listening.unwrap_or_default();
-        let (bound, failed, uid) = (fds[0].is_some(), listening.err(), socket::own_uid());
-        Control { fds, events: [None; PLACES], bound, failed, uid }
+        let mut fds = [None; WATCHED];
+        fds[LISTENER] = listening.unwrap_or_default();
+        let (bound, failed, uid) = (fds[LISTENER].is_some(), listening.err(), socket::own_uid());
+        Control { fds, events: [None; WATCHED], bound, failed, uid }
     }
 
     /// Which places the wait polls for output (bit i for place i): the
@@ -58,7 +65,7 @@ impl Control {
     /// next wake (the poll is level-triggered).
     #[inline(never)]
     pub fn after_wait(&mut self, ready: u32) -> Option<(usize, Request)> {
-        for at in 1..PLACES {
+        for at in LISTENER + 1..WATCHED {
             if ready >> at & 1 != 0 {
                 if let Some(request) = self.read(at) {
                     return Some((at, request));
@@ -67,14 +74,14 @@ impl Control {
         }
         // One connection a wake (others wait for the next), read at once:
         // its request is usually there already.
-        let listener = self.fds[0].filter(|_| ready & 1 != 0)?;
+        let listener = self.fds[LISTENER].filter(|_| ready >> LISTENER & 1 != 0)?;
         let fd = match socket::accept(listener) {
             Ok(fd) => fd?,
             // Out of descriptors or memory: the listener would stay ready
             // and the wait spin, so the init goes on without control.
             Err(errno) => {
                 socket::close(listener);
-                self.fds[0] = None;
+                self.fds[LISTENER] = None;
                 self.failed = Some(errno);
                 return None;
             }
@@ -82,8 +89,9 @@ impl Control {
         // A free place, or the first client that has not sent its request:
         // a client that sends nothing cannot keep others out. (No client
         // holds a request: each is served as it is read.)
-        let place = (1..PLACES).find(|&at| self.fds.get(at).is_some_and(Option::is_none));
-        let place = place.or_else(|| (1..PLACES).find(|&at| self.events.get(at).is_some_and(Option::is_none)));
+        let place = (LISTENER + 1..WATCHED).find(|&at| self.fds.get(at).is_some_and(Option::is_none));
+        let place =
+            place.or_else(|| (LISTENER + 1..WATCHED).find(|&at| self.events.get(at).is_some_and(Option::is_none)));
         let served = socket::peer_uid(fd).is_some_and(|uid| uid == 0 || uid == self.uid);
         let Some(at) = place.filter(|_| served) else {
             socket::close(fd);
@@ -143,7 +151,7 @@ impl Control {
     /// An event's line to every `events` client.
     #[inline(never)]
     pub fn publish(&mut self, line: &[u8]) {
-        for at in 1..PLACES {
+        for at in LISTENER + 1..WATCHED {
             self.publish_to(at, Some(line));
         }
     }

@@ -19,15 +19,11 @@ use crate::logic::slot::Slot;
 use crate::logic::trouble::Trouble;
 use crate::sys::clock::{now_ms, unix_ms};
 use crate::sys::environ::{Environ, Strings};
-use crate::sys::fds::{self, Fd};
+use crate::sys::fds;
 use crate::sys::signals::{self, SignalFd};
 use crate::sys::spawn::{self, Outcome, DEFAULT_PATH};
 use crate::sys::wait::{self, Reaped};
 use crate::sys::{error_text, process};
-
-/// The shell's own descriptors in the wait: the signalfd and a spawn
-/// report for each slot; the control socket's follow.
-const OWN: usize = 5;
 
 pub struct Shell<'a> {
     config: &'a Config,
@@ -44,11 +40,6 @@ pub struct Shell<'a> {
     /// When the init started, and the monotonic clock, read once before
     /// and once after each wait.
     since: Millis,
-    /// What the wait watches besides the pump and the control socket: the
-    /// signalfd, then the read end of each slot's spawn report, in slot
-    /// order, while its child is starting (until the report says how its
-    /// exec went).
-    watched: [Option<Fd>; OWN],
     now: Millis,
 }
 
@@ -77,15 +68,15 @@ impl<'a> Shell<'a> {
         envp: [Strings; 4],
         signals: SignalFd,
         logs: Logs,
-        control: Control,
+        mut control: Control,
         pid1: bool,
     ) -> Self {
         let search_path = environ.get("PATH").unwrap_or(DEFAULT_PATH);
         let role = if pid1 { Role::Pid1 } else { Role::Subreaper };
         let machine = Machine::new(config.selected, config.grace_ms, role).with_policy(config.policy);
         let now = now_ms();
-        let watched = [Some(signals.fd()), None, None, None, None];
-        Shell { config, envp, search_path, signals, logs, control, machine, asking: None, watched, since: now, now }
+        control.fds[0] = Some(signals.fd());
+        Shell { config, envp, search_path, signals, logs, control, machine, asking: None, since: now, now }
     }
 
     /// Runs the daemons until the machine says exit; returns the exit code.
@@ -117,17 +108,13 @@ impl<'a> Shell<'a> {
         self.now = now_ms();
         // A due deadline makes the poll a look (zero timeout): signals are
         // still read, so a deadline due at every wake cannot starve them.
-        let mut watched = [None; logs::WATCHED];
-        for (to, from) in watched.iter_mut().zip(self.watched.iter().chain(&self.control.fds)) {
-            *to = *from;
-        }
-        let ready = self.logs.wait(&watched, self.control.out() << OWN, deadline, self.now);
+        let ready = self.logs.wait(&self.control.fds, self.control.out(), deadline, self.now);
         // One clock reading a wake: a burst of reaps costs no system call each.
         self.now = now_ms();
         // A request first, one a wake, with the machine's queue empty (the
         // shell's loop ran it dry): the first note that decides a restart
         // or signal is then the one deciding this request.
-        if let Some((at, request)) = self.control.after_wait(ready >> OWN) {
+        if let Some((at, request)) = self.control.after_wait(ready) {
             self.serve(at, request);
         }
         if deadline.is_some_and(|at| at <= self.now) {
@@ -258,7 +245,7 @@ impl<'a> Shell<'a> {
                 self.feed(Event::Spawned { slot, pid: child.pid });
                 match child.report {
                     Ok(report) => {
-                        if let Some(watched) = self.watched.get_mut((slot as usize).wrapping_add(1)) {
+                        if let Some(watched) = self.control.fds.get_mut((slot as usize).wrapping_add(1)) {
                             *watched = Some(report);
                         }
                     }
@@ -278,7 +265,7 @@ impl<'a> Shell<'a> {
     /// slot) say, those that say anything yet, and closes each that has.
     fn take_reports(&mut self, slots: u32) {
         for (at, &slot) in Slot::ALL.iter().enumerate() {
-            let Some(watched) = self.watched.get_mut(at.wrapping_add(1)) else { continue };
+            let Some(watched) = self.control.fds.get_mut(at.wrapping_add(1)) else { continue };
             let Some(report) = watched.filter(|_| slots >> at & 1 != 0) else { continue };
             let event = match spawn::outcome(report) {
                 Outcome::Pending => continue,
