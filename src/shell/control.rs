@@ -28,9 +28,11 @@ pub struct Control {
     /// order, while its child is starting), then the listener (`None`: control is off, or listening failed or was
     /// given up), then each client's descriptor (`None`: a free place).
     pub fds: [Option<Fd>; WATCHED],
-    /// For each client that takes events, how many it lost since it last
+    /// 0 for a place that takes no events; for an `events` client, 1 and
+    /// how many events it lost since it last took one. (Zeros: no tag to
+    /// set in each place.)
     /// took one.
-    events: [Option<u64>; WATCHED],
+    events: [u64; WATCHED],
     /// A listener was made: a socket file to remove at exit.
     bound: bool,
     /// Why there is no listener (it could not listen, or was given up),
@@ -47,14 +49,14 @@ impl Control {
         let mut fds = [None; WATCHED];
         fds[LISTENER] = listening.unwrap_or_default();
         let (bound, failed, uid) = (fds[LISTENER].is_some(), listening.err(), socket::own_uid());
-        Control { fds, events: [None; WATCHED], bound, failed, uid }
+        Control { fds, events: [0; WATCHED], bound, failed, uid }
     }
 
     /// Which places the wait polls for output (bit i for place i): the
     /// `events` clients owed a count of lost events. The others are polled
     /// for input: a request, or an `events` client's hang-up.
     pub fn out(&self) -> u32 {
-        let owed = self.events.iter().enumerate().filter(|(_, n)| n.is_some_and(|n| n > 0));
+        let owed = self.events.iter().enumerate().filter(|(_, &n)| n > 1);
         owed.fold(0, |bits, (at, _)| bits | 1u32.wrapping_shl(at as u32))
     }
 
@@ -90,8 +92,7 @@ impl Control {
         // a client that sends nothing cannot keep others out. (No client
         // holds a request: each is served as it is read.)
         let place = (LISTENER + 1..WATCHED).find(|&at| self.fds.get(at).is_some_and(Option::is_none));
-        let place =
-            place.or_else(|| (LISTENER + 1..WATCHED).find(|&at| self.events.get(at).is_some_and(Option::is_none)));
+        let place = place.or_else(|| (LISTENER + 1..WATCHED).find(|&at| self.events.get(at) == Some(&0)));
         let served = socket::peer_uid(fd).is_some_and(|uid| uid == 0 || uid == self.uid);
         let Some(at) = place.filter(|_| served) else {
             socket::close(fd);
@@ -113,7 +114,7 @@ impl Control {
         let mut data = [0u8; REQUEST_BYTES];
         let request = match read(fd, &mut data) {
             Read::Empty => return self.publish_to(at, None),
-            Read::Data(n) if self.events.get(at).is_some_and(Option::is_none) => data.get(..n).and_then(parse_request),
+            Read::Data(n) if self.events.get(at) == Some(&0) => data.get(..n).and_then(parse_request),
             _ => None,
         };
         if request.is_none() {
@@ -134,7 +135,7 @@ impl Control {
     /// Client `at` asked for `events`: `ok`, then every event.
     pub fn stream(&mut self, at: usize) {
         if let Some(events) = self.events.get_mut(at) {
-            *events = Some(0);
+            *events = 1;
         }
         self.publish_to(at, Some(b"ok\n"));
     }
@@ -144,7 +145,7 @@ impl Control {
             socket::close(fd);
         }
         if let Some(events) = self.events.get_mut(at) {
-            *events = None;
+            *events = 0;
         }
     }
 
@@ -160,8 +161,13 @@ impl Control {
     /// of those it lost, if it lost any and its socket takes it now.
     #[inline(never)]
     fn publish_to(&mut self, at: usize, line: Option<&[u8]>) -> Option<Request> {
-        if let (Some(&Some(fd)), Some(Some(dropped))) = (self.fds.get(at), self.events.get_mut(at)) {
-            deliver(dropped, line, |message| matches!(send_some(fd, message), Written::Bytes(_)));
+        if let (Some(&Some(fd)), Some(events)) = (self.fds.get(at), self.events.get_mut(at)) {
+            if *events > 0 {
+                let mut dropped = events.wrapping_sub(1);
+                deliver(&mut dropped, line, |message| matches!(send_some(fd, message), Written::Bytes(_)));
+                // 2^64 - 1 lost events are out of reach: no wrap to 0.
+                *events = dropped.wrapping_add(1);
+            }
         }
         None
     }
