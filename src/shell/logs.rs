@@ -92,7 +92,7 @@ impl Logs {
                     continue;
                 }
             };
-            for ((reader, writer), sink) in [(out, SinkId::Stdout), (err, SinkId::Stderr)] {
+            for &((reader, writer), sink) in &[(out, SinkId::Stdout), (err, SinkId::Stderr)] {
                 let Some((carry, rest)) = core::mem::take(&mut carries).split_at_mut_checked(MAX_LINE) else { break };
                 carries = rest;
                 if self.routing.add_stream(slot, sink, carry).is_some() {
