@@ -82,8 +82,8 @@ impl Logs {
     /// Both pipes of every selected slot, now, so that a low descriptor
     /// limit shows at start-up, naming the slot, and never later.
     fn open_pipes(&mut self, selected: &PerSlot<bool>) -> Option<()> {
-        let slots = selected.iter().filter(|(_, &on)| on).count();
-        let mut carries = memory::pages(2usize.saturating_mul(slots).saturating_mul(MAX_LINE))?;
+        // Room for every stream: pages no stream uses are never touched.
+        let mut carries = memory::pages(MAX_STREAMS * MAX_LINE)?;
         for (slot, _) in selected.iter().filter(|(_, &on)| on) {
             let (out, err) = match (log_pipe(), log_pipe()) {
                 (Ok(out), Ok(err)) => (out, err),
