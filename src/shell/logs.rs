@@ -230,15 +230,14 @@ impl Logs {
             id = self.routing.after(id);
         }
         let soon = now.saturating_add(DEGRADED_WAKE_MS);
-        let deadline = if self.degraded { Some(deadline.map_or(soon, |at| at.min(soon))) } else { deadline };
-        let trusted = match poll(&mut polled, deadline, now) {
+        let capped = Some(deadline.map_or(soon, |at| at.min(soon)));
+        let trusted = match poll(&mut polled, if self.degraded { capped } else { deadline }, now) {
             Ok(_) => true,
             Err(errno) => {
                 self.trouble(Trouble::PollFailed { errno: errno.raw_os_error() });
-                let deadline = Some(deadline.map_or(soon, |at| at.min(soon)));
                 // A sink written only when poll says so must still drain.
-                if poll(polled.get_mut(..essentials).unwrap_or(&mut []), deadline, now).is_err() {
-                    let _ = poll(&mut [], deadline, now);
+                if poll(polled.get_mut(..essentials).unwrap_or(&mut []), capped, now).is_err() {
+                    let _ = poll(&mut [], capped, now);
                 }
                 false
             }
