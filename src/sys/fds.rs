@@ -9,7 +9,7 @@
 use core::ffi::CStr;
 
 use rustix::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
-use rustix::fs::{self, FileType, OFlags};
+use rustix::fs::{self, OFlags};
 use rustix::io::{self, Errno, FdFlags};
 use rustix::pipe::{pipe_with, PipeFlags};
 use rustix::process::{getrlimit, Resource};
@@ -181,7 +181,7 @@ pub fn same_pipe(a: Fd, b: Fd) -> bool {
 /// `(device, inode)` of the pipe on `fd`; `None` for anything but a pipe.
 fn pipe_id(fd: Fd) -> Option<(u64, u64)> {
     let info = fs::fstat(fd).ok()?;
-    (FileType::from_raw_mode(info.st_mode) == FileType::Fifo).then_some((info.st_dev, info.st_ino))
+    (info.st_mode & libc::S_IFMT == libc::S_IFIFO).then_some((info.st_dev, info.st_ino))
 }
 
 /// How the init's own stdout or stderr can be written without blocking.
