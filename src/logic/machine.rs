@@ -473,24 +473,19 @@ impl Machine {
 
     /// The earliest moment the machine wants a [`Event::Deadline`], if any.
     pub fn next_deadline(&self) -> Option<Millis> {
+        // `Millis::MAX`: none (no clock reaches it).
         let mut next = match self.phase {
-            Phase::Sweeping { deadline, killed: false, recheck } => {
-                Some(recheck.map_or(deadline, |at| at.min(deadline)))
-            }
-            _ => None,
+            Phase::Sweeping { deadline, killed: false, recheck } => recheck.map_or(deadline, |at| at.min(deadline)),
+            _ => Millis::MAX,
         };
         for (_, state) in self.slots.iter() {
             let at = match state.process {
-                Process::Up(run) => run.kill_at,
-                Process::Waiting { at } => Some(at),
-                _ => None,
+                Process::Up(Run { kill_at: Some(at), .. }) | Process::Waiting { at } => at,
+                _ => Millis::MAX,
             };
-            next = match (next, at) {
-                (Some(next), Some(at)) => Some(next.min(at)),
-                (next, at) => next.or(at),
-            };
+            next = next.min(at);
         }
-        next
+        (next != Millis::MAX).then_some(next)
     }
 
     /// When the init, exiting, stops waiting for its output's readers: one
