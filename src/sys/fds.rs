@@ -102,9 +102,16 @@ fn open(path: &CStr, flags: OFlags) -> Result<Fd, i32> {
 /// A pipe `(reader, writer)` whose read end is non-blocking; both close on
 /// exec and stay open for the init's lifetime.
 pub fn log_pipe() -> Result<(Fd, Fd), Errno> {
-    let (reader, writer) = pipe_with(PipeFlags::CLOEXEC)?;
-    let (Some(reader), Some(writer)) = (keep(reader), keep(writer)) else { return Err(Errno::BADF) };
+    let (reader, writer) = pipe(PipeFlags::CLOEXEC)?;
     fs::fcntl_setfl(reader, OFlags::NONBLOCK)?;
+    Ok((reader, writer))
+}
+
+/// A pipe `(reader, writer)` made with `flags`, both ends kept open for the
+/// init's lifetime (unless closed by name).
+pub fn pipe(flags: PipeFlags) -> Result<(Fd, Fd), Errno> {
+    let (reader, writer) = pipe_with(flags)?;
+    let (Some(reader), Some(writer)) = (keep(reader), keep(writer)) else { return Err(Errno::BADF) };
     Ok((reader, writer))
 }
 
