@@ -84,7 +84,10 @@ impl Logs {
     fn open_pipes(&mut self, selected: &PerSlot<bool>) -> Option<()> {
         // Room for every stream: pages no stream uses are never touched.
         let mut carries = memory::pages(MAX_STREAMS * MAX_LINE)?;
-        for (slot, _) in selected.iter().filter(|(_, &on)| on) {
+        for &slot in &Slot::ALL {
+            if !*selected.get(slot) {
+                continue;
+            }
             let (out, err) = match (log_pipe(), log_pipe()) {
                 (Ok(out), Ok(err)) => (out, err),
                 (Err(errno), _) | (_, Err(errno)) => {
