@@ -578,26 +578,29 @@ impl Machine {
         let grace = u64::from(self.grace_ms);
         let running = matches!(self.phase, Phase::Running);
         let state = self.slots.get_mut(slot);
-        if !running {
-            self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why: Skip::ShuttingDown }));
+        let why = if !running {
+            Skip::ShuttingDown
         } else if !state.selected {
-            self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why: Skip::NotSelected }));
+            Skip::NotSelected
         } else if state.restart_pending || state.process.starting() || matches!(state.process, Process::Queued) {
             // A run on its way (starting, or queued at start-up) is the fresh start asked for.
             self.queue.push(Action::Log(Note::RestartCoalesced { slot, sig }));
+            return;
         } else {
             // Asked for: a fresh start, whatever the runs before did.
             state.quick_deaths = 0;
+            let pid = if let Process::Up(run) = state.process { Some(run.pid) } else { None };
+            self.queue.push(Action::Log(Note::Restarting { slot, pid, sig }));
             if let Process::Up(run) = &mut state.process {
                 state.restart_pending = true;
-                self.queue.push(Action::Log(Note::Restarting { slot, pid: Some(run.pid), sig }));
                 terminate(run, now.saturating_add(grace), &mut self.queue);
             } else {
                 // Down, failed or waiting for its delay: at once.
-                self.queue.push(Action::Log(Note::Restarting { slot, pid: None, sig }));
                 state.respawn(slot, &mut self.queue);
             }
-        }
+            return;
+        };
+        self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why }));
     }
 
     fn forward(&mut self, slot: Slot, sig: i32) {
