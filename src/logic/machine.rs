@@ -559,16 +559,14 @@ impl Machine {
         self.stop_deadline = Some(deadline);
         for &slot in &Slot::ALL {
             let state = self.slots.get_mut(slot);
-            let waiting = matches!(state.process, Process::Waiting { .. });
-            if waiting || matches!(state.process, Process::Queued) {
-                state.process = Process::Down;
-            }
-            if state.restart_pending || waiting {
+            if state.restart_pending || matches!(state.process, Process::Waiting { .. }) {
                 state.restart_pending = false;
                 self.queue.push(Action::Log(Note::RestartDropped { slot }));
             }
-            if let Process::Up(run) = &mut state.process {
-                terminate(run, deadline, &mut self.queue);
+            match &mut state.process {
+                Process::Up(run) => terminate(run, deadline, &mut self.queue),
+                Process::Waiting { .. } | Process::Queued => state.process = Process::Down,
+                _ => {}
             }
         }
         self.end_when_all_down(now);
