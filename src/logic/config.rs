@@ -38,7 +38,8 @@ pub struct Config {
 
 impl Config {
     pub fn any_selected(&self) -> bool {
-        self.selected.iter().any(|(_, &on)| on)
+        let PerSlot { egress, pipelock, git_gate, supervise } = self.selected;
+        egress | pipelock | git_gate | supervise
     }
 }
 

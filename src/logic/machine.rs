@@ -473,24 +473,19 @@ impl Machine {
 
     /// The earliest moment the machine wants a [`Event::Deadline`], if any.
     pub fn next_deadline(&self) -> Option<Millis> {
+        // `Millis::MAX`: none (no clock reaches it).
         let mut next = match self.phase {
-            Phase::Sweeping { deadline, killed: false, recheck } => {
-                Some(recheck.map_or(deadline, |at| at.min(deadline)))
-            }
-            _ => None,
+            Phase::Sweeping { deadline, killed: false, recheck } => recheck.map_or(deadline, |at| at.min(deadline)),
+            _ => Millis::MAX,
         };
         for (_, state) in self.slots.iter() {
             let at = match state.process {
-                Process::Up(run) => run.kill_at,
-                Process::Waiting { at } => Some(at),
-                _ => None,
+                Process::Up(Run { kill_at: Some(at), .. }) | Process::Waiting { at } => at,
+                _ => Millis::MAX,
             };
-            next = match (next, at) {
-                (Some(next), Some(at)) => Some(next.min(at)),
-                (next, at) => next.or(at),
-            };
+            next = next.min(at);
         }
-        next
+        (next != Millis::MAX).then_some(next)
     }
 
     /// When the init, exiting, stops waiting for its output's readers: one
@@ -564,16 +559,14 @@ impl Machine {
         self.stop_deadline = Some(deadline);
         for &slot in &Slot::ALL {
             let state = self.slots.get_mut(slot);
-            let waiting = matches!(state.process, Process::Waiting { .. });
-            if waiting || matches!(state.process, Process::Queued) {
-                state.process = Process::Down;
-            }
-            if state.restart_pending || waiting {
+            if state.restart_pending || matches!(state.process, Process::Waiting { .. }) {
                 state.restart_pending = false;
                 self.queue.push(Action::Log(Note::RestartDropped { slot }));
             }
-            if let Process::Up(run) = &mut state.process {
-                terminate(run, deadline, &mut self.queue);
+            match &mut state.process {
+                Process::Up(run) => terminate(run, deadline, &mut self.queue),
+                Process::Waiting { .. } | Process::Queued => state.process = Process::Down,
+                _ => {}
             }
         }
         self.end_when_all_down(now);
@@ -583,26 +576,29 @@ impl Machine {
         let grace = u64::from(self.grace_ms);
         let running = matches!(self.phase, Phase::Running);
         let state = self.slots.get_mut(slot);
-        if !running {
-            self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why: Skip::ShuttingDown }));
+        let why = if !running {
+            Skip::ShuttingDown
         } else if !state.selected {
-            self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why: Skip::NotSelected }));
+            Skip::NotSelected
         } else if state.restart_pending || state.process.starting() || matches!(state.process, Process::Queued) {
             // A run on its way (starting, or queued at start-up) is the fresh start asked for.
             self.queue.push(Action::Log(Note::RestartCoalesced { slot, sig }));
+            return;
         } else {
             // Asked for: a fresh start, whatever the runs before did.
             state.quick_deaths = 0;
+            let pid = if let Process::Up(run) = state.process { Some(run.pid) } else { None };
+            self.queue.push(Action::Log(Note::Restarting { slot, pid, sig }));
             if let Process::Up(run) = &mut state.process {
                 state.restart_pending = true;
-                self.queue.push(Action::Log(Note::Restarting { slot, pid: Some(run.pid), sig }));
                 terminate(run, now.saturating_add(grace), &mut self.queue);
             } else {
                 // Down, failed or waiting for its delay: at once.
-                self.queue.push(Action::Log(Note::Restarting { slot, pid: None, sig }));
                 state.respawn(slot, &mut self.queue);
             }
-        }
+            return;
+        };
+        self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why }));
     }
 
     fn forward(&mut self, slot: Slot, sig: i32) {
