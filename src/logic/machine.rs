@@ -257,6 +257,9 @@ struct Record {
     quick_deaths: u32,
     /// Runs started after the first.
     restarts: u32,
+    /// Signals forwarded while the slot was starting (bit `sig - 1`): sent
+    /// once its exec is confirmed, said as not forwarded if it never is.
+    held: u64,
 }
 
 impl Record {
@@ -510,7 +513,9 @@ impl Machine {
                 if let Process::Up(run) = &mut self.slots.get_mut(slot).process {
                     if !run.execed {
                         run.execed = true;
-                        self.queue.push(Action::Log(Note::Started { slot, pid: run.pid }));
+                        let pid = run.pid;
+                        self.queue.push(Action::Log(Note::Started { slot, pid }));
+                        self.release_held(slot, Some(pid));
                     }
                 }
             }
@@ -568,6 +573,9 @@ impl Machine {
                 Process::Waiting { .. } | Process::Queued => state.process = Process::Down,
                 _ => {}
             }
+            if matches!(state.process, Process::Down) {
+                self.release_held(slot, None);
+            }
         }
         self.end_when_all_down(now);
     }
@@ -602,14 +610,37 @@ impl Machine {
     }
 
     fn forward(&mut self, slot: Slot, sig: i32) {
-        match self.slots.get(slot).process {
-            // Not to a starting child: pending across its exec, the signal
-            // would meet its default action (a SIGHUP kills).
+        let state = self.slots.get_mut(slot);
+        match state.process {
             Process::Up(run) if run.execed => {
                 self.queue.push(Action::SignalProcess { pid: run.pid, sig });
                 self.queue.push(Action::Log(Note::Forwarded { slot, pid: run.pid, sig }));
             }
+            // Not to a starting child: pending across its exec, the signal
+            // would meet its default action (a SIGHUP kills). Held for the
+            // exec instead, so that a reload sent while the daemon starts
+            // (at the container's start, or during its restart) is not lost.
+            Process::Up(_) | Process::Queued | Process::Spawning => state.held |= bit(sig),
             _ => self.queue.push(Action::Log(Note::NotForwarded { slot, sig })),
+        }
+    }
+
+    /// The signals held for a starting slot: to `pid`, its exec confirmed;
+    /// or (`None`: the run is over without one) said as not forwarded.
+    fn release_held(&mut self, slot: Slot, pid: Option<Pid>) {
+        let state = self.slots.get_mut(slot);
+        let mut held = core::mem::take(&mut state.held);
+        while held != 0 {
+            let sig = held.trailing_zeros().wrapping_add(1) as i32;
+            held &= held.wrapping_sub(1);
+            let note = match pid {
+                Some(pid) => {
+                    self.queue.push(Action::SignalProcess { pid, sig });
+                    Note::Forwarded { slot, pid, sig }
+                }
+                None => Note::NotForwarded { slot, sig },
+            };
+            self.queue.push(Action::Log(note));
         }
     }
 
@@ -638,6 +669,11 @@ impl Machine {
     /// waits for it, or let the restart policy decide.
     fn on_run_ended(&mut self, slot: Slot, code: u8, started_at: Millis, now: Millis) {
         let running = matches!(self.phase, Phase::Running);
+        // Held for an exec that never came: the next run (a pending
+        // restart) takes them, or they are said as not forwarded.
+        if !(running && self.slots.get(slot).restart_pending) {
+            self.release_held(slot, None);
+        }
         let policy = self.policy;
         let state = self.slots.get_mut(slot);
         state.process = Process::Down;
