@@ -264,7 +264,8 @@ fn trim_blanks(mut item: &[u8]) -> &[u8] {
     item
 }
 
-fn parse_digits(value: &[u8], max: u32) -> Option<u32> {
+/// ASCII digits only, at most `max`: every number the init reads.
+pub(super) fn parse_digits(value: &[u8], max: u32) -> Option<u32> {
     if value.is_empty() {
         return None;
     }
