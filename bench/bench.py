@@ -270,6 +270,15 @@ class Floor(Init):
         return [str(HELPER), "reaper", *daemons[0][1]], {}
 
 
+def write_run(d, argv):
+    """A service directory's `run` for s6 and runit: the helper itself for an idle daemon, else a script."""
+    if argv[1:2] == ["daemon"]:
+        (d / "run").symlink_to(HELPER)  # the helper names itself after the dir
+    else:
+        (d / "run").write_text("#!/bin/sh\nexec " + " ".join(argv) + "\n")
+        (d / "run").chmod(0o755)
+
+
 class S6(Init):
     key, label = "s6", "s6-svscan"
     restart = "`s6-svc -r`"
@@ -284,15 +293,12 @@ class S6(Init):
         for name, argv in daemons:
             d = scan / name
             d.mkdir(parents=True)
-            if argv[1:2] == ["daemon"]:
-                (d / "run").symlink_to(HELPER)  # the helper names itself after the dir
-            elif argv[1:2] == ["die"]:
+            if argv[1:2] == ["die"]:
                 assert "BENCH_DIE" not in env, "one dying service at a time"
                 (d / "run").symlink_to(HELPER)
                 env["BENCH_DIE"] = f"{name}:{argv[3]}"  # no shell in between, as for the others
             else:
-                (d / "run").write_text("#!/bin/sh\nexec " + " ".join(argv) + "\n")
-                (d / "run").chmod(0o755)
+                write_run(d, argv)
         self.scan = scan
         return [shutil.which("s6-svscan"), str(scan)], env
 
@@ -313,11 +319,7 @@ class Runit(Init):
         for name, argv in daemons:
             d = scan / name
             d.mkdir(parents=True)
-            if argv[1:2] == ["daemon"]:
-                (d / "run").symlink_to(HELPER)  # the helper names itself after the dir
-            else:
-                (d / "run").write_text("#!/bin/sh\nexec " + " ".join(argv) + "\n")
-                (d / "run").chmod(0o755)
+            write_run(d, argv)
         return [shutil.which("runsvdir"), str(scan)], {}
 
     def restart_cmd(self, ns, name):

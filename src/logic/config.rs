@@ -48,7 +48,8 @@ pub const DEFAULT_CONTROL: &[u8] = b"@sidecar-init";
 
 impl Config {
     pub fn any_selected(&self) -> bool {
-        self.selected.iter().any(|(_, &on)| on)
+        let PerSlot { egress, pipelock, git_gate, supervise } = self.selected;
+        egress | pipelock | git_gate | supervise
     }
 }
 
@@ -302,6 +303,7 @@ pub fn control_error(value: Option<&[u8]>) -> ConfigError<'_> {
     ConfigError { variable: Variable::Control, value: value.unwrap_or_default(), problem: Problem::Control }
 }
 
+/// ASCII digits only, at most `max`: every number the init reads.
 pub(super) fn parse_digits(value: &[u8], max: u32) -> Option<u32> {
     if value.is_empty() {
         return None;

@@ -268,6 +268,9 @@ struct Record {
     restarts: u32,
     /// The pid of the slot's last run, for events after it is over.
     last_pid: Option<Pid>,
+    /// Signals forwarded while the slot was starting (bit `sig - 1`): sent
+    /// once its exec is confirmed, said as not forwarded if it never is.
+    held: u64,
 }
 
 impl Record {
@@ -510,24 +513,19 @@ impl Machine {
 
     /// The earliest moment the machine wants a [`Event::Deadline`], if any.
     pub fn next_deadline(&self) -> Option<Millis> {
+        // `Millis::MAX`: none (no clock reaches it).
         let mut next = match self.phase {
-            Phase::Sweeping { deadline, killed: false, recheck } => {
-                Some(recheck.map_or(deadline, |at| at.min(deadline)))
-            }
-            _ => None,
+            Phase::Sweeping { deadline, killed: false, recheck } => recheck.map_or(deadline, |at| at.min(deadline)),
+            _ => Millis::MAX,
         };
         for (_, state) in self.slots.iter() {
             let at = match state.process {
-                Process::Up(run) => run.kill_at,
-                Process::Waiting { at } => Some(at),
-                _ => None,
+                Process::Up(Run { kill_at: Some(at), .. }) | Process::Waiting { at } => at,
+                _ => Millis::MAX,
             };
-            next = match (next, at) {
-                (Some(next), Some(at)) => Some(next.min(at)),
-                (next, at) => next.or(at),
-            };
+            next = next.min(at);
         }
-        next
+        (next != Millis::MAX).then_some(next)
     }
 
     /// When the init, exiting, stops waiting for its output's readers: one
@@ -552,7 +550,9 @@ impl Machine {
                 if let Process::Up(run) = &mut self.slots.get_mut(slot).process {
                     if !run.execed {
                         run.execed = true;
-                        self.queue.push(Action::Log(Note::Started { slot, pid: run.pid }));
+                        let pid = run.pid;
+                        self.queue.push(Action::Log(Note::Started { slot, pid }));
+                        self.release_held(slot, Some(pid));
                     }
                 }
             }
@@ -603,16 +603,17 @@ impl Machine {
         self.stop_deadline = Some(deadline);
         for &slot in &Slot::ALL {
             let state = self.slots.get_mut(slot);
-            let waiting = matches!(state.process, Process::Waiting { .. });
-            if waiting || matches!(state.process, Process::Queued) {
-                state.process = Process::Down;
-            }
-            if state.restart_pending || waiting {
+            if state.restart_pending || matches!(state.process, Process::Waiting { .. }) {
                 state.restart_pending = false;
                 self.queue.push(Action::Log(Note::RestartDropped { slot }));
             }
-            if let Process::Up(run) = &mut state.process {
-                terminate(run, deadline, &mut self.queue);
+            match &mut state.process {
+                Process::Up(run) => terminate(run, deadline, &mut self.queue),
+                Process::Waiting { .. } | Process::Queued => state.process = Process::Down,
+                _ => {}
+            }
+            if matches!(state.process, Process::Down) {
+                self.release_held(slot, None);
             }
         }
         self.end_when_all_down(now);
@@ -622,37 +623,63 @@ impl Machine {
         let grace = u64::from(self.grace_ms);
         let running = matches!(self.phase, Phase::Running);
         let state = self.slots.get_mut(slot);
-        if !running {
-            self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why: Skip::ShuttingDown }));
+        let why = if !running {
+            Skip::ShuttingDown
         } else if !state.selected {
-            self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why: Skip::NotSelected }));
+            Skip::NotSelected
         } else if state.restart_pending || state.process.starting() || matches!(state.process, Process::Queued) {
             // A run on its way (starting, or queued at start-up) is the fresh start asked for.
             self.queue.push(Action::Log(Note::RestartCoalesced { slot, sig }));
+            return;
         } else {
             // Asked for: a fresh start, whatever the runs before did.
             state.quick_deaths = 0;
+            let pid = if let Process::Up(run) = state.process { Some(run.pid) } else { None };
+            self.queue.push(Action::Log(Note::Restarting { slot, pid, sig }));
             if let Process::Up(run) = &mut state.process {
                 state.restart_pending = true;
-                self.queue.push(Action::Log(Note::Restarting { slot, pid: Some(run.pid), sig }));
                 terminate(run, now.saturating_add(grace), &mut self.queue);
             } else {
                 // Down, failed or waiting for its delay: at once.
-                self.queue.push(Action::Log(Note::Restarting { slot, pid: None, sig }));
                 state.respawn(slot, &mut self.queue);
             }
-        }
+            return;
+        };
+        self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why }));
     }
 
     fn forward(&mut self, slot: Slot, sig: i32) {
-        match self.slots.get(slot).process {
-            // Not to a starting child: pending across its exec, the signal
-            // would meet its default action (a SIGHUP kills).
+        let state = self.slots.get_mut(slot);
+        match state.process {
             Process::Up(run) if run.execed => {
                 self.queue.push(Action::SignalProcess { pid: run.pid, sig });
                 self.queue.push(Action::Log(Note::Forwarded { slot, pid: run.pid, sig }));
             }
+            // Not to a starting child: pending across its exec, the signal
+            // would meet its default action (a SIGHUP kills). Held for the
+            // exec instead, so that a reload sent while the daemon starts
+            // (at the container's start, or during its restart) is not lost.
+            Process::Up(_) | Process::Queued | Process::Spawning => state.held |= bit(sig),
             _ => self.queue.push(Action::Log(Note::NotForwarded { slot, sig })),
+        }
+    }
+
+    /// The signals held for a starting slot: to `pid`, its exec confirmed;
+    /// or (`None`: the run is over without one) said as not forwarded.
+    fn release_held(&mut self, slot: Slot, pid: Option<Pid>) {
+        let state = self.slots.get_mut(slot);
+        let mut held = core::mem::take(&mut state.held);
+        while held != 0 {
+            let sig = held.trailing_zeros().wrapping_add(1) as i32;
+            held &= held.wrapping_sub(1);
+            let note = match pid {
+                Some(pid) => {
+                    self.queue.push(Action::SignalProcess { pid, sig });
+                    Note::Forwarded { slot, pid, sig }
+                }
+                None => Note::NotForwarded { slot, sig },
+            };
+            self.queue.push(Action::Log(note));
         }
     }
 
@@ -682,6 +709,11 @@ impl Machine {
     /// waits for it, or let the restart policy decide.
     fn on_run_ended(&mut self, slot: Slot, code: u8, started_at: Millis, now: Millis) {
         let running = matches!(self.phase, Phase::Running);
+        // Held for an exec that never came: the next run (a pending
+        // restart) takes them, or they are said as not forwarded.
+        if !(running && self.slots.get(slot).restart_pending) {
+            self.release_held(slot, None);
+        }
         let policy = self.policy;
         let state = self.slots.get_mut(slot);
         state.process = Process::Down;

@@ -187,20 +187,56 @@ fn sigterm_while_starting_terms_the_process_too_and_its_death_is_clean() {
 }
 
 #[test]
-fn a_starting_daemon_gets_no_forwarded_signal_and_restarts_coalesce() {
+fn a_starting_daemon_gets_a_forwarded_signal_at_its_exec_and_restarts_coalesce() {
     /// SIGRTMIN+1 in Docker's numbering: restart egress.
     const RT_EGRESS: i32 = 35;
     let mut b = Harness::all_up();
     b.signal(RT_EGRESS);
     b.reap(10, BY_TERM);
     b.feed(Event::Spawned { slot: Slot::Egress, pid: 20 });
-    // Pending across its exec, a HUP would kill it.
+    // Pending across its exec, a HUP would kill it: held until the exec.
     let out = b.signal(SIGHUP);
-    assert_eq!(out.as_slice(), [Action::Log(Note::NotForwarded { slot: Slot::Egress, sig: SIGHUP })]);
+    assert_eq!(out.as_slice(), []);
     let out = b.signal(RT_EGRESS);
     assert_eq!(out.as_slice(), [Action::Log(Note::RestartCoalesced { slot: Slot::Egress, sig: RT_EGRESS })]);
-    b.feed(Event::Execed { slot: Slot::Egress });
+    let out = b.feed(Event::Execed { slot: Slot::Egress });
+    assert_eq!(
+        out.as_slice(),
+        [
+            Action::Log(Note::Started { slot: Slot::Egress, pid: 20 }),
+            Action::SignalProcess { pid: 20, sig: SIGHUP },
+            Action::Log(Note::Forwarded { slot: Slot::Egress, pid: 20, sig: SIGHUP }),
+        ],
+        "the held HUP goes once the exec is confirmed"
+    );
     assert_eq!(effects(&b.signal(SIGHUP)), [Action::SignalProcess { pid: 20, sig: SIGHUP }]);
+}
+
+#[test]
+fn a_hup_at_start_up_is_held_for_egress_exec_and_said_when_no_exec_comes() {
+    let mut m = Machine::new(PerSlot::from_fn(|_| true), GRACE, Role::Pid1);
+    m.start();
+    let _ = answer(&mut m, Event::Spawned { slot: Slot::Egress, pid: 10 }, 0);
+    let out = answer(&mut m, Event::Signal(SIGHUP), 0);
+    assert_eq!(out.as_slice(), [], "held, not lost");
+    let out = answer(&mut m, Event::Execed { slot: Slot::Egress }, 1);
+    assert!(out.contains(&Action::SignalProcess { pid: 10, sig: SIGHUP }), "{out:?}");
+    // A run that ends before its exec: the held signal is said as not forwarded.
+    let mut m = Machine::new(PerSlot::from_fn(|_| true), GRACE, Role::Pid1);
+    m.start();
+    let _ = answer(&mut m, Event::Spawned { slot: Slot::Egress, pid: 10 }, 0);
+    let _ = answer(&mut m, Event::Signal(SIGHUP), 0);
+    let out = answer(&mut m, Event::SpawnFailed { slot: Slot::Egress, errno: libc::ENOENT }, 1);
+    assert!(notes(&out).contains(&Note::NotForwarded { slot: Slot::Egress, sig: SIGHUP }), "{out:?}");
+    assert!(!effects(&out).iter().any(|a| matches!(a, Action::SignalProcess { .. })), "{out:?}");
+    // Stopped before its exec: the same, once it is reaped.
+    let mut m = Machine::new(PerSlot::from_fn(|_| true), GRACE, Role::Pid1);
+    m.start();
+    let _ = answer(&mut m, Event::Signal(SIGHUP), 0);
+    let _ = answer(&mut m, Event::Signal(SIGTERM), 0);
+    let _ = answer(&mut m, Event::Spawned { slot: Slot::Egress, pid: 10 }, 0);
+    let out = answer(&mut m, Event::Reaped { pid: 10, ended: BY_TERM }, 1);
+    assert!(notes(&out).contains(&Note::NotForwarded { slot: Slot::Egress, sig: SIGHUP }), "{out:?}");
 }
 
 #[test]

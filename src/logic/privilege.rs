@@ -4,7 +4,7 @@
 //! switch itself is made in `sys::spawn`'s child, the per-slot `envp` arrays
 //! in `sys::environ`.
 
-use super::config::{first_item, Reader, Variable};
+use super::config::{first_item, parse_digits, Reader, Variable};
 #[cfg(test)]
 use super::config::{ConfigError, Problem};
 use super::slot::Slot;
@@ -63,21 +63,7 @@ pub fn parse_user(value: &[u8]) -> Option<User> {
         Some(at) => (value.get(..at)?, value.get(at.wrapping_add(1)..)?),
         None => (value, value),
     };
-    Some(User { uid: parse_id(uid)?, gid: parse_id(gid)? })
-}
-
-fn parse_id(digits: &[u8]) -> Option<u32> {
-    if digits.is_empty() {
-        return None;
-    }
-    let mut id: u32 = 0;
-    for &byte in digits {
-        if !byte.is_ascii_digit() {
-            return None;
-        }
-        id = id.checked_mul(10)?.checked_add(u32::from(byte.wrapping_sub(b'0')))?;
-    }
-    (id <= MAX_ID).then_some(id)
+    Some(User { uid: parse_digits(uid, MAX_ID)?, gid: parse_digits(gid, MAX_ID)? })
 }
 
 /// The first item of a PRIVATE `list` that claims the variable `name`

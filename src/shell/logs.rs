@@ -83,9 +83,12 @@ impl Logs {
     /// Both pipes of every selected slot, now, so that a low descriptor
     /// limit shows at start-up, naming the slot, and never later.
     fn open_pipes(&mut self, selected: &PerSlot<bool>) -> Option<()> {
-        let slots = selected.iter().filter(|(_, &on)| on).count();
-        let mut carries = memory::pages(2usize.saturating_mul(slots).saturating_mul(MAX_LINE))?;
-        for (slot, _) in selected.iter().filter(|(_, &on)| on) {
+        // Room for every stream: pages no stream uses are never touched.
+        let mut carries = memory::pages(MAX_STREAMS * MAX_LINE)?;
+        for &slot in &Slot::ALL {
+            if !*selected.get(slot) {
+                continue;
+            }
             let (out, err) = match (log_pipe(), log_pipe()) {
                 (Ok(out), Ok(err)) => (out, err),
                 (Err(errno), _) | (_, Err(errno)) => {
@@ -93,7 +96,7 @@ impl Logs {
                     continue;
                 }
             };
-            for ((reader, writer), sink) in [(out, SinkId::Stdout), (err, SinkId::Stderr)] {
+            for &((reader, writer), sink) in &[(out, SinkId::Stdout), (err, SinkId::Stderr)] {
                 let Some((carry, rest)) = core::mem::take(&mut carries).split_at_mut_checked(MAX_LINE) else { break };
                 carries = rest;
                 if self.routing.add_stream(slot, sink, carry).is_some() {
@@ -203,47 +206,44 @@ impl Logs {
         // The shell's descriptors and the sinks, which come first: what a
         // degraded wait still watches.
         let watched = watched.get(..WATCHED).unwrap_or(watched);
-        let writable = self.routing.sink_ids().filter(|&sink| self.routing.sink_ref(sink).wants_writable());
-        let essentials = watched.iter().flatten().count().saturating_add(writable.count());
         let mut polled: Vec<PollFd<'static>, POLLED> = Vec::new();
         // What each entry of `polled` stands for, at the same index.
         let mut sources = [SINK; POLLED];
-        let mut add = |source, entry| {
-            if let Some(slot) = sources.get_mut(polled.len()) {
-                *slot = source;
-                let _ = polled.push(entry);
-            }
-        };
         for (i, fd) in watched.iter().enumerate() {
             if let Some(fd) = *fd {
                 let flags = if out >> i & 1 == 0 { PollFlags::IN } else { PollFlags::OUT };
-                add(WATCHED_0 | i as u8, PollFd::from_borrowed_fd(fd, flags));
+                add(&mut polled, &mut sources, WATCHED_0 | i as u8, PollFd::from_borrowed_fd(fd, flags));
             }
         }
-        for sink in self.routing.sink_ids() {
+        for &sink in self.routing.sink_list() {
             if self.routing.sink_ref(sink).wants_writable() {
-                add(SINK | sink as u8, PollFd::from_borrowed_fd(self.fd(sink), PollFlags::OUT));
+                add(
+                    &mut polled,
+                    &mut sources,
+                    SINK | sink as u8,
+                    PollFd::from_borrowed_fd(self.fd(sink), PollFlags::OUT),
+                );
             }
         }
+        let essentials = polled.len();
         // Round-robin: reads go in poll order, and a read can leave its sink
         // without room for the next pipe bound for it, which then waits.
         let mut id = self.routing.next_turn();
         for _ in 0..self.pipes.len() {
             if let (Some(pipe), true) = (self.pipes.get(id), self.routing.wants_read(id)) {
-                add(id as u8, PollFd::from_borrowed_fd(pipe.reader, PollFlags::IN));
+                add(&mut polled, &mut sources, id as u8, PollFd::from_borrowed_fd(pipe.reader, PollFlags::IN));
             }
             id = self.routing.after(id);
         }
         let soon = now.saturating_add(DEGRADED_WAKE_MS);
-        let deadline = if self.degraded { Some(deadline.map_or(soon, |at| at.min(soon))) } else { deadline };
-        let trusted = match poll(&mut polled, deadline, now) {
+        let capped = Some(deadline.map_or(soon, |at| at.min(soon)));
+        let trusted = match poll(&mut polled, if self.degraded { capped } else { deadline }, now) {
             Ok(_) => true,
             Err(errno) => {
                 self.trouble(Trouble::PollFailed { errno: errno.raw_os_error() });
-                let deadline = Some(deadline.map_or(soon, |at| at.min(soon)));
                 // A sink written only when poll says so must still drain.
-                if poll(polled.get_mut(..essentials).unwrap_or(&mut []), deadline, now).is_err() {
-                    let _ = poll(&mut [], deadline, now);
+                if poll(polled.get_mut(..essentials).unwrap_or(&mut []), capped, now).is_err() {
+                    let _ = poll(&mut [], capped, now);
                 }
                 false
             }
@@ -330,6 +330,14 @@ pub const WATCHED: usize = 5 + 1 + MAX_CLIENTS;
 
 /// Entries of the wait point: the shell's, two sinks, every pipe.
 const POLLED: usize = MAX_STREAMS + 2 + WATCHED;
+
+/// Appends a poll entry and what it stands for.
+fn add(polled: &mut Vec<PollFd<'static>, POLLED>, sources: &mut [u8; POLLED], source: u8, entry: PollFd<'static>) {
+    if let Some(slot) = sources.get_mut(polled.len()) {
+        *slot = source;
+        let _ = polled.push(entry);
+    }
+}
 
 /// The descriptor and write mode for the init's `fd` (1 or 2).
 fn sink_of(fd: Fd, sink: SinkId, troubles: &mut Troubles) -> (Fd, WriteMode) {

@@ -9,7 +9,7 @@
 use core::ffi::CStr;
 
 use rustix::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
-use rustix::fs::{self, FileType, OFlags};
+use rustix::fs::{self, OFlags};
 use rustix::io::{self, Errno, FdFlags};
 use rustix::pipe::{pipe_with, PipeFlags};
 use rustix::process::{getrlimit, Resource};
@@ -102,9 +102,16 @@ fn open(path: &CStr, flags: OFlags) -> Result<Fd, i32> {
 /// A pipe `(reader, writer)` whose read end is non-blocking; both close on
 /// exec and stay open for the init's lifetime.
 pub fn log_pipe() -> Result<(Fd, Fd), Errno> {
-    let (reader, writer) = pipe_with(PipeFlags::CLOEXEC)?;
-    let (Some(reader), Some(writer)) = (keep(reader), keep(writer)) else { return Err(Errno::BADF) };
+    let (reader, writer) = pipe(PipeFlags::CLOEXEC)?;
     fs::fcntl_setfl(reader, OFlags::NONBLOCK)?;
+    Ok((reader, writer))
+}
+
+/// A pipe `(reader, writer)` made with `flags`, both ends kept open for the
+/// init's lifetime (unless closed by name).
+pub fn pipe(flags: PipeFlags) -> Result<(Fd, Fd), Errno> {
+    let (reader, writer) = pipe_with(flags)?;
+    let (Some(reader), Some(writer)) = (keep(reader), keep(writer)) else { return Err(Errno::BADF) };
     Ok((reader, writer))
 }
 
@@ -181,7 +188,7 @@ pub fn same_pipe(a: Fd, b: Fd) -> bool {
 /// `(device, inode)` of the pipe on `fd`; `None` for anything but a pipe.
 fn pipe_id(fd: Fd) -> Option<(u64, u64)> {
     let info = fs::fstat(fd).ok()?;
-    (FileType::from_raw_mode(info.st_mode) == FileType::Fifo).then_some((info.st_dev, info.st_ino))
+    (info.st_mode & libc::S_IFMT == libc::S_IFIFO).then_some((info.st_dev, info.st_ino))
 }
 
 /// How the init's own stdout or stderr can be written without blocking.

@@ -13,12 +13,12 @@ use core::ffi::{c_char, CStr};
 
 use rustix::fs::{access, stat, Access, FileType};
 use rustix::io::{fcntl_setfd, Errno, FdFlags};
-use rustix::pipe::{pipe_with, PipeFlags};
+use rustix::pipe::PipeFlags;
 use rustix::stdio::{dup2_stderr, dup2_stdout};
 use rustix::thread::{set_no_new_privs, set_thread_groups, set_thread_res_gid, set_thread_res_uid, Gid, Uid};
 
 use super::bytes::{copy, find};
-use super::fds::{self, keep, same, Fd, Read, STDERR, STDOUT};
+use super::fds::{self, same, Fd, Read, STDERR, STDOUT};
 use super::raw;
 use crate::logic::machine::Pid;
 use crate::logic::privilege::User;
@@ -92,12 +92,7 @@ pub fn spawn(
     }
     // Non-blocking on both ends: four bytes into an empty pipe never block,
     // and the init's reads must not.
-    let pipe = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).and_then(|(reader, writer)| {
-        match (keep(reader), keep(writer)) {
-            (Some(reader), Some(writer)) => Ok((reader, writer)),
-            _ => Err(Errno::BADF),
-        }
-    });
+    let pipe = fds::pipe(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK);
     let writer = pipe.ok().map(|(_, writer)| writer);
     let plan = Plan { path: path.as_ptr().cast(), argv: argv.as_ptr(), envp, stdio, user, report: writer };
     // fork as a bare clone (rustix has fork only in its "runtime" feature):
