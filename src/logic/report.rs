@@ -148,14 +148,40 @@ fn var_name(variable: Variable) -> Line {
     name
 }
 
+/// The slot a note names as `%s` (and its event as its slot): every note's
+/// slot but [`Note::EssentialDown`]'s (its event's slot is null) and
+/// [`Note::CannotStart`]'s (its slot lies elsewhere in the note, which would
+/// cost a table of offsets here; its arm reads it). A function of its own:
+/// inlined, the optimiser copies it back into every arm of [`note`].
+#[inline(never)]
+fn named_slot(note: &Note) -> Option<Slot> {
+    match *note {
+        Note::Started { slot, .. }
+        | Note::Died { slot, .. }
+        | Note::Restarting { slot, .. }
+        | Note::RestartCoalesced { slot, .. }
+        | Note::RestartSkipped { slot, .. }
+        | Note::RestartDropped { slot }
+        | Note::RestartScheduled { slot, .. }
+        | Note::Failed { slot, .. }
+        | Note::Forwarded { slot, .. }
+        | Note::NotForwarded { slot, .. }
+        | Note::GraceExpired { slot, .. } => Some(slot),
+        _ => None,
+    }
+}
+
 /// One note as a whole line, newline included.
 #[inline(never)]
 pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>) -> Line {
     let mut who = Line::new();
     let mut v = Values::default();
+    // The slot's name, read once here instead of in each arm.
+    if let Some(slot) = named_slot(note) {
+        v.text[0] = name(slot);
+    }
     let template = match *note {
-        Note::Started { slot, pid } => {
-            v.text[0] = name(slot);
+        Note::Started { pid, .. } => {
             v.signed[0] = pid.into();
             "%s started pid=%p\nstarted%J%p"
         }
@@ -176,8 +202,7 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
             v.signed = [errno.into(), code.into()];
             template
         }
-        Note::Died { slot, pid, ended } => {
-            v.text[0] = name(slot);
+        Note::Died { pid, ended, .. } => {
             v.signed[0] = pid.into();
             match ended {
                 Ended::Exited(code) => {
@@ -200,7 +225,6 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
             "%g changes nothing: already shutting down"
         }
         Note::Restarting { slot, pid, sig } => {
-            v.text[0] = name(slot);
             v.signed[1] = sig.into();
             match pid {
                 Some(pid) => {
@@ -213,31 +237,24 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
                 }
             }
         }
-        Note::RestartCoalesced { slot, sig } => {
-            v.text[0] = name(slot);
+        Note::RestartCoalesced { sig, .. } => {
             v.signed[1] = sig.into();
             "%s restart already pending (%g)"
         }
-        Note::RestartSkipped { slot, sig, why } => {
-            v.text[0] = name(slot);
+        Note::RestartSkipped { sig, why, .. } => {
             v.signed[1] = sig.into();
             match why {
                 Skip::ShuttingDown => "%s restart skipped: shutting down (%g)",
                 Skip::NotSelected => "%s restart skipped: %s is not selected (%g)",
             }
         }
-        Note::RestartDropped { slot } => {
-            v.text[0] = name(slot);
-            "pending %s restart dropped: shutting down"
-        }
+        Note::RestartDropped { .. } => "pending %s restart dropped: shutting down",
         Note::RestartScheduled { slot, delay_ms, deaths } => {
-            v.text[0] = name(slot);
             v.signed = [delay_ms.into(), deaths.into()];
             v.id = context.last_pid(slot);
             "%s restarting in %p ms (quick deaths in a row: %c)\nrestarting%J%i,\"delay_ms\":%p"
         }
         Note::Failed { slot, deaths } => {
-            v.text[0] = name(slot);
             v.id = context.last_pid(slot);
             v.signed[0] = deaths.into();
             "%s failed: %p quick deaths in a row; not restarting\nfailed%J%i"
@@ -248,19 +265,16 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
             v.signed[0] = grace_ms.into();
             "essential %t is down; shutting down; grace %p ms\nshutdown%J%i"
         }
-        Note::Forwarded { slot, pid, sig } => {
-            v.text[0] = name(slot);
+        Note::Forwarded { pid, sig, .. } => {
             v.signed[0] = pid.into();
             v.signed[1] = sig.into();
             "%g forwarded to %s pid=%p\nforwarded%J%p,\"signal\":%c"
         }
-        Note::NotForwarded { slot, sig } => {
-            v.text[0] = name(slot);
+        Note::NotForwarded { sig, .. } => {
             v.signed[1] = sig.into();
             "%g not forwarded: %s is not running"
         }
-        Note::GraceExpired { slot, pid } => {
-            v.text[0] = name(slot);
+        Note::GraceExpired { pid, .. } => {
             v.signed[0] = pid.into();
             "%s pid=%p outlived the grace; SIGKILL to its group"
         }
