@@ -171,6 +171,24 @@ fn named_slot(note: &Note) -> Option<Slot> {
     }
 }
 
+/// The signal a note names as `%g` (`signed[1]`), as [`named_slot`]: not
+/// [`Note::Forwarded`]'s (elsewhere in the note) nor a death's (in its
+/// [`Ended`]); their arms read them.
+#[inline(never)]
+fn named_signal(note: &Note) -> Option<i32> {
+    match *note {
+        Note::ShuttingDown { sig, .. }
+        | Note::AlreadyShuttingDown { sig }
+        | Note::Restarting { sig, .. }
+        | Note::RestartCoalesced { sig, .. }
+        | Note::RestartSkipped { sig, .. }
+        | Note::NotForwarded { sig, .. }
+        | Note::IgnoredSignal { sig }
+        | Note::Sweeping { sig } => Some(sig),
+        _ => None,
+    }
+}
+
 /// One note as a whole line, newline included.
 #[inline(never)]
 pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>) -> Line {
@@ -179,6 +197,9 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
     // The slot's name, read once here instead of in each arm.
     if let Some(slot) = named_slot(note) {
         v.text[0] = name(slot);
+    }
+    if let Some(sig) = named_signal(note) {
+        v.signed[1] = sig.into();
     }
     let template = match *note {
         Note::Started { pid, .. } => {
@@ -204,50 +225,33 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
         }
         Note::Died { pid, ended, .. } => {
             v.signed[0] = pid.into();
+            let (Ended::Exited(number) | Ended::Signaled(number)) = ended;
+            v.signed[1] = number.into();
             match ended {
-                Ended::Exited(code) => {
-                    v.signed[1] = code.into();
-                    "%s exited pid=%p code=%c\nexited%J%p,\"code\":%c"
-                }
-                Ended::Signaled(sig) => {
-                    v.signed[1] = sig.into();
-                    "%s exited pid=%p signal=%g\nexited%J%p,\"signal\":%c"
-                }
+                Ended::Exited(_) => "%s exited pid=%p code=%c\nexited%J%p,\"code\":%c",
+                Ended::Signaled(_) => "%s exited pid=%p signal=%g\nexited%J%p,\"signal\":%c",
             }
         }
-        Note::ShuttingDown { sig, grace_ms } => {
-            v.signed[1] = sig.into();
+        Note::ShuttingDown { grace_ms, .. } => {
             v.signed[0] = grace_ms.into();
             "shutting down (%g); grace %p ms\nshutdown%J%i,\"signal\":%c"
         }
-        Note::AlreadyShuttingDown { sig } => {
-            v.signed[1] = sig.into();
-            "%g changes nothing: already shutting down"
-        }
-        Note::Restarting { slot, pid, sig } => {
-            v.signed[1] = sig.into();
-            match pid {
-                Some(pid) => {
-                    v.signed[0] = pid.into();
-                    "restarting %s pid=%p (%g)\nrestart_requested%J%p"
-                }
-                None => {
-                    v.id = context.last_pid(slot);
-                    "restarting %s, which was down, (%g)\nrestart_requested%J%i"
-                }
+        Note::AlreadyShuttingDown { .. } => "%g changes nothing: already shutting down",
+        Note::Restarting { slot, pid, .. } => match pid {
+            Some(pid) => {
+                v.signed[0] = pid.into();
+                "restarting %s pid=%p (%g)\nrestart_requested%J%p"
             }
-        }
-        Note::RestartCoalesced { sig, .. } => {
-            v.signed[1] = sig.into();
-            "%s restart already pending (%g)"
-        }
-        Note::RestartSkipped { sig, why, .. } => {
-            v.signed[1] = sig.into();
-            match why {
-                Skip::ShuttingDown => "%s restart skipped: shutting down (%g)",
-                Skip::NotSelected => "%s restart skipped: %s is not selected (%g)",
+            None => {
+                v.id = context.last_pid(slot);
+                "restarting %s, which was down, (%g)\nrestart_requested%J%i"
             }
-        }
+        },
+        Note::RestartCoalesced { .. } => "%s restart already pending (%g)",
+        Note::RestartSkipped { why, .. } => match why {
+            Skip::ShuttingDown => "%s restart skipped: shutting down (%g)",
+            Skip::NotSelected => "%s restart skipped: %s is not selected (%g)",
+        },
         Note::RestartDropped { .. } => "pending %s restart dropped: shutting down",
         Note::RestartScheduled { slot, delay_ms, deaths } => {
             v.signed = [delay_ms.into(), deaths.into()];
@@ -266,27 +270,17 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
             "essential %t is down; shutting down; grace %p ms\nshutdown%J%i"
         }
         Note::Forwarded { pid, sig, .. } => {
-            v.signed[0] = pid.into();
-            v.signed[1] = sig.into();
+            v.signed = [pid.into(), sig.into()];
             "%g forwarded to %s pid=%p\nforwarded%J%p,\"signal\":%c"
         }
-        Note::NotForwarded { sig, .. } => {
-            v.signed[1] = sig.into();
-            "%g not forwarded: %s is not running"
-        }
+        Note::NotForwarded { .. } => "%g not forwarded: %s is not running",
         Note::GraceExpired { pid, .. } => {
             v.signed[0] = pid.into();
             "%s pid=%p outlived the grace; SIGKILL to its group"
         }
-        Note::IgnoredSignal { sig } => {
-            v.signed[1] = sig.into();
-            "ignoring %g"
-        }
+        Note::IgnoredSignal { .. } => "ignoring %g",
         Note::AllDown => "every daemon has exited",
-        Note::Sweeping { sig } => {
-            v.signed[1] = sig.into();
-            "%g to every process left in the container"
-        }
+        Note::Sweeping { .. } => "%g to every process left in the container",
         Note::Exiting { code } => {
             v.signed[0] = code.into();
             "exiting code=%p\nexit%J%i,\"code\":%p"
