@@ -4,7 +4,7 @@
 //! goes) and the values it names: one small renderer instead of a call per
 //! piece of text at every note, which keeps the binary small.
 
-use super::config::{ConfigError, Problem, Variable, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS, VAR_PREFIX};
+use super::config::{ConfigError, Problem, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS, VAR_PREFIX};
 use super::line::Line;
 use super::machine::{Ended, Note, Pid, Skip, REQUESTED};
 use super::privilege::User;
@@ -138,14 +138,6 @@ fn own_line<'t>(line: &mut Line, template: &'t str, values: &Values) -> &'t [u8]
 
 fn name(slot: Slot) -> Option<&'static [u8]> {
     Some(slot.name().as_bytes())
-}
-
-/// A variable's whole name: [`VAR_PREFIX`] and its short name.
-fn var_name(variable: Variable) -> Line {
-    let mut name = Line::new();
-    let [kind, rest] = variable.short_name();
-    name.str(VAR_PREFIX).str(kind).str(rest);
-    name
 }
 
 /// The slot a note names as `%s` (and its event as its slot): every note's
@@ -303,7 +295,10 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
 
 #[inline(never)]
 pub fn config_error(error: &ConfigError) -> Line {
-    let name = var_name(error.variable);
+    // The variable's whole name: its prefix and short name, each kept once.
+    let mut name = Line::new();
+    let [kind, rest] = error.variable.short_name();
+    name.str(VAR_PREFIX).str(kind).str(rest);
     let mut v = Values { text: [Some(name.as_bytes()), None], quote: [Some(error.value), None], ..Values::default() };
     let template = match error.problem {
         Problem::UnknownSlot(name) => {
