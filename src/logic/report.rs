@@ -391,11 +391,14 @@ pub fn no_answer(addr: &[u8], errno: i32, text: &[u8]) -> Line {
     line(template, &v)
 }
 
-/// An argument that is not accepted.
+/// An argument that is not accepted, and `--help`'s usage line (its first
+/// line: its text is kept once in the binary).
 #[inline(never)]
 pub fn usage_error(argument: &[u8]) -> Line {
-    let v = Values { quote: [Some(argument), None], ..Values::default() };
-    line("arguments '%q' not accepted; usage: sidecar-init [--help | --version | status | health | events | restart SLOT | signal SLOT SIGNAL]", &v)
+    let [help, _] = crate::cli::help();
+    let end = help.iter().position(|&b| b == b'\n').unwrap_or(help.len());
+    let v = Values { text: [help.get(..end), None], quote: [Some(argument), None], ..Values::default() };
+    line("arguments '%q' not accepted; %s", &v)
 }
 
 /// A trouble of the init's, logged once.
