@@ -77,14 +77,16 @@ fn find<'l>(list: &'l [u8], name: Option<&[u8]>) -> Option<&'l [u8]> {
     while let Some(items) = rest {
         let (item, after) = first_item(items);
         rest = after;
-        let (stem, prefix) = match item.strip_suffix(b"*") {
-            Some(stem) => (stem, true),
-            None => (item, false),
+        let (stem, prefix) = match item {
+            [stem @ .., b'*'] => (stem, true),
+            _ => (item, false),
         };
+        // One comparison for both kinds of item: an exact one is a prefix as long as the name.
         let hit = match name {
             None => !is_name(stem),
-            Some(name) if prefix => name.starts_with(stem),
-            Some(name) => name == stem,
+            Some(name) => {
+                (prefix || name.len() == stem.len()) && matches!(name.get(..stem.len()), Some(head) if head == stem)
+            }
         };
         if hit && !item.is_empty() {
             return Some(item);
