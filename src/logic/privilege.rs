@@ -98,10 +98,9 @@ fn find<'l>(list: &'l [u8], name: Option<&[u8]>) -> Option<&'l [u8]> {
 /// `[A-Za-z_][A-Za-z0-9_]*`. An empty stem is none, so a bare `*`, which
 /// would claim every variable, is refused.
 fn is_name(stem: &[u8]) -> bool {
-    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
-    match stem.split_first() {
-        Some((first, rest)) => !first.is_ascii_digit() && word(first) && rest.iter().all(word),
-        None => false,
+    match stem.first() {
+        Some(first) if !first.is_ascii_digit() => stem.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_'),
+        _ => false,
     }
 }
 
