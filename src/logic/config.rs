@@ -243,17 +243,22 @@ fn read<'a>(r: &mut Reader<'a, impl Fn([&str; 2]) -> Option<&'a [u8]>>, config: 
 
 /// Returns the slots named, or the first name that is no slot.
 fn parse_slots(value: &[u8]) -> Result<PerSlot<bool>, &[u8]> {
-    let mut selected = PerSlot::<bool>::default();
+    // In slot order: an array, which `slot as usize` reaches without the
+    // branches of a `PerSlot`'s `get_mut`.
+    let mut selected = [false; 4];
     let mut rest = Some(value);
     while let Some(list) = rest {
         let (name, after) = first_item(list);
         rest = after;
         if !name.is_empty() {
             let slot = Slot::from_name(name).ok_or(name)?;
-            *selected.get_mut(slot) = true;
+            if let Some(flag) = selected.get_mut(slot as usize) {
+                *flag = true;
+            }
         }
     }
-    Ok(selected)
+    let [egress, pipelock, git_gate, supervise] = selected;
+    Ok(PerSlot { egress, pipelock, git_gate, supervise })
 }
 
 /// The first item of a comma-separated `list`, without SPEC's blanks around
