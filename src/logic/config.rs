@@ -215,9 +215,11 @@ fn read<'a>(r: &mut Reader<'a, impl Fn([&str; 2]) -> Option<&'a [u8]>>, config: 
         None => PerSlot::from_fn(|_| true),
         Some(value) => r.slots(value)?,
     };
-    for &slot in &Slot::ALL {
+    // The commands in slot order, by reference: no `get_mut` per slot.
+    let PerSlot { egress, pipelock, git_gate, supervise } = &mut config.commands;
+    for (&slot, command) in Slot::ALL.iter().zip([egress, pipelock, git_gate, supervise]) {
         let text = r.get(Variable::Command(slot)).unwrap_or(slot.default_command().as_bytes());
-        if let Err(why) = Command::parse_into(text, config.commands.get_mut(slot)) {
+        if let Err(why) = Command::parse_into(text, command) {
             r.why = why;
             return None;
         }
