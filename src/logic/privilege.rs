@@ -109,7 +109,6 @@ fn is_name(stem: &[u8]) -> bool {
 /// every slot's (valid) PRIVATE list in slot order: a variable that some
 /// slot claims reaches only the slots that claim it; one that none claims,
 /// every slot.
-#[inline(never)]
 pub fn keeps(index: usize, entry: &[u8], lists: &[&[u8]; 4]) -> bool {
     let name = entry.split(|&b| b == b'=').next().unwrap_or(entry);
     let mut claimed = false;

@@ -379,7 +379,6 @@ pub fn startup(what: Startup) -> Line {
 /// A client subcommand that got no answer: control is off (`addr` is
 /// empty), connecting failed with `errno` (described by `text`), or (0)
 /// the init closed unanswered.
-#[inline(never)]
 pub fn no_answer(addr: &[u8], errno: i32, text: &[u8]) -> Line {
     let v = Values { quote: [Some(addr), Some(text)], signed: [errno.into(), 0], ..Values::default() };
     let template = match (addr, errno) {
@@ -402,7 +401,6 @@ pub fn usage_error(argument: &[u8]) -> Line {
 }
 
 /// A trouble of the init's, logged once.
-#[inline(never)]
 pub fn trouble(trouble: &Trouble, context: &impl Context) -> Line {
     let mut v = Values::default();
     let (template, errno) = match *trouble {

@@ -33,7 +33,6 @@ impl Command {
     }
 
     /// [`Command::parse`] into existing storage (no move of the buffer).
-    #[inline(never)]
     pub fn parse_into(text: &[u8], command: &mut Command) -> Result<(), WordsError> {
         command.starts.clear();
         command.bytes.clear();
