@@ -88,12 +88,10 @@ fn put(line: &mut Line, code: u8, values: &Values) {
     let [quote0, quote1] = values.quote;
     let [signed0, signed1] = values.signed;
     match code {
-        b's' => drop(line.text(text0.unwrap_or_default())),
-        b't' => drop(line.text(text1.unwrap_or_default())),
-        b'q' => drop(line.quoted(quote0.unwrap_or_default())),
-        b'r' => drop(line.quoted(quote1.unwrap_or_default())),
-        b'p' => drop(line.signed(signed0)),
-        b'c' => drop(line.signed(signed1)),
+        // Each pair of codes is one call, its value picked.
+        b's' | b't' => drop(line.text(if code == b's' { text0 } else { text1 }.unwrap_or_default())),
+        b'q' | b'r' => drop(line.quoted(if code == b'q' { quote0 } else { quote1 }.unwrap_or_default())),
+        b'p' | b'c' => drop(line.signed(if code == b'p' { signed0 } else { signed1 })),
         b'n' => drop(line.num(signed1 as u64)),
         b'l' => slot_names(line),
         b'i' => drop(match values.id {
