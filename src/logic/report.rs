@@ -201,7 +201,9 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
             // A negative errno is the uid/gid switch's (sys::spawn), not the exec's.
             let (errno, template) = match context.user(slot) {
                 Some(User { uid, gid }) if errno < 0 => {
-                    who.str("uid ").num(uid.into()).str(" gid ").num(gid.into());
+                    // Rendered with the note's values, before they take the errno and code.
+                    v.signed = [uid.into(), gid.into()];
+                    render(&mut who, b"uid %p gid %c", &v);
                     v.text[1] = Some(who.as_bytes());
                     // As an event: its code, and no process.
                     (errno.wrapping_neg(), "%s cannot switch to %t: %r (errno %p); code=%c\nexited%Jnull,\"code\":%c")
