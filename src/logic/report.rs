@@ -94,6 +94,8 @@ fn put(line: &mut Line, code: u8, values: &Values) {
         b'p' | b'c' => drop(line.signed(if code == b'p' { signed0 } else { signed1 })),
         b'n' => drop(line.num(signed1 as u64)),
         b'l' => slot_names(line),
+        // A trouble's error: one copy of this text for all of them.
+        b'e' => drop(render(line, b" (%r, errno %p)", values)),
         b'i' => drop(match values.id {
             Some(pid) => line.signed(pid.into()),
             None => line.str("null"),
@@ -406,25 +408,23 @@ pub fn trouble(trouble: &Trouble, context: &impl Context) -> Line {
     let (template, errno) = match *trouble {
         Trouble::Unprefixed { slot, errno } => {
             v.text[0] = name(slot);
-            ("%s output goes out unprefixed: no log pipes (%r, errno %p)", errno)
+            ("%s output goes out unprefixed: no log pipes%e", errno)
         }
         Trouble::SharedOutput { sink, errno } => {
             v.text[0] = Some(sink_name(sink));
-            ("cannot reopen %s non-blocking; writing only what poll allows (%r, errno %p)", errno)
+            ("cannot reopen %s non-blocking; writing only what poll allows%e", errno)
         }
         Trouble::OutputGone { sink, errno } => {
             v.text[0] = Some(sink_name(sink));
-            ("%s is gone; its lines are dropped (%r, errno %p)", errno)
+            ("%s is gone; its lines are dropped%e", errno)
         }
-        Trouble::ReadFailed { errno } => ("reading a log pipe failed; output may stall (%r, errno %p)", errno),
+        Trouble::ReadFailed { errno } => ("reading a log pipe failed; output may stall%e", errno),
         Trouble::PollFailed { errno } => {
             const _: () = assert!(DEGRADED_WAKE_MS == 100, "the template says 100 ms");
-            ("poll failed; looking at every log pipe each 100 ms (%r, errno %p)", errno)
+            ("poll failed; looking at every log pipe each 100 ms%e", errno)
         }
-        Trouble::NoReport { errno } => ("no spawn report pipe: a failed exec exits 127 (%r, errno %p)", errno),
-        Trouble::NoControl { errno } => {
-            ("cannot listen on the control socket; running without control (%r, errno %p)", errno)
-        }
+        Trouble::NoReport { errno } => ("no spawn report pipe: a failed exec exits 127%e", errno),
+        Trouble::NoControl { errno } => ("cannot listen on the control socket; running without control%e", errno),
         Trouble::SentFault { sig } => {
             v.signed[1] = sig.into();
             ("ignoring %g sent by another process", 0)
