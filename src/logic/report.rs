@@ -554,6 +554,18 @@ mod tests {
     }
 
     #[test]
+    fn troubles_end_with_their_error_but_a_sent_fault() {
+        assert_eq!(
+            text(trouble(&Trouble::OutputGone { sink: SinkId::Stderr, errno: 32 }, &Fake)),
+            "sidecar-init: stderr is gone; its lines are dropped (No such file or directory, errno 32)\n"
+        );
+        assert_eq!(
+            text(trouble(&Trouble::SentFault { sig: 11 }, &Fake)),
+            "sidecar-init: ignoring SIGSEGV sent by another process\n"
+        );
+    }
+
+    #[test]
     fn real_time_signals_use_dockers_names() {
         assert_eq!(text(note(&Note::IgnoredSignal { sig: 36 }, &Fake, None)), "sidecar-init: ignoring SIGRTMIN+2\n");
         assert_eq!(text(note(&Note::IgnoredSignal { sig: 34 }, &Fake, None)), "sidecar-init: ignoring SIGRTMIN\n");
