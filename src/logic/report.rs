@@ -200,22 +200,27 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
         }
         Note::CannotStart { slot, errno, code } => {
             v.text[0] = name(slot);
-            // A negative errno is the uid/gid switch's (sys::spawn), not the exec's.
-            let (errno, template) = match context.user(slot) {
+            // What failed, rendered first with the note's values (before they
+            // take the errno and code): a negative errno is the uid/gid
+            // switch's (sys::spawn), not the exec's.
+            let (errno, what): (i32, &[u8]) = match context.user(slot) {
                 Some(User { uid, gid }) if errno < 0 => {
-                    // Rendered with the note's values, before they take the errno and code.
                     v.signed = [uid.into(), gid.into()];
-                    render(&mut who, b"uid %p gid %c", &v);
-                    v.text[1] = Some(who.as_bytes());
-                    // As an event: its code, and no process.
-                    (errno.wrapping_neg(), "%s cannot switch to %t: %r (errno %p); code=%c\nexited%Jnull,\"code\":%c")
+                    (errno.wrapping_neg(), b"switch to uid %p gid %c")
                 }
-                _ => (errno, "%s cannot start %q: %r (errno %p); code=%c\nexited%Jnull,\"code\":%c"),
+                // Quoted, so even an unexpected program leaves room for the code.
+                _ => {
+                    v.quote[0] = Some(context.program(slot));
+                    (errno, b"start %q")
+                }
             };
-            // Quoted, so even an unexpected error text leaves room for the code.
-            v.quote = [Some(context.program(slot)), Some(context.error_text(errno))];
+            render(&mut who, what, &v);
+            v.text[1] = Some(who.as_bytes());
+            // The error text quoted too, for the same reason.
+            v.quote[1] = Some(context.error_text(errno));
             v.signed = [errno.into(), code.into()];
-            template
+            // As an event: its code, and no process.
+            "%s cannot %t: %r (errno %p); code=%c\nexited%Jnull,\"code\":%c"
         }
         Note::Died { pid, ended, .. } => {
             v.signed[0] = pid.into();
