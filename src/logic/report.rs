@@ -324,17 +324,16 @@ pub fn config_error(error: &ConfigError) -> Line {
             const _: () = assert!(MAX_WORDS == 64 && MAX_COMMAND_BYTES - 1 == 2047);
             "%s='%q' %t; accepted: at most 64 words and 2047 bytes, POSIX shell quoting, no expansion"
         }
-        Problem::Grace => {
-            v.signed = [MAX_GRACE_MS.into(), DEFAULT_GRACE_MS.into()];
-            "%s='%q' is not accepted: ASCII digits only, 0 to %p (milliseconds); empty means %c"
-        }
-        Problem::RestartDelay => {
-            v.signed = [MAX_DELAY_MS.into(), DEFAULT_DELAY_MS.into()];
-            "%s='%q' is not accepted: ASCII digits only, 0 to %p (milliseconds); empty means %c"
-        }
-        Problem::RestartLimit => {
-            v.signed = [MAX_LIMIT.into(), DEFAULT_LIMIT.into()];
-            "%s='%q' is not accepted: ASCII digits only, 0 to %p (0: no limit); empty means %c"
+        // The numbers: one template, their bounds and unit picked.
+        Problem::Grace | Problem::RestartDelay | Problem::RestartLimit => {
+            let (max, default, unit): (u32, u32, &[u8]) = match error.problem {
+                Problem::Grace => (MAX_GRACE_MS, DEFAULT_GRACE_MS, b"milliseconds"),
+                Problem::RestartDelay => (MAX_DELAY_MS, DEFAULT_DELAY_MS, b"milliseconds"),
+                _ => (MAX_LIMIT.into(), DEFAULT_LIMIT.into(), b"0: no limit"),
+            };
+            v.signed = [max.into(), default.into()];
+            v.text[1] = Some(unit);
+            "%s='%q' is not accepted: ASCII digits only, 0 to %p (%t); empty means %c"
         }
         Problem::LogPrefix => "%s='%q' is not accepted: 1 ([slot] prefix) or 0 (none); empty means 1",
         Problem::User => {
