@@ -127,6 +127,34 @@ fn field(line: &mut Line, key: &str, value: Option<u64>) {
     };
 }
 
+/// `uptime=`: since `started`, in seconds.
+#[inline(never)]
+fn uptime(line: &mut Line, started: Option<Millis>, now: Millis) {
+    field(line, " uptime=", started.map(|at| now.saturating_sub(at) / 1000));
+    if started.is_some() {
+        line.str("s");
+    }
+}
+
+/// One item of the answer, its name and state (by [`state_index`]) after
+/// those before it (`head`: where the first goes): to `health` only what
+/// is not up, and no details. Returns whether its details follow.
+#[inline(never)]
+fn item(line: &mut Line, head: usize, health: bool, name: &str, state: usize) -> bool {
+    // Bundle::Running is 0, SlotState::Up is 3.
+    if health && (state == 0 || state == 3) {
+        return false;
+    }
+    if line.as_bytes().len() > head {
+        line.str(if health { ", " } else { "\n" });
+    }
+    let at = state.wrapping_mul(8);
+    let state = STATE_NAMES.get(at..at.wrapping_add(8)).unwrap_or_default();
+    let state = state.get(..state.iter().position(|&b| b == b' ').unwrap_or(8)).unwrap_or_default();
+    line.str(name).str(" ").text(state);
+    !health
+}
+
 /// The answer to `status` (`health: false`) into `line`: `ok`, a line for
 /// the bundle and one per selected slot, `bundle running uptime=12s`,
 /// `egress up pid=7 uptime=12s restarts=0 code=-`. To `health`: `ok` and
@@ -142,55 +170,27 @@ pub fn status(
     (since, now): (Millis, Millis),
     line: &mut Line,
 ) {
-    // One pass over the bundle (`None`) and the slots: what is not up, or
-    // (status) everything.
-    let mut well = true;
-    let mut items = Line::new();
-    for at in 0..=Slot::ALL.len() {
-        let (name, state, view) = match at.checked_sub(1).and_then(|at| Slot::ALL.get(at)) {
-            None => ("bundle", bundle as usize, None),
-            Some(&slot) => {
-                let view = view(slot);
-                if !view.selected {
-                    continue;
-                }
-                (slot.name(), state_index(view.state), Some(view))
-            }
-        };
-        // Bundle::Running is 0, SlotState::Up is 3.
-        if health && (state == 0 || state == 3) {
-            continue;
-        }
-        well = false;
-        if !items.as_bytes().is_empty() {
-            items.str(if health { ", " } else { "\n" });
-        }
-        let at = state.wrapping_mul(8);
-        let state = STATE_NAMES.get(at..at.wrapping_add(8)).unwrap_or_default();
-        let state = state.get(..state.iter().position(|&b| b == b' ').unwrap_or(8)).unwrap_or_default();
-        items.str(name).str(" ").text(state);
-        if health {
-            continue;
-        }
-        if let Some(view) = view {
-            field(&mut items, " pid=", view.pid.map(|pid| pid.unsigned_abs().into()));
-        }
-        let started = view.map_or(Some(since), |view| view.started_at);
-        field(&mut items, " uptime=", started.map(|at| now.saturating_sub(at) / 1000));
-        if started.is_some() {
-            items.str("s");
-        }
-        if let Some(view) = view {
-            field(&mut items, " restarts=", Some(view.restarts.into()));
-            field(&mut items, " code=", view.last_code.map(u64::from));
+    // The answer goes straight into `line`, after a head that stays unless
+    // `health` finds nothing to name (then the line starts afresh).
+    line.str(if health { "no\nunhealthy: " } else { "ok\n" });
+    let head = line.as_bytes().len();
+    if item(line, head, health, "bundle", bundle as usize) {
+        uptime(line, Some(since), now);
+    }
+    for &slot in &Slot::ALL {
+        let view = view(slot);
+        if view.selected && item(line, head, health, slot.name(), state_index(view.state)) {
+            field(line, " pid=", view.pid.map(|pid| pid.unsigned_abs().into()));
+            uptime(line, view.started_at, now);
+            field(line, " restarts=", Some(view.restarts.into()));
+            field(line, " code=", view.last_code.map(u64::from));
         }
     }
-    line.str(match (health, well) {
-        (false, _) => "ok\n",
-        (true, true) => "ok\nhealthy",
-        (true, false) => "no\nunhealthy: ",
-    });
-    line.text(items.as_bytes()).end();
+    if line.as_bytes().len() == head && health {
+        *line = Line::new();
+        line.str("ok\nhealthy");
+    }
+    line.end();
 }
 
 /// Whether a note answers a restart or signal request: accepted (`true`),
