@@ -9,7 +9,7 @@ use crate::logic::line::LINE_BYTES;
 use crate::logic::report;
 use crate::sys::environ::Environ;
 use crate::sys::error_text;
-use crate::sys::fds::{read, write_all, Fd, Read, Written, STDERR, STDOUT};
+use crate::sys::fds::{read, write_all, Fd, Read, STDERR, STDOUT};
 use crate::sys::socket;
 use crate::USAGE_ERROR;
 
@@ -45,7 +45,9 @@ pub fn run(request: &[u8], environ: &Environ) -> c_int {
 /// and 1 after `no`; `None`: none came.
 fn ask(fd: Fd, request: &[u8]) -> Option<c_int> {
     // One message: sent whole or not at all.
-    let Written::Bytes(_) = socket::send_some(fd, request) else { return None };
+    if !socket::send(fd, request) {
+        return None;
+    }
     // Every message of the init's is one Line at most: a read takes it whole.
     let mut buf = [0u8; LINE_BYTES];
     let Read::Data(n) = read(fd, &mut buf) else { return None };

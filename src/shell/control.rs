@@ -11,8 +11,8 @@
 //! socket is full loses the event and is owed a count (`logic::control::deliver`).
 
 use crate::logic::control::{deliver, parse_request, Request, REQUEST_BYTES};
-use crate::sys::fds::{read, Fd, Read, Written};
-use crate::sys::socket::{self, send_some};
+use crate::sys::fds::{read, Fd, Read};
+use crate::sys::socket::{self, send};
 
 use super::logs::WATCHED;
 
@@ -127,7 +127,7 @@ impl Control {
     /// not take it at once, it is dropped. Then the connection closes.
     pub fn answer(&mut self, at: usize, answer: &[u8]) {
         if let Some(&Some(fd)) = self.fds.get(at) {
-            let _ = send_some(fd, answer);
+            send(fd, answer);
         }
         self.close(at);
     }
@@ -164,7 +164,7 @@ impl Control {
         if let (Some(&Some(fd)), Some(events)) = (self.fds.get(at), self.events.get_mut(at)) {
             if *events > 0 {
                 let mut dropped = events.wrapping_sub(1);
-                deliver(&mut dropped, line, |message| matches!(send_some(fd, message), Written::Bytes(_)));
+                deliver(&mut dropped, line, |message| send(fd, message));
                 // 2^64 - 1 lost events are out of reach: no wrap to 0.
                 *events = dropped.wrapping_add(1);
             }

@@ -16,7 +16,7 @@ use core::mem::{size_of, MaybeUninit};
 use rustix::fd::AsRawFd;
 
 use super::bytes::copy;
-use super::fds::{Fd, Written};
+use super::fds::Fd;
 use super::raw::{result, syscall2, syscall3, syscall4, syscall5, Ret};
 
 /// Connections the kernel holds for the init before it accepts them.
@@ -154,8 +154,10 @@ pub fn peer_uid(fd: Fd) -> Option<u32> {
 }
 
 /// One `send`, one message (taken whole or not at all), that never raises
-/// SIGPIPE (and never blocks on the init's non-blocking sockets).
-pub fn send_some(fd: Fd, bytes: &[u8]) -> Written {
+/// SIGPIPE (and never blocks on the init's non-blocking sockets): whether
+/// it was taken. Why not matters to no caller: a message not taken is
+/// dropped.
+pub fn send(fd: Fd, bytes: &[u8]) -> bool {
     loop {
         // SAFETY: `bytes` is valid for its length; no address (a NULL one).
         let ret = unsafe {
@@ -169,10 +171,9 @@ pub fn send_some(fd: Fd, bytes: &[u8]) -> Written {
             )
         };
         return match result(ret) {
-            Ok(n) => Written::Bytes(n),
+            Ok(_) => true,
             Err(libc::EINTR) => continue,
-            Err(libc::EAGAIN) => Written::WouldBlock,
-            Err(errno) => Written::Gone(rustix::io::Errno::from_raw_os_error(errno)),
+            Err(_) => false,
         };
     }
 }
