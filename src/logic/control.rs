@@ -41,7 +41,7 @@ const VERBS: [&[u8]; 5] = [b"status", b"health", b"events", b"restart", b"signal
 /// One request message: a verb, then its words, each after one space.
 #[inline(never)]
 pub fn parse_request(message: &[u8]) -> Option<Request> {
-    let (verb, rest) = word(message);
+    let (verb, mut rest) = word(message);
     let verb = VERBS.iter().position(|&name| name == verb)?;
     let request = match verb {
         0 => Request::Status,
@@ -50,13 +50,17 @@ pub fn parse_request(message: &[u8]) -> Option<Request> {
         _ => {
             let (slot, more) = word(rest?);
             let slot = Slot::from_name(slot)?;
-            if verb == 3 {
-                return more.is_none().then_some(Request::ToSlot(slot, REQUESTED));
+            rest = more;
+            let mut sig = REQUESTED;
+            if verb == 4 {
+                let (word, more) = word(rest?);
+                sig = parse_signal(word)?;
+                rest = more;
             }
-            let (sig, more) = word(more?);
-            return more.is_none().then_some(Request::ToSlot(slot, parse_signal(sig)?));
+            Request::ToSlot(slot, sig)
         }
     };
+    // Every word used, and no more.
     rest.is_none().then_some(request)
 }
 
