@@ -10,6 +10,8 @@
 //! request buffer, no outbox and no cut line; an `events` client whose
 //! socket is full loses the event and is owed a count (`logic::control::deliver`).
 
+use core::ops::Range;
+
 use crate::logic::control::{deliver, parse_request, Request, REQUEST_BYTES};
 use crate::sys::fds::{read, Fd, Read};
 use crate::sys::socket::{self, send};
@@ -113,7 +115,7 @@ impl Control {
         let fd = (*self.fds.get(at)?)?;
         let mut data = [0u8; REQUEST_BYTES];
         let request = match read(fd, &mut data) {
-            Read::Empty => return self.publish_to(at, None),
+            Read::Empty => return self.publish_to(at..at.wrapping_add(1), None),
             Read::Data(n) if self.events.get(at) == Some(&0) => data.get(..n).and_then(parse_request),
             _ => None,
         };
@@ -137,7 +139,7 @@ impl Control {
         if let Some(events) = self.events.get_mut(at) {
             *events = 1;
         }
-        self.publish_to(at, Some(b"ok\n"));
+        self.publish_to(at..at.wrapping_add(1), Some(b"ok\n"));
     }
 
     fn close(&mut self, at: usize) {
@@ -150,23 +152,23 @@ impl Control {
     }
 
     /// An event's line to every `events` client.
-    #[inline(never)]
     pub fn publish(&mut self, line: &[u8]) {
-        for at in LISTENER + 1..WATCHED {
-            self.publish_to(at, Some(line));
-        }
+        self.publish_to(LISTENER + 1..WATCHED, Some(line));
     }
 
-    /// `line` (if any) to client `at` if it takes events, after the count
-    /// of those it lost, if it lost any and its socket takes it now.
+    /// `line` (if any) to each client in `places` that takes events, after
+    /// the count of those it lost, if it lost any and its socket takes it
+    /// now.
     #[inline(never)]
-    fn publish_to(&mut self, at: usize, line: Option<&[u8]>) -> Option<Request> {
-        if let (Some(&Some(fd)), Some(events)) = (self.fds.get(at), self.events.get_mut(at)) {
-            if *events > 0 {
-                let mut dropped = events.wrapping_sub(1);
-                deliver(&mut dropped, line, |message| send(fd, message));
-                // 2^64 - 1 lost events are out of reach: no wrap to 0.
-                *events = dropped.wrapping_add(1);
+    fn publish_to(&mut self, places: Range<usize>, line: Option<&[u8]>) -> Option<Request> {
+        for at in places {
+            if let (Some(&Some(fd)), Some(events)) = (self.fds.get(at), self.events.get_mut(at)) {
+                if *events > 0 {
+                    let mut dropped = events.wrapping_sub(1);
+                    deliver(&mut dropped, line, |message| send(fd, message));
+                    // 2^64 - 1 lost events are out of reach: no wrap to 0.
+                    *events = dropped.wrapping_add(1);
+                }
             }
         }
         None
