@@ -36,13 +36,13 @@ pub enum Request {
 
 /// The verbs, by index: the first three take no word, `restart` a slot,
 /// `signal` a slot and a signal.
-const VERBS: [&[u8]; 5] = [b"status", b"health", b"events", b"restart", b"signal"];
+const VERBS: &[u8; 35] = b"status health events restartsignal ";
 
 /// One request message: a verb, then its words, each after one space.
 #[inline(never)]
 pub fn parse_request(message: &[u8]) -> Option<Request> {
     let (verb, mut rest) = word(message);
-    let verb = VERBS.iter().position(|&name| name == verb)?;
+    let verb = (0..5).find(|&at| signals::packed(VERBS, 7, at) == verb)?;
     let request = match verb {
         0 => Request::Status,
         1 => Request::Health,
@@ -152,10 +152,7 @@ fn item(line: &mut Line, head: usize, health: bool, name: &str, state: usize) ->
     if line.as_bytes().len() > head {
         line.str(if health { ", " } else { "\n" });
     }
-    let at = state.wrapping_mul(8);
-    let state = STATE_NAMES.get(at..at.wrapping_add(8)).unwrap_or_default();
-    let state = state.get(..state.iter().position(|&b| b == b' ').unwrap_or(8)).unwrap_or_default();
-    line.str(name).str(" ").text(state);
+    line.str(name).str(" ").text(signals::packed(STATE_NAMES, 8, state));
     !health
 }
 
