@@ -25,18 +25,15 @@ pub fn run(request: &[u8], environ: &Environ) -> c_int {
         write_all(STDERR, report::config_error(&config::control_error(value)).as_bytes());
         return USAGE_ERROR;
     }
-    // Off: no errno, and no address to name.
-    let mut errno = 0;
-    if !addr.is_empty() {
-        match socket::connect(&addr) {
-            Ok(fd) => {
-                if let Some(code) = ask(fd, request) {
-                    return code;
-                }
-            }
-            Err(error) => errno = error,
-        }
-    }
+    // Off: no address, which no connect takes (`socket::sockaddr`), and
+    // no_answer says the init is off whatever the errno.
+    let errno = match socket::connect(&addr) {
+        Ok(fd) => match ask(fd, request) {
+            Some(code) => return code,
+            None => 0,
+        },
+        Err(errno) => errno,
+    };
     write_all(STDERR, report::no_answer(&addr, errno, error_text(errno)).as_bytes());
     NO_ANSWER
 }

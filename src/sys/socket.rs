@@ -32,7 +32,9 @@ type SockaddrUn = [u8; 110];
 fn sockaddr(raw: &mut SockaddrUn, addr: &[u8]) -> (usize, bool) {
     copy(raw, &(libc::AF_UNIX as u16).to_ne_bytes());
     let copied = copy(raw.get_mut(2..).unwrap_or(&mut []), addr);
-    let is_path = addr.first() != Some(&b'@');
+    // No address (control is off) is taken as an abstract one: its length,
+    // the family's alone, is one no connect accepts (EINVAL).
+    let is_path = addr.first() == Some(&b'/');
     // The abstract name's `@` becomes its NUL; a path keeps the NUL after it.
     if is_path {
         return (copied.saturating_add(3), true);
@@ -224,5 +226,11 @@ mod tests {
         let (raw, len, _) = at(&addr);
         assert_eq!(len, 2 + 108);
         assert_eq!(raw[109], 0, "a 107-byte path keeps its NUL");
+        assert_eq!(at(b"").1, 2, "no address: the family alone");
+    }
+
+    #[test]
+    fn no_address_connects_nowhere() {
+        assert_eq!(connect(b"").err(), Some(libc::EINVAL));
     }
 }
