@@ -48,12 +48,12 @@ fn ask(fd: Fd, request: &[u8]) -> Option<c_int> {
     // Every message of the init's is one Line at most: a read takes it whole.
     let mut buf = [0u8; LINE_BYTES];
     let Read::Data(n) = read(fd, &mut buf) else { return None };
-    let (code, out) = match buf.get(..3) {
-        Some(b"ok\n") => (0, STDOUT),
-        Some(b"no\n") => (1, STDERR),
+    let (head, mut data) = buf.get(..n)?.split_at_checked(3)?;
+    let (code, out) = match head {
+        b"ok\n" => (0, STDOUT),
+        b"no\n" => (1, STDERR),
         _ => return None,
     };
-    let mut data = buf.get(3..n).unwrap_or_default();
     loop {
         write_all(out, data);
         let Read::Data(n) = read(fd, &mut buf) else { break };
