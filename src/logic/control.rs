@@ -195,7 +195,9 @@ pub fn status(
 }
 
 /// Whether a note answers a restart or signal request: accepted (`true`),
-/// refused (`false`); `None`: not an answer.
+/// refused (`false`); `None`: not an answer. Not inlined: inlined, the
+/// answer's `ok` or `no` became a table of both by note (72 bytes).
+#[inline(never)]
 pub fn verdict(note: &Note) -> Option<bool> {
     match note {
         Note::Restarting { .. } | Note::RestartCoalesced { .. } | Note::Forwarded { .. } => Some(true),
