@@ -68,16 +68,30 @@ impl Control {
     /// it at once; other clients' requests wait in their sockets for the
     /// next wake (the poll is level-triggered).
     #[inline(never)]
-    pub fn after_wait(&mut self, ready: u32) -> Option<(usize, Request)> {
-        for at in LISTENER + 1..WATCHED {
-            if ready >> at & 1 != 0 {
-                if let Some(request) = self.read(at) {
-                    return Some((at, request));
+    pub fn after_wait(&mut self, mut ready: u32) -> Option<(usize, Request)> {
+        let mut accepted = false;
+        loop {
+            for at in LISTENER + 1..WATCHED {
+                if ready >> at & 1 != 0 {
+                    if let Some(request) = self.read(at) {
+                        return Some((at, request));
+                    }
                 }
             }
+            if accepted {
+                return None;
+            }
+            accepted = true;
+            // One connection a wake (others wait for the next), read at
+            // once (the loop again, for it alone): its request is usually
+            // there already.
+            ready = 1u32.wrapping_shl(self.accept(ready)? as u32);
         }
-        // One connection a wake (others wait for the next), read at once:
-        // its request is usually there already.
+    }
+
+    /// A waiting connection, if the listener is `ready`, in a place of its
+    /// own: where it is.
+    fn accept(&mut self, ready: u32) -> Option<usize> {
         let listener = self.fds[LISTENER].filter(|_| ready >> LISTENER & 1 != 0)?;
         let fd = match socket::accept(listener) {
             Ok(fd) => fd?,
@@ -104,7 +118,7 @@ impl Control {
         if let Some(place) = self.fds.get_mut(at) {
             *place = Some(fd);
         }
-        Some((at, self.read(at)?))
+        Some(at)
     }
 
     /// Reads client `at`: its request, one message (a longer one is cut to
