@@ -163,7 +163,6 @@ fn item(line: &mut Line, head: usize, health: bool, name: &str, state: usize) ->
 /// `no` and what is not, `unhealthy: pipelock down, git-gate starting`.
 /// `view`: a slot's; `since`: when the init started; `now`: the monotonic
 /// clock.
-#[inline(never)]
 pub fn status(
     bundle: Bundle,
     view: impl Fn(Slot) -> SlotView,
