@@ -67,7 +67,6 @@ impl Control {
     /// Returns the first request read, and whose it is: the shell serves
     /// it at once; other clients' requests wait in their sockets for the
     /// next wake (the poll is level-triggered).
-    #[inline(never)]
     pub fn after_wait(&mut self, mut ready: u32) -> Option<(usize, Request)> {
         let mut accepted = false;
         loop {
