@@ -57,7 +57,7 @@ fn new_fd(ret: Ret) -> Result<Fd, i32> {
 }
 
 /// A SOCK_SEQPACKET socket (`flags`: SOCK_NONBLOCK or none), connected to or
-/// bound at `addr` (`nr`: connect or bind). Binding, a socket file already
+/// bound at `addr` and listening (`nr`: connect or bind). Binding, a socket file already
 /// at a path is replaced first (anything else there is left alone, and the
 /// bind fails).
 #[inline(never)]
@@ -78,7 +78,12 @@ fn socket_at(nr: i64, addr: &[u8], flags: i32) -> Result<Fd, i32> {
     // SAFETY: socket takes plain integers.
     let fd = new_fd(unsafe { syscall3(libc::SYS_socket, libc::AF_UNIX as usize, kind, 0) })?;
     // SAFETY: `raw` is a sockaddr_un of at least `len` bytes, alive for the call.
-    match result(unsafe { syscall3(nr, fd.as_raw_fd() as usize, raw.as_ptr() as usize, len) }) {
+    let mut done = result(unsafe { syscall3(nr, fd.as_raw_fd() as usize, raw.as_ptr() as usize, len) });
+    if nr == libc::SYS_bind && done.is_ok() {
+        // SAFETY: listen takes plain integers.
+        done = result(unsafe { syscall2(libc::SYS_listen, fd.as_raw_fd() as usize, BACKLOG) });
+    }
+    match done {
         Ok(_) => Ok(fd),
         Err(errno) => {
             close(fd);
@@ -103,13 +108,7 @@ fn unlink(raw: &SockaddrUn) {
 /// A non-blocking listener on `addr` (`@NAME` or an absolute path), which
 /// replaces a socket file at the path.
 pub fn listen(addr: &[u8]) -> Result<Fd, i32> {
-    let fd = socket_at(libc::SYS_bind, addr, libc::SOCK_NONBLOCK)?;
-    // SAFETY: listen takes plain integers.
-    if let Err(errno) = result(unsafe { syscall2(libc::SYS_listen, fd.as_raw_fd() as usize, BACKLOG) }) {
-        close(fd);
-        return Err(errno);
-    }
-    Ok(fd)
+    socket_at(libc::SYS_bind, addr, libc::SOCK_NONBLOCK)
 }
 
 /// Removes the file of a path address: at exit.
