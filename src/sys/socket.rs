@@ -56,10 +56,10 @@ fn new_fd(ret: Ret) -> Result<Fd, i32> {
     }
 }
 
-/// A SOCK_SEQPACKET socket (`flags`: SOCK_NONBLOCK or none), connected to or
-/// bound at `addr` and listening (`nr`: connect or bind). Binding, a socket file already
-/// at a path is replaced first (anything else there is left alone, and the
-/// bind fails).
+/// A SOCK_SEQPACKET socket (`flags`: SOCK_NONBLOCK or none), connected to
+/// `addr`, or bound at it and listening (`nr`: connect or bind). Binding, a
+/// socket file already at a path is replaced first (anything else there is
+/// left alone, and the bind fails).
 #[inline(never)]
 fn socket_at(nr: i64, addr: &[u8], flags: i32) -> Result<Fd, i32> {
     let mut raw = [0; 110];
