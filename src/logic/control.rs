@@ -121,20 +121,24 @@ fn state_index(state: SlotState) -> usize {
     }
 }
 
-/// `key`, then `value` or `-` without one.
+/// A value a slot does not have (no number it has comes near).
+const NONE: u64 = u64::MAX;
+
+/// `key`, then `value`, or `-` for [`NONE`].
 #[inline(never)]
-fn field(line: &mut Line, key: &str, value: Option<u64>) {
+fn field(line: &mut Line, key: &str, value: u64) {
     line.str(key);
-    match value {
-        Some(value) => line.num(value),
-        None => line.str("-"),
-    };
+    if value == NONE {
+        line.str("-");
+    } else {
+        line.num(value);
+    }
 }
 
 /// `uptime=`: since `started`, in seconds.
 #[inline(never)]
 fn uptime(line: &mut Line, started: Option<Millis>, now: Millis) {
-    field(line, " uptime=", started.map(|at| now.saturating_sub(at) / 1000));
+    field(line, " uptime=", started.map_or(NONE, |at| now.saturating_sub(at) / 1000));
     if started.is_some() {
         line.str("s");
     }
@@ -180,10 +184,10 @@ pub fn status(
     for &slot in &Slot::ALL {
         let view = view(slot);
         if view.selected && item(line, head, health, slot.name(), state_index(view.state)) {
-            field(line, " pid=", view.pid.map(|pid| pid.unsigned_abs().into()));
+            field(line, " pid=", view.pid.map_or(NONE, |pid| pid.unsigned_abs().into()));
             uptime(line, view.started_at, now);
-            field(line, " restarts=", Some(view.restarts.into()));
-            field(line, " code=", view.last_code.map(u64::from));
+            field(line, " restarts=", view.restarts.into());
+            field(line, " code=", view.last_code.map_or(NONE, u64::from));
         }
     }
     if line.as_bytes().len() == head && health {
