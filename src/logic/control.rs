@@ -41,21 +41,18 @@ const VERBS: &[u8; 35] = b"status health events restartsignal ";
 /// One request message: a verb, then its words, each after one space.
 #[inline(never)]
 pub fn parse_request(message: &[u8]) -> Option<Request> {
-    let (verb, mut rest) = word(message);
+    let mut rest = Some(message);
+    let verb = word(&mut rest)?;
     let verb = (0..5).find(|&at| signals::packed(VERBS, 7, at) == verb)?;
     let request = match verb {
         0 => Request::Status,
         1 => Request::Health,
         2 => Request::Events,
         _ => {
-            let (slot, more) = word(rest?);
-            let slot = Slot::from_name(slot)?;
-            rest = more;
+            let slot = Slot::from_name(word(&mut rest)?)?;
             let mut sig = REQUESTED;
             if verb == 4 {
-                let (word, more) = word(rest?);
-                sig = parse_signal(word)?;
-                rest = more;
+                sig = parse_signal(word(&mut rest)?)?;
             }
             Request::ToSlot(slot, sig)
         }
@@ -64,11 +61,16 @@ pub fn parse_request(message: &[u8]) -> Option<Request> {
     rest.is_none().then_some(request)
 }
 
-/// The first word of `text`, and what follows its space, if one does.
-fn word(text: &[u8]) -> (&[u8], Option<&[u8]>) {
+/// The next word of `rest`, which keeps what follows its space, if one
+/// does; `None` after the last.
+fn word<'a>(rest: &mut Option<&'a [u8]>) -> Option<&'a [u8]> {
+    let text = rest.take()?;
     match text.iter().position(|&b| b == b' ') {
-        Some(at) => (text.get(..at).unwrap_or_default(), text.get(at.wrapping_add(1)..)),
-        None => (text, None),
+        Some(at) => {
+            *rest = text.get(at.wrapping_add(1)..);
+            text.get(..at)
+        }
+        None => Some(text),
     }
 }
 
