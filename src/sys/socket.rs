@@ -138,7 +138,8 @@ pub fn accept(listener: Fd) -> Result<Option<Fd>, i32> {
 
 /// The uid of the process at the other end (SO_PEERCRED, as it was at connect).
 pub fn peer_uid(fd: Fd) -> Option<u32> {
-    let mut cred = libc::ucred { pid: 0, uid: u32::MAX, gid: u32::MAX };
+    // Read only when the call filled it in.
+    let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
     let mut len = size_of::<libc::ucred>() as libc::socklen_t;
     // SAFETY: `cred` and `len` are valid out-pointers of the sizes given.
     let done = unsafe {
