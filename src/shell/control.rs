@@ -10,8 +10,6 @@
 //! request buffer, no outbox and no cut line; an `events` client whose
 //! socket is full loses the event and is owed a count (`logic::control::deliver`).
 
-use core::ops::Range;
-
 use crate::logic::control::{deliver, parse_request, Request, REQUEST_BYTES};
 use crate::sys::fds::{read, Fd, Read};
 use crate::sys::socket::{self, send};
@@ -128,7 +126,10 @@ impl Control {
         let fd = (*self.fds.get(at)?)?;
         let mut data = [0u8; REQUEST_BYTES];
         let request = match read(fd, &mut data) {
-            Read::Empty => return self.publish_to(at..at.wrapping_add(1), None),
+            // (Every client owed a count gets it if its socket takes it now:
+            // one writable is seldom alone, and the others' are no sooner
+            // than their turn.)
+            Read::Empty => return self.publish_to(None),
             Read::Data(n) if self.events.get(at) == Some(&0) => data.get(..n).and_then(parse_request),
             _ => None,
         };
@@ -149,10 +150,10 @@ impl Control {
 
     /// Client `at` asked for `events`: `ok`, then every event.
     pub fn stream(&mut self, at: usize) {
-        if let Some(events) = self.events.get_mut(at) {
-            *events = 1;
+        if let (Some(&Some(fd)), Some(events)) = (self.fds.get(at), self.events.get_mut(at)) {
+            // Not taken: the first event it lost (see `publish_to`).
+            *events = if send(fd, b"ok\n") { 1 } else { 2 };
         }
-        self.publish_to(at..at.wrapping_add(1), Some(b"ok\n"));
     }
 
     fn close(&mut self, at: usize) {
@@ -166,15 +167,14 @@ impl Control {
 
     /// An event's line to every `events` client.
     pub fn publish(&mut self, line: &[u8]) {
-        self.publish_to(LISTENER + 1..WATCHED, Some(line));
+        self.publish_to(Some(line));
     }
 
-    /// `line` (if any) to each client in `places` that takes events, after
-    /// the count of those it lost, if it lost any and its socket takes it
-    /// now.
+    /// `line` (if any) to each client that takes events, after the count of
+    /// those it lost, if it lost any and its socket takes it now.
     #[inline(never)]
-    fn publish_to(&mut self, places: Range<usize>, line: Option<&[u8]>) -> Option<Request> {
-        for at in places {
+    fn publish_to(&mut self, line: Option<&[u8]>) -> Option<Request> {
+        for at in LISTENER + 1..WATCHED {
             if let (Some(&Some(fd)), Some(events)) = (self.fds.get(at), self.events.get_mut(at)) {
                 if *events > 0 {
                     let mut dropped = events.wrapping_sub(1);
