@@ -126,10 +126,10 @@ impl Control {
         let fd = (*self.fds.get(at)?)?;
         let mut data = [0u8; REQUEST_BYTES];
         let request = match read(fd, &mut data) {
-            // (Every client owed a count gets it if its socket takes it now:
-            // one writable is seldom alone, and the others' are no sooner
-            // than their turn.)
-            Read::Empty => return self.publish_to(None),
+            // Nothing to read: the poll said writable. Every client owed a
+            // count is sent it if its socket takes it now, this one among
+            // them (one loop for all, no second for one).
+            Read::Empty => return self.publish_all(None),
             Read::Data(n) if self.events.get(at) == Some(&0) => data.get(..n).and_then(parse_request),
             _ => None,
         };
@@ -151,7 +151,7 @@ impl Control {
     /// Client `at` asked for `events`: `ok`, then every event.
     pub fn stream(&mut self, at: usize) {
         if let (Some(&Some(fd)), Some(events)) = (self.fds.get(at), self.events.get_mut(at)) {
-            // Not taken: the first event it lost (see `publish_to`).
+            // Not taken: the first event it lost (see `publish_all`).
             *events = if send(fd, b"ok\n") { 1 } else { 2 };
         }
     }
@@ -167,13 +167,13 @@ impl Control {
 
     /// An event's line to every `events` client.
     pub fn publish(&mut self, line: &[u8]) {
-        self.publish_to(Some(line));
+        self.publish_all(Some(line));
     }
 
     /// `line` (if any) to each client that takes events, after the count of
     /// those it lost, if it lost any and its socket takes it now.
     #[inline(never)]
-    fn publish_to(&mut self, line: Option<&[u8]>) -> Option<Request> {
+    fn publish_all(&mut self, line: Option<&[u8]>) -> Option<Request> {
         for at in LISTENER + 1..WATCHED {
             if let (Some(&Some(fd)), Some(events)) = (self.fds.get(at), self.events.get_mut(at)) {
                 if *events > 0 {
