@@ -161,7 +161,6 @@ impl<'a> Shell<'a> {
 
     /// A note to stderr; to the client whose request it decides; as an
     /// event to every `events` client.
-    #[inline(never)]
     fn log(&mut self, note: &Note) {
         // Every note that is an event is rendered as one, listened to or
         // not: a branch fewer, for a few hundred bytes of copying.
