@@ -505,10 +505,13 @@ impl Machine {
     }
 
     fn run_of(&self, pid: Pid) -> Option<(Slot, Run)> {
-        self.slots.iter().find_map(|(slot, state)| match state.process {
-            Process::Up(run) if run.pid == pid => Some((slot, run)),
-            _ => None,
-        })
+        for &slot in &Slot::ALL {
+            match self.slots.get(slot).process {
+                Process::Up(run) if run.pid == pid => return Some((slot, run)),
+                _ => {}
+            }
+        }
+        None
     }
 
     /// The earliest moment the machine wants a [`Event::Deadline`], if any.
@@ -518,8 +521,8 @@ impl Machine {
             Phase::Sweeping { deadline, killed: false, recheck } => recheck.map_or(deadline, |at| at.min(deadline)),
             _ => Millis::MAX,
         };
-        for (_, state) in self.slots.iter() {
-            let at = match state.process {
+        for &slot in &Slot::ALL {
+            let at = match self.slots.get(slot).process {
                 Process::Up(Run { kill_at: Some(at), .. }) | Process::Waiting { at } => at,
                 _ => Millis::MAX,
             };
@@ -749,8 +752,10 @@ impl Machine {
     /// Moves on to the sweep once every slot is down for good, or every
     /// daemon is reaped after a shutdown.
     fn end_when_all_down(&mut self, now: Millis) {
-        if !self.slots.iter().all(|(_, state)| state.process.down_for_good()) {
-            return;
+        for &slot in &Slot::ALL {
+            if !self.slots.get(slot).process.down_for_good() {
+                return;
+            }
         }
         let deadline = match self.phase {
             Phase::Running => {
@@ -820,7 +825,8 @@ impl Machine {
     /// The highest code among the selected slots' last runs.
     pub fn exit_code(&self) -> u8 {
         let mut code = 0;
-        for (_, state) in self.slots.iter() {
+        for &slot in &Slot::ALL {
+            let state = self.slots.get(slot);
             if state.selected {
                 code = code.max(state.last_code.unwrap_or(0));
             }
