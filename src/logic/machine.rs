@@ -441,6 +441,13 @@ impl Machine {
         self.start_queued();
     }
 
+    /// Queues `action`. A method of the machine, not only of the queue: its
+    /// many callers hold the machine's address already, not the queue's.
+    #[inline(never)]
+    fn push(&mut self, action: Action) {
+        self.queue.push(action);
+    }
+
     /// Spawns the first queued slot when no slot is starting. Queued slots
     /// follow every other in slot order, so the first one that is either
     /// decides.
@@ -455,7 +462,7 @@ impl Machine {
             }
             if matches!(state.process, Process::Queued) {
                 state.process = Process::Spawning;
-                self.queue.push(Action::Spawn(slot));
+                self.push(Action::Spawn(slot));
                 return;
             }
         }
@@ -554,7 +561,7 @@ impl Machine {
                     if !run.execed {
                         run.execed = true;
                         let pid = run.pid;
-                        self.queue.push(Action::Log(Note::Started { slot, pid }));
+                        self.push(Action::Log(Note::Started { slot, pid }));
                         self.release_held(slot, Some(pid));
                     }
                 }
@@ -562,7 +569,7 @@ impl Machine {
             Event::SpawnFailed { slot, errno } => {
                 if self.slots.get(slot).process.starting() {
                     let code = start_failure_code(errno);
-                    self.queue.push(Action::Log(Note::CannotStart { slot, errno, code }));
+                    self.push(Action::Log(Note::CannotStart { slot, errno, code }));
                     // A run that could not start counts as a quick death.
                     self.on_run_ended(slot, code, now, now);
                 }
@@ -576,7 +583,7 @@ impl Machine {
 
     fn on_signal(&mut self, sig: i32, now: Millis) {
         match route(sig) {
-            Route::Reap => self.queue.push(Action::Reap),
+            Route::Reap => self.push(Action::Reap),
             Route::Shutdown => self.shut_down(sig, now),
             Route::Restart(slot) => self.restart(slot, sig, now),
             Route::Forward(slot) => self.forward(slot, sig),
@@ -584,7 +591,7 @@ impl Machine {
                 let bit = bit(sig);
                 if bit == 0 || self.ignored_logged & bit == 0 {
                     self.ignored_logged |= bit;
-                    self.queue.push(Action::Log(Note::IgnoredSignal { sig }));
+                    self.push(Action::Log(Note::IgnoredSignal { sig }));
                 }
             }
         }
@@ -592,10 +599,10 @@ impl Machine {
 
     fn shut_down(&mut self, sig: i32, now: Millis) {
         if !matches!(self.phase, Phase::Running) {
-            self.queue.push(Action::Log(Note::AlreadyShuttingDown { sig }));
+            self.push(Action::Log(Note::AlreadyShuttingDown { sig }));
             return;
         }
-        self.queue.push(Action::Log(Note::ShuttingDown { sig, grace_ms: self.grace_ms }));
+        self.push(Action::Log(Note::ShuttingDown { sig, grace_ms: self.grace_ms }));
         self.stop(now);
     }
 
@@ -632,7 +639,7 @@ impl Machine {
             Skip::NotSelected
         } else if state.restart_pending || state.process.starting() || matches!(state.process, Process::Queued) {
             // A run on its way (starting, or queued at start-up) is the fresh start asked for.
-            self.queue.push(Action::Log(Note::RestartCoalesced { slot, sig }));
+            self.push(Action::Log(Note::RestartCoalesced { slot, sig }));
             return;
         } else {
             // Asked for: a fresh start, whatever the runs before did.
@@ -648,22 +655,22 @@ impl Machine {
             }
             return;
         };
-        self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why }));
+        self.push(Action::Log(Note::RestartSkipped { slot, sig, why }));
     }
 
     fn forward(&mut self, slot: Slot, sig: i32) {
         let state = self.slots.get_mut(slot);
         match state.process {
             Process::Up(run) if run.execed => {
-                self.queue.push(Action::SignalProcess { pid: run.pid, sig });
-                self.queue.push(Action::Log(Note::Forwarded { slot, pid: run.pid, sig }));
+                self.push(Action::SignalProcess { pid: run.pid, sig });
+                self.push(Action::Log(Note::Forwarded { slot, pid: run.pid, sig }));
             }
             // Not to a starting child: pending across its exec, the signal
             // would meet its default action (a SIGHUP kills). Held for the
             // exec instead, so that a reload sent while the daemon starts
             // (at the container's start, or during its restart) is not lost.
             Process::Up(_) | Process::Queued | Process::Spawning => state.held |= bit(sig),
-            _ => self.queue.push(Action::Log(Note::NotForwarded { slot, sig })),
+            _ => self.push(Action::Log(Note::NotForwarded { slot, sig })),
         }
     }
 
@@ -677,12 +684,12 @@ impl Machine {
             held &= held.wrapping_sub(1);
             let note = match pid {
                 Some(pid) => {
-                    self.queue.push(Action::SignalProcess { pid, sig });
+                    self.push(Action::SignalProcess { pid, sig });
                     Note::Forwarded { slot, pid, sig }
                 }
                 None => Note::NotForwarded { slot, sig },
             };
-            self.queue.push(Action::Log(note));
+            self.push(Action::Log(note));
         }
     }
 
@@ -701,8 +708,8 @@ impl Machine {
         self.queue.forget_pid(pid);
         if let Some((slot, run)) = self.run_of(pid) {
             // What the daemon wrote before dying comes before its death note.
-            self.queue.push(Action::DrainOutput(slot));
-            self.queue.push(Action::Log(Note::Died { slot, pid, ended }));
+            self.push(Action::DrainOutput(slot));
+            self.push(Action::Log(Note::Died { slot, pid, ended }));
             self.on_run_ended(slot, run_code(ended, run.terminated), run.started_at, now);
         }
     }
@@ -741,7 +748,7 @@ impl Machine {
             }
             // The one place a slot (selected: it ran) becomes down for good while running.
             if running && *policy.essential.get(slot) && state.process.down_for_good() {
-                self.queue.push(Action::Log(Note::EssentialDown { slot, grace_ms: self.grace_ms }));
+                self.push(Action::Log(Note::EssentialDown { slot, grace_ms: self.grace_ms }));
                 self.stop(now);
                 return;
             }
@@ -759,7 +766,7 @@ impl Machine {
         }
         let deadline = match self.phase {
             Phase::Running => {
-                self.queue.push(Action::Log(Note::AllDown));
+                self.push(Action::Log(Note::AllDown));
                 now.saturating_add(u64::from(self.grace_ms))
             }
             Phase::Stopping { deadline } => deadline,
@@ -768,9 +775,9 @@ impl Machine {
         self.stop_deadline = Some(deadline);
         if self.sweep {
             self.phase = Phase::Sweeping { deadline, killed: false, recheck: None };
-            self.queue.push(Action::Log(Note::Sweeping { sig: SIGTERM }));
-            self.queue.push(Action::SignalAll(SIGTERM));
-            self.queue.push(Action::Reap);
+            self.push(Action::Log(Note::Sweeping { sig: SIGTERM }));
+            self.push(Action::SignalAll(SIGTERM));
+            self.push(Action::Reap);
         } else {
             self.exit();
         }
@@ -805,12 +812,12 @@ impl Machine {
         if let Phase::Sweeping { deadline, killed: false, recheck } = self.phase {
             if deadline <= now {
                 self.phase = Phase::Sweeping { deadline, killed: true, recheck: None };
-                self.queue.push(Action::Log(Note::Sweeping { sig: SIGKILL }));
-                self.queue.push(Action::SignalAll(SIGKILL));
-                self.queue.push(Action::Reap);
+                self.push(Action::Log(Note::Sweeping { sig: SIGKILL }));
+                self.push(Action::SignalAll(SIGKILL));
+                self.push(Action::Reap);
             } else if recheck.is_some_and(|at| at <= now) {
                 self.phase = Phase::Sweeping { deadline, killed: false, recheck: None };
-                self.queue.push(Action::Reap);
+                self.push(Action::Reap);
             }
         }
     }
@@ -818,8 +825,8 @@ impl Machine {
     fn exit(&mut self) {
         let code = self.exit_code();
         self.phase = Phase::Exited;
-        self.queue.push(Action::Log(Note::Exiting { code }));
-        self.queue.push(Action::Exit(code));
+        self.push(Action::Log(Note::Exiting { code }));
+        self.push(Action::Exit(code));
     }
 
     /// The highest code among the selected slots' last runs.
