@@ -223,7 +223,11 @@ struct Run {
     kill_at: Option<Millis>,
 }
 
+// `repr(u8)`: a tag byte of its own, which a match compares at once; left
+// to the compiler, the tag hides in a niche of `Run` and each match first
+// decodes it (96 bytes on x86_64).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(u8)]
 enum Process {
     /// Not running, and while the bundle runs nothing will start it but a
     /// restart request: down for good (or never selected).
