@@ -280,15 +280,6 @@ struct Record {
     held: u64,
 }
 
-impl Record {
-    /// Asks for a new run of a slot that had one before.
-    fn respawn(&mut self, slot: Slot, queue: &mut ActionQueue) {
-        self.process = Process::Spawning;
-        self.restarts = self.restarts.saturating_add(1);
-        queue.push(Action::Spawn(slot));
-    }
-}
-
 /// A slot's state as `status` shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SlotState {
@@ -453,6 +444,35 @@ impl Machine {
     #[inline(never)]
     fn push(&mut self, action: Action) {
         self.queue.push(action);
+    }
+
+    /// Asks for a new run of a slot that had one before.
+    fn respawn(&mut self, slot: Slot) {
+        let state = self.slots.get_mut(slot);
+        state.process = Process::Spawning;
+        state.restarts = state.restarts.saturating_add(1);
+        self.push(Action::Spawn(slot));
+    }
+
+    /// SIGTERM to the group of the slot's run, if it has one, with SIGKILL
+    /// due at `deadline`. A daemon already told to stop keeps its earlier
+    /// deadline.
+    fn terminate(&mut self, slot: Slot, deadline: Millis) {
+        let Process::Up(run) = &mut self.slots.get_mut(slot).process else { return };
+        if run.terminated {
+            run.kill_at = run.kill_at.map(|at| at.min(deadline));
+            return;
+        }
+        run.terminated = true;
+        run.kill_at = Some(deadline);
+        let (pid, execed) = (run.pid, run.execed);
+        self.push(Action::SignalGroup { pid, sig: SIGTERM });
+        if !execed {
+            // Its group may not exist yet (no setsid so far). Blocked until just
+            // before its exec, the signal kills it there, at its default action;
+            // if it exec'd already, its group had it too.
+            self.push(Action::SignalProcess { pid, sig: SIGTERM });
+        }
     }
 
     /// Spawns the first queued slot when no slot is starting. Queued slots
@@ -620,16 +640,17 @@ impl Machine {
         self.stop_deadline = Some(deadline);
         for &slot in &Slot::ALL {
             let state = self.slots.get_mut(slot);
-            if state.restart_pending || matches!(state.process, Process::Waiting { .. }) {
-                state.restart_pending = false;
-                self.queue.push(Action::Log(Note::RestartDropped { slot }));
+            let dropped = state.restart_pending || matches!(state.process, Process::Waiting { .. });
+            state.restart_pending = false;
+            if matches!(state.process, Process::Waiting { .. } | Process::Queued) {
+                state.process = Process::Down;
             }
-            match &mut state.process {
-                Process::Up(run) => terminate(run, deadline, &mut self.queue),
-                Process::Waiting { .. } | Process::Queued => state.process = Process::Down,
-                _ => {}
+            let down = matches!(state.process, Process::Down);
+            if dropped {
+                self.push(Action::Log(Note::RestartDropped { slot }));
             }
-            if matches!(state.process, Process::Down) {
+            self.terminate(slot, deadline);
+            if down {
                 self.release_held(slot, None);
             }
         }
@@ -652,13 +673,14 @@ impl Machine {
             // Asked for: a fresh start, whatever the runs before did.
             state.quick_deaths = 0;
             let pid = if let Process::Up(run) = state.process { Some(run.pid) } else { None };
-            self.queue.push(Action::Log(Note::Restarting { slot, pid, sig }));
-            if let Process::Up(run) = &mut state.process {
-                state.restart_pending = true;
-                terminate(run, now.saturating_add(grace), &mut self.queue);
+            let up = pid.is_some();
+            state.restart_pending = up;
+            self.push(Action::Log(Note::Restarting { slot, pid, sig }));
+            if up {
+                self.terminate(slot, now.saturating_add(grace));
             } else {
                 // Down, failed or waiting for its delay: at once.
-                state.respawn(slot, &mut self.queue);
+                self.respawn(slot);
             }
             return;
         };
@@ -701,13 +723,13 @@ impl Machine {
     }
 
     fn on_spawned(&mut self, slot: Slot, pid: Pid, now: Millis) {
-        let mut run = Run { pid, started_at: now, execed: false, terminated: false, kill_at: None };
-        self.slots.get_mut(slot).last_pid = Some(pid);
+        let state = self.slots.get_mut(slot);
+        state.last_pid = Some(pid);
+        state.process = Process::Up(Run { pid, started_at: now, execed: false, terminated: false, kill_at: None });
         if let Phase::Stopping { deadline } = self.phase {
             // Started while a stop was under way: it must not outlive it.
-            terminate(&mut run, deadline, &mut self.queue);
+            self.terminate(slot, deadline);
         }
-        self.slots.get_mut(slot).process = Process::Up(run);
     }
 
     fn on_reaped(&mut self, pid: Pid, ended: Ended, now: Millis) {
@@ -737,7 +759,7 @@ impl Machine {
         if state.restart_pending && running {
             // The replaced run does not count towards the exit code.
             state.restart_pending = false;
-            state.respawn(slot, &mut self.queue);
+            self.respawn(slot);
         } else {
             state.last_code = Some(code);
             if running && *policy.restart.get(slot) {
@@ -812,7 +834,7 @@ impl Machine {
                     self.queue.push(Action::SignalGroup { pid: run.pid, sig: SIGKILL });
                 }
                 // Only while running: a shutdown drops every waiting restart.
-                Process::Waiting { at } if *at <= now => state.respawn(slot, &mut self.queue),
+                Process::Waiting { at } if *at <= now => self.respawn(slot),
                 _ => {}
             }
         }
@@ -846,24 +868,6 @@ impl Machine {
             }
         }
         code
-    }
-}
-
-/// SIGTERM a daemon's group, with SIGKILL due at `deadline`. A daemon already
-/// told to stop keeps its earlier deadline.
-fn terminate(run: &mut Run, deadline: Millis, queue: &mut ActionQueue) {
-    if run.terminated {
-        run.kill_at = run.kill_at.map(|at| at.min(deadline));
-        return;
-    }
-    run.terminated = true;
-    run.kill_at = Some(deadline);
-    queue.push(Action::SignalGroup { pid: run.pid, sig: SIGTERM });
-    if !run.execed {
-        // Its group may not exist yet (no setsid so far). Blocked until just
-        // before its exec, the signal kills it there, at its default action;
-        // if it exec'd already, its group had it too.
-        queue.push(Action::SignalProcess { pid: run.pid, sig: SIGTERM });
     }
 }
 
