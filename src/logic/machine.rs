@@ -766,17 +766,18 @@ impl Machine {
                 // Died on its own (the init's SIGTERMs come with a shutdown or a restart request).
                 let deaths = count_death(state.quick_deaths, now.saturating_sub(started_at));
                 state.quick_deaths = deaths;
-                if policy.exceeded(deaths) {
+                let note = if policy.exceeded(deaths) {
                     state.process = Process::Failed;
-                    self.queue.push(Action::Log(Note::Failed { slot, deaths }));
+                    Note::Failed { slot, deaths }
                 } else {
                     let delay_ms = backoff_ms(policy.delay_ms, deaths);
                     state.process = Process::Waiting { at: now.saturating_add(u64::from(delay_ms)) };
-                    self.queue.push(Action::Log(Note::RestartScheduled { slot, delay_ms, deaths }));
-                }
+                    Note::RestartScheduled { slot, delay_ms, deaths }
+                };
+                self.push(Action::Log(note));
             }
             // The one place a slot (selected: it ran) becomes down for good while running.
-            if running && *policy.essential.get(slot) && state.process.down_for_good() {
+            if running && *policy.essential.get(slot) && self.slots.get(slot).process.down_for_good() {
                 self.push(Action::Log(Note::EssentialDown { slot, grace_ms: self.grace_ms }));
                 self.stop(now);
                 return;
