@@ -831,8 +831,9 @@ impl Machine {
             match &mut state.process {
                 Process::Up(run) if run.kill_at.is_some_and(|at| at <= now) => {
                     run.kill_at = None;
-                    self.queue.push(Action::Log(Note::GraceExpired { slot, pid: run.pid }));
-                    self.queue.push(Action::SignalGroup { pid: run.pid, sig: SIGKILL });
+                    let pid = run.pid;
+                    self.push(Action::Log(Note::GraceExpired { slot, pid }));
+                    self.push(Action::SignalGroup { pid, sig: SIGKILL });
                 }
                 // Only while running: a shutdown drops every waiting restart.
                 Process::Waiting { at } if *at <= now => self.respawn(slot),
