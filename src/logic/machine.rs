@@ -804,13 +804,19 @@ impl Machine {
         };
         self.stop_deadline = Some(deadline);
         if self.sweep {
-            self.phase = Phase::Sweeping { deadline, killed: false, recheck: None };
-            self.push(Action::Log(Note::Sweeping { sig: SIGTERM }));
-            self.push(Action::SignalAll(SIGTERM));
-            self.push(Action::Reap);
+            self.sweep(deadline, SIGTERM);
         } else {
             self.exit();
         }
+    }
+
+    /// `sig` to every process left: the sweep's SIGTERM, or its SIGKILL at
+    /// the deadline; then a reap.
+    fn sweep(&mut self, deadline: Millis, sig: i32) {
+        self.phase = Phase::Sweeping { deadline, killed: sig == SIGKILL, recheck: None };
+        self.push(Action::Log(Note::Sweeping { sig }));
+        self.push(Action::SignalAll(sig));
+        self.push(Action::Reap);
     }
 
     fn on_no_children(&mut self, others_left: bool, now: Millis) {
@@ -842,10 +848,7 @@ impl Machine {
         }
         if let Phase::Sweeping { deadline, killed: false, recheck } = self.phase {
             if deadline <= now {
-                self.phase = Phase::Sweeping { deadline, killed: true, recheck: None };
-                self.push(Action::Log(Note::Sweeping { sig: SIGKILL }));
-                self.push(Action::SignalAll(SIGKILL));
-                self.push(Action::Reap);
+                self.sweep(deadline, SIGKILL);
             } else if recheck.is_some_and(|at| at <= now) {
                 self.phase = Phase::Sweeping { deadline, killed: false, recheck: None };
                 self.push(Action::Reap);
