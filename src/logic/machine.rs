@@ -690,17 +690,27 @@ impl Machine {
     fn forward(&mut self, slot: Slot, sig: i32) {
         let state = self.slots.get_mut(slot);
         match state.process {
-            Process::Up(run) if run.execed => {
-                self.push(Action::SignalProcess { pid: run.pid, sig });
-                self.push(Action::Log(Note::Forwarded { slot, pid: run.pid, sig }));
-            }
+            Process::Up(run) if run.execed => self.send(slot, Some(run.pid), sig),
             // Not to a starting child: pending across its exec, the signal
             // would meet its default action (a SIGHUP kills). Held for the
             // exec instead, so that a reload sent while the daemon starts
             // (at the container's start, or during its restart) is not lost.
             Process::Up(_) | Process::Queued | Process::Spawning => state.held |= bit(sig),
-            _ => self.push(Action::Log(Note::NotForwarded { slot, sig })),
+            _ => self.send(slot, None, sig),
         }
+    }
+
+    /// `sig` to the slot's daemon `pid`, or (`None`: it has none that may
+    /// get it) said as not forwarded.
+    fn send(&mut self, slot: Slot, pid: Option<Pid>, sig: i32) {
+        let note = match pid {
+            Some(pid) => {
+                self.push(Action::SignalProcess { pid, sig });
+                Note::Forwarded { slot, pid, sig }
+            }
+            None => Note::NotForwarded { slot, sig },
+        };
+        self.push(Action::Log(note));
     }
 
     /// The signals held for a starting slot: to `pid`, its exec confirmed;
@@ -711,14 +721,7 @@ impl Machine {
         while held != 0 {
             let sig = held.trailing_zeros().wrapping_add(1) as i32;
             held &= held.wrapping_sub(1);
-            let note = match pid {
-                Some(pid) => {
-                    self.push(Action::SignalProcess { pid, sig });
-                    Note::Forwarded { slot, pid, sig }
-                }
-                None => Note::NotForwarded { slot, sig },
-            };
-            self.push(Action::Log(note));
+            self.send(slot, pid, sig);
         }
     }
 
