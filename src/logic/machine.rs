@@ -751,36 +751,34 @@ impl Machine {
     /// waits for it, or let the restart policy decide.
     fn on_run_ended(&mut self, slot: Slot, code: u8, started_at: Millis, now: Millis) {
         let running = matches!(self.phase, Phase::Running);
-        // Held for an exec that never came: the next run (a pending
-        // restart) takes them, or they are said as not forwarded.
-        if !(running && self.slots.get(slot).restart_pending) {
-            self.release_held(slot, None);
-        }
-        let policy = self.policy;
         let state = self.slots.get_mut(slot);
         state.process = Process::Down;
-        if state.restart_pending && running {
-            // The replaced run does not count towards the exit code.
+        if running && state.restart_pending {
+            // The replaced run does not count towards the exit code; the
+            // signals held for its exec are the next run's.
             state.restart_pending = false;
             self.respawn(slot);
         } else {
             state.last_code = Some(code);
-            if running && *policy.restart.get(slot) {
+            // Held for an exec that never came: said as not forwarded.
+            self.release_held(slot, None);
+            if running && *self.policy.restart.get(slot) {
                 // Died on its own (the init's SIGTERMs come with a shutdown or a restart request).
+                let state = self.slots.get_mut(slot);
                 let deaths = count_death(state.quick_deaths, now.saturating_sub(started_at));
                 state.quick_deaths = deaths;
-                let note = if policy.exceeded(deaths) {
+                let note = if self.policy.exceeded(deaths) {
                     state.process = Process::Failed;
                     Note::Failed { slot, deaths }
                 } else {
-                    let delay_ms = backoff_ms(policy.delay_ms, deaths);
+                    let delay_ms = backoff_ms(self.policy.delay_ms, deaths);
                     state.process = Process::Waiting { at: now.saturating_add(u64::from(delay_ms)) };
                     Note::RestartScheduled { slot, delay_ms, deaths }
                 };
                 self.push(Action::Log(note));
             }
             // The one place a slot (selected: it ran) becomes down for good while running.
-            if running && *policy.essential.get(slot) && self.slots.get(slot).process.down_for_good() {
+            if running && *self.policy.essential.get(slot) && self.slots.get(slot).process.down_for_good() {
                 self.push(Action::Log(Note::EssentialDown { slot, grace_ms: self.grace_ms }));
                 self.stop(now);
                 return;
