@@ -26,7 +26,8 @@ impl<'a> Assembler<'a> {
     fn keep(&mut self, bytes: &[u8]) {
         let end = self.len.saturating_add(bytes.len());
         if let Some(room) = self.carry.get_mut(self.len..end) {
-            self.len = self.len.saturating_add(copy(room, bytes));
+            copy(room, bytes);
+            self.len = end;
         }
     }
 
