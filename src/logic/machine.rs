@@ -679,30 +679,28 @@ impl Machine {
         let grace = u64::from(self.grace_ms);
         let running = matches!(self.phase, Phase::Running);
         let state = self.slots.get_mut(slot);
-        let why = if !running {
-            Skip::ShuttingDown
+        let note = if !running {
+            Note::RestartSkipped { slot, sig, why: Skip::ShuttingDown }
         } else if !state.selected {
-            Skip::NotSelected
+            Note::RestartSkipped { slot, sig, why: Skip::NotSelected }
         } else if state.restart_pending || state.process.starting() || matches!(state.process, Process::Queued) {
             // A run on its way (starting, or queued at start-up) is the fresh start asked for.
-            self.push(Action::Log(Note::RestartCoalesced { slot, sig }));
-            return;
+            Note::RestartCoalesced { slot, sig }
         } else {
             // Asked for: a fresh start, whatever the runs before did.
             state.quick_deaths = 0;
             let pid = if let Process::Up(run) = state.process { Some(run.pid) } else { None };
-            let up = pid.is_some();
-            state.restart_pending = up;
-            self.push(Action::Log(Note::Restarting { slot, pid, sig }));
-            if up {
-                self.terminate(slot, now.saturating_add(grace));
-            } else {
-                // Down, failed or waiting for its delay: at once.
-                self.respawn(slot);
-            }
-            return;
+            state.restart_pending = pid.is_some();
+            Note::Restarting { slot, pid, sig }
         };
-        self.push(Action::Log(Note::RestartSkipped { slot, sig, why }));
+        // One push for the three answers; a fresh start follows its note.
+        self.push(Action::Log(note));
+        match note {
+            Note::Restarting { pid: Some(_), .. } => self.terminate(slot, now.saturating_add(grace)),
+            // Down, failed or waiting for its delay: at once.
+            Note::Restarting { pid: None, .. } => self.respawn(slot),
+            _ => {}
+        }
     }
 
     fn forward(&mut self, slot: Slot, sig: i32) {
@@ -882,14 +880,12 @@ impl Machine {
         self.push(Action::Exit(code));
     }
 
-    /// The highest code among the selected slots' last runs.
+    /// The highest code among the selected slots' last runs (a slot that is
+    /// not selected never runs: it has no code).
     pub fn exit_code(&self) -> u8 {
         let mut code = 0;
         for &slot in &Slot::ALL {
-            let state = self.slots.get(slot);
-            if state.selected {
-                code = code.max(state.last_code.unwrap_or(0));
-            }
+            code = code.max(self.slots.get(slot).last_code.unwrap_or(0));
         }
         code
     }
