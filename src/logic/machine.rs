@@ -280,24 +280,6 @@ struct Record {
     held: u64,
 }
 
-/// The slots' records, looked up by calls that are never inlined: a call is
-/// smaller than the look-up's branches. On aarch64 LLVM inlines
-/// [`PerSlot::get`] at each of the machine's look-ups: 784 bytes more there
-/// (x86_64 calls it either way).
-struct Records(PerSlot<Record>);
-
-impl Records {
-    #[inline(never)]
-    fn get(&self, slot: Slot) -> &Record {
-        self.0.get(slot)
-    }
-
-    #[inline(never)]
-    fn get_mut(&mut self, slot: Slot) -> &mut Record {
-        self.0.get_mut(slot)
-    }
-}
-
 /// A slot's state as `status` shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SlotState {
@@ -380,7 +362,7 @@ pub struct Machine {
     /// The deadline of the stop under way, kept after the exit for the
     /// output's patience.
     stop_deadline: Option<Millis>,
-    slots: Records,
+    slots: PerSlot<Record>,
     phase: Phase,
     grace_ms: u32,
     policy: Policy,
@@ -393,7 +375,7 @@ pub struct Machine {
 impl Machine {
     pub fn new(selected: PerSlot<bool>, grace_ms: u32, role: Role) -> Machine {
         Machine {
-            slots: Records(PerSlot::from_fn(|slot| Record { selected: *selected.get(slot), ..Record::default() })),
+            slots: PerSlot::from_fn(|slot| Record { selected: *selected.get(slot), ..Record::default() }),
             phase: Phase::Running,
             queue: ActionQueue::new(),
             stop_deadline: None,
@@ -449,7 +431,7 @@ impl Machine {
     /// next is spawned once the one before has exec'd or failed.
     pub fn start(&mut self) {
         for &slot in &Slot::ALL {
-            let state = self.slots.get_mut(slot);
+            let state = self.record_mut(slot);
             if state.selected {
                 state.process = Process::Queued;
             }
@@ -466,7 +448,7 @@ impl Machine {
 
     /// Asks for a new run of a slot that had one before.
     fn respawn(&mut self, slot: Slot) {
-        let state = self.slots.get_mut(slot);
+        let state = self.record_mut(slot);
         state.process = Process::Spawning;
         state.restarts = state.restarts.saturating_add(1);
         self.push(Action::Spawn(slot));
@@ -476,7 +458,7 @@ impl Machine {
     /// due at `deadline`. A daemon already told to stop keeps its earlier
     /// deadline.
     fn terminate(&mut self, slot: Slot, deadline: Millis) {
-        let Process::Up(run) = &mut self.slots.get_mut(slot).process else { return };
+        let Process::Up(run) = &mut self.record_mut(slot).process else { return };
         if run.terminated {
             run.kill_at = run.kill_at.map(|at| at.min(deadline));
             return;
@@ -493,6 +475,20 @@ impl Machine {
         }
     }
 
+    /// A slot's record. Look-ups are calls, never inlined: a call is smaller
+    /// than the look-up's branches (on aarch64 LLVM would inline them), and
+    /// one that takes the machine's address, which its callers hold, not the
+    /// records'.
+    #[inline(never)]
+    fn record(&self, slot: Slot) -> &Record {
+        self.slots.get(slot)
+    }
+
+    #[inline(never)]
+    fn record_mut(&mut self, slot: Slot) -> &mut Record {
+        self.slots.get_mut(slot)
+    }
+
     /// Spawns the first queued slot when no slot is starting. Queued slots
     /// follow every other in slot order, so the first one that is either
     /// decides.
@@ -501,7 +497,7 @@ impl Machine {
             return;
         }
         for &slot in &Slot::ALL {
-            let state = self.slots.get_mut(slot);
+            let state = self.record_mut(slot);
             if state.process.starting() {
                 return;
             }
@@ -520,7 +516,7 @@ impl Machine {
 
     /// What `status` shows of a slot.
     pub fn slot_view(&self, slot: Slot) -> SlotView {
-        let record = self.slots.get(slot);
+        let record = self.record(slot);
         let (state, run) = match record.process {
             Process::Down => (SlotState::Down, None),
             Process::Failed => (SlotState::Failed, None),
@@ -545,7 +541,7 @@ impl Machine {
     /// The pid of a slot's last run, over or not (events name it), without
     /// the rest of a [`SlotView`].
     pub fn last_pid(&self, slot: Slot) -> Option<Pid> {
-        self.slots.get(slot).last_pid
+        self.record(slot).last_pid
     }
 
     pub fn bundle(&self) -> Bundle {
@@ -558,7 +554,7 @@ impl Machine {
 
     fn run_of(&self, pid: Pid) -> Option<(Slot, Run)> {
         for &slot in &Slot::ALL {
-            match self.slots.get(slot).process {
+            match self.record(slot).process {
                 Process::Up(run) if run.pid == pid => return Some((slot, run)),
                 _ => {}
             }
@@ -574,7 +570,7 @@ impl Machine {
             _ => Millis::MAX,
         };
         for &slot in &Slot::ALL {
-            let at = match self.slots.get(slot).process {
+            let at = match self.record(slot).process {
                 Process::Up(Run { kill_at: Some(at), .. }) | Process::Waiting { at } => at,
                 _ => Millis::MAX,
             };
@@ -602,7 +598,7 @@ impl Machine {
             Event::NoChildren { others_left } => self.on_no_children(others_left, now),
             Event::Spawned { slot, pid } => self.on_spawned(slot, pid, now),
             Event::Execed { slot } => {
-                if let Process::Up(run) = &mut self.slots.get_mut(slot).process {
+                if let Process::Up(run) = &mut self.record_mut(slot).process {
                     if !run.execed {
                         run.execed = true;
                         let pid = run.pid;
@@ -612,7 +608,7 @@ impl Machine {
                 }
             }
             Event::SpawnFailed { slot, errno } => {
-                if self.slots.get(slot).process.starting() {
+                if self.record(slot).process.starting() {
                     let code = start_failure_code(errno);
                     self.push(Action::Log(Note::CannotStart { slot, errno, code }));
                     // A run that could not start counts as a quick death.
@@ -657,7 +653,7 @@ impl Machine {
         self.phase = Phase::Stopping { deadline };
         self.stop_deadline = Some(deadline);
         for &slot in &Slot::ALL {
-            let state = self.slots.get_mut(slot);
+            let state = self.record_mut(slot);
             let dropped = state.restart_pending || matches!(state.process, Process::Waiting { .. });
             state.restart_pending = false;
             if matches!(state.process, Process::Waiting { .. } | Process::Queued) {
@@ -678,7 +674,7 @@ impl Machine {
     fn restart(&mut self, slot: Slot, sig: i32, now: Millis) {
         let grace = u64::from(self.grace_ms);
         let running = matches!(self.phase, Phase::Running);
-        let state = self.slots.get_mut(slot);
+        let state = self.record_mut(slot);
         let note = if !running {
             Note::RestartSkipped { slot, sig, why: Skip::ShuttingDown }
         } else if !state.selected {
@@ -704,7 +700,7 @@ impl Machine {
     }
 
     fn forward(&mut self, slot: Slot, sig: i32) {
-        let state = self.slots.get_mut(slot);
+        let state = self.record_mut(slot);
         match state.process {
             Process::Up(run) if run.execed => self.send(slot, Some(run.pid), sig),
             // Not to a starting child: pending across its exec, the signal
@@ -732,7 +728,7 @@ impl Machine {
     /// The signals held for a starting slot: to `pid`, its exec confirmed;
     /// or (`None`: the run is over without one) said as not forwarded.
     fn release_held(&mut self, slot: Slot, pid: Option<Pid>) {
-        let state = self.slots.get_mut(slot);
+        let state = self.record_mut(slot);
         let mut held = core::mem::take(&mut state.held);
         while held != 0 {
             let sig = held.trailing_zeros().wrapping_add(1) as i32;
@@ -742,7 +738,7 @@ impl Machine {
     }
 
     fn on_spawned(&mut self, slot: Slot, pid: Pid, now: Millis) {
-        let state = self.slots.get_mut(slot);
+        let state = self.record_mut(slot);
         state.last_pid = Some(pid);
         state.process = Process::Up(Run { pid, started_at: now, execed: false, terminated: false, kill_at: None });
         if let Phase::Stopping { deadline } = self.phase {
@@ -767,7 +763,7 @@ impl Machine {
     /// waits for it, or let the restart policy decide.
     fn on_run_ended(&mut self, slot: Slot, code: u8, started_at: Millis, now: Millis) {
         let running = matches!(self.phase, Phase::Running);
-        let state = self.slots.get_mut(slot);
+        let state = self.record_mut(slot);
         state.process = Process::Down;
         if running && state.restart_pending {
             // The replaced run does not count towards the exit code; the
@@ -780,21 +776,22 @@ impl Machine {
             self.release_held(slot, None);
             if running && *self.policy.restart.get(slot) {
                 // Died on its own (the init's SIGTERMs come with a shutdown or a restart request).
-                let state = self.slots.get_mut(slot);
+                let policy = self.policy;
+                let state = self.record_mut(slot);
                 let deaths = count_death(state.quick_deaths, now.saturating_sub(started_at));
                 state.quick_deaths = deaths;
-                let note = if self.policy.exceeded(deaths) {
+                let note = if policy.exceeded(deaths) {
                     state.process = Process::Failed;
                     Note::Failed { slot, deaths }
                 } else {
-                    let delay_ms = backoff_ms(self.policy.delay_ms, deaths);
+                    let delay_ms = backoff_ms(policy.delay_ms, deaths);
                     state.process = Process::Waiting { at: now.saturating_add(u64::from(delay_ms)) };
                     Note::RestartScheduled { slot, delay_ms, deaths }
                 };
                 self.push(Action::Log(note));
             }
             // The one place a slot (selected: it ran) becomes down for good while running.
-            if running && *self.policy.essential.get(slot) && self.slots.get(slot).process.down_for_good() {
+            if running && *self.policy.essential.get(slot) && self.record(slot).process.down_for_good() {
                 self.push(Action::Log(Note::EssentialDown { slot, grace_ms: self.grace_ms }));
                 self.stop(now);
                 return;
@@ -807,7 +804,7 @@ impl Machine {
     /// daemon is reaped after a shutdown.
     fn end_when_all_down(&mut self, now: Millis) {
         for &slot in &Slot::ALL {
-            if !self.slots.get(slot).process.down_for_good() {
+            if !self.record(slot).process.down_for_good() {
                 return;
             }
         }
@@ -850,7 +847,7 @@ impl Machine {
 
     fn on_deadline(&mut self, now: Millis) {
         for &slot in &Slot::ALL {
-            let state = self.slots.get_mut(slot);
+            let state = self.record_mut(slot);
             match &mut state.process {
                 Process::Up(run) if run.kill_at.is_some_and(|at| at <= now) => {
                     run.kill_at = None;
@@ -885,7 +882,7 @@ impl Machine {
     pub fn exit_code(&self) -> u8 {
         let mut code = 0;
         for &slot in &Slot::ALL {
-            code = code.max(self.slots.get(slot).last_code.unwrap_or(0));
+            code = code.max(self.record(slot).last_code.unwrap_or(0));
         }
         code
     }
