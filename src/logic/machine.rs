@@ -765,10 +765,11 @@ impl Machine {
         let running = matches!(self.phase, Phase::Running);
         let state = self.record_mut(slot);
         state.process = Process::Down;
-        if running && state.restart_pending {
-            // The replaced run does not count towards the exit code; the
-            // signals held for its exec are the next run's.
-            state.restart_pending = false;
+        // A restart request waits for this run (only while running: a stop
+        // drops them): the replaced run does not count towards the exit
+        // code; the signals held for its exec are the next run's.
+        let replaced = core::mem::take(&mut state.restart_pending);
+        if replaced {
             self.respawn(slot);
         } else {
             state.last_code = Some(code);
