@@ -111,17 +111,11 @@ impl Logs {
     /// the run writes to the init's own, unprefixed (said at start-up).
     #[inline(always)]
     pub fn pipes_for(&self, slot: Slot) -> Option<(Fd, Fd)> {
-        let (mut out, mut err) = (None, None);
-        // Streams and pipes are in the same order; a slot has one of each sink.
-        for ((_, stream), pipe) in self.routing.streams().zip(&self.pipes) {
-            if stream.slot == slot {
-                match stream.sink {
-                    SinkId::Stdout => out = Some(pipe.writer),
-                    SinkId::Stderr => err = Some(pipe.writer),
-                }
-            }
-        }
-        let (out, err) = (out?, err?);
+        // Streams and pipes are in the same order, and a slot's two are
+        // added together (`open_pipes`), its stdout's first.
+        let (first, _) = self.routing.streams().find(|(_, stream)| stream.slot == slot)?;
+        let out = self.pipes.get(first)?.writer;
+        let err = self.pipes.get(first.wrapping_add(1))?.writer;
         // Every run starts with blocking stdio, as a fresh pipe would give it.
         let _ = make_blocking(out);
         let _ = make_blocking(err);
