@@ -281,10 +281,11 @@ impl Logs {
             }
             self.flush();
             let now = now_ms();
-            if now >= deadline || (!more && self.routing.is_idle()) {
+            let idle = self.routing.is_idle();
+            if now >= deadline || (!more && idle) {
                 break;
             }
-            if !self.routing.is_idle() {
+            if !idle {
                 // A sink waits for its reader.
                 self.wait(&[], 0, Some(deadline), now);
             }
@@ -294,9 +295,10 @@ impl Logs {
         }
         self.flush();
         for &sink in self.routing.sink_list() {
-            if let Some(line) = self.routing.sink(sink).give_up(code) {
+            let backlog = self.routing.sink(sink);
+            if let Some(line) = backlog.give_up(code) {
                 // One try, within the sink's write mode: the reader had its time.
-                self.routing.sink(sink).push(&[line.as_bytes()]);
+                backlog.push(&[line.as_bytes()]);
                 let now = now_ms();
                 self.wait(&[], 0, Some(now), now);
                 self.flush();
