@@ -100,11 +100,12 @@ fn open(path: &CStr, flags: OFlags) -> Result<Fd, i32> {
 }
 
 /// A pipe `(reader, writer)` whose read end is non-blocking; both close on
-/// exec and stay open for the init's lifetime.
+/// exec and stay open for the init's lifetime. The write end is made
+/// non-blocking too, by the one flag of pipe2 (a separate call for the read
+/// end alone would cost bytes): no run gets it so, as each is handed it
+/// through [`make_blocking`] first.
 pub fn log_pipe() -> Result<(Fd, Fd), Errno> {
-    let (reader, writer) = pipe(PipeFlags::CLOEXEC)?;
-    fs::fcntl_setfl(reader, OFlags::NONBLOCK)?;
-    Ok((reader, writer))
+    pipe(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)
 }
 
 /// A pipe `(reader, writer)` made with `flags`, both ends kept open for the
