@@ -161,7 +161,7 @@ fn child(plan: &Plan) -> ! {
 fn fail(report: Option<Fd>, error: i32) -> ! {
     if let Some(report) = report {
         // Nothing is left to tell a failed write to: the child exits 127 anyway.
-        let _ = rustix::io::write(report, &error.to_ne_bytes());
+        let _ = fds::write_some(report, &error.to_ne_bytes());
     }
     // rustix exits a process only with its "runtime" feature.
     raw::exit(127)
