@@ -203,8 +203,9 @@ impl Logs {
         // degraded wait still watches.
         let watched = watched.get(..WATCHED).unwrap_or(watched);
         let mut polled: Vec<PollFd<'static>, POLLED> = Vec::new();
-        // What each entry of `polled` stands for, at the same index.
-        let mut sources = [SINK; POLLED];
+        // What each entry of `polled` stands for, at the same index (zeros:
+        // each is set with its entry, and only those are read).
+        let mut sources = [0; POLLED];
         for (i, fd) in watched.iter().enumerate() {
             if let Some(fd) = *fd {
                 let flags = if out >> i & 1 == 0 { PollFlags::IN } else { PollFlags::OUT };
