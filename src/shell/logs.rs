@@ -141,7 +141,7 @@ impl Logs {
             }
             Read::Empty | Read::Closed => false,
             Read::Failed(errno) => {
-                self.trouble(Trouble::ReadFailed { errno: errno.raw_os_error() });
+                self.trouble(Trouble::ReadFailed { errno: errno as i32 });
                 false
             }
         }

@@ -130,8 +130,9 @@ pub enum Read {
     Data(usize),
     Empty,
     Closed,
-    /// The read failed with this error (not EAGAIN, not EINTR).
-    Failed(Errno),
+    /// The read failed with this errno (not EAGAIN, not EINTR), as wide as
+    /// `Data`'s count: the result then comes back in two registers.
+    Failed(usize),
 }
 
 pub fn read(fd: Fd, buf: &mut [u8]) -> Read {
@@ -141,7 +142,7 @@ pub fn read(fd: Fd, buf: &mut [u8]) -> Read {
             Ok(n) => Read::Data(n),
             Err(Errno::INTR) => continue,
             Err(Errno::AGAIN) => Read::Empty,
-            Err(error) => Read::Failed(error),
+            Err(error) => Read::Failed(error.raw_os_error() as usize),
         };
     }
 }
