@@ -176,7 +176,7 @@ impl Logs {
                     Written::WouldBlock => break,
                     Written::Gone(errno) => {
                         backlog.reader_gone();
-                        self.troubles.add(Trouble::OutputGone { sink, errno: errno.raw_os_error() });
+                        self.troubles.add(Trouble::OutputGone { sink, errno: errno as i32 });
                         break;
                     }
                 }

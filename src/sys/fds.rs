@@ -151,18 +151,19 @@ pub enum Written {
     Bytes(usize),
     WouldBlock,
     /// The reader is gone (EPIPE) or the descriptor is unusable.
-    Gone(Errno),
+    /// (As wide as `Bytes`' count: the result comes back in two registers.)
+    Gone(usize),
 }
 
 /// One `write`, retried on EINTR.
 pub fn write_some(fd: Fd, bytes: &[u8]) -> Written {
     loop {
         return match io::write(fd, bytes) {
-            Ok(0) => Written::Gone(Errno::PIPE),
+            Ok(0) => Written::Gone(Errno::PIPE.raw_os_error() as usize),
             Ok(n) => Written::Bytes(n),
             Err(Errno::INTR) => continue,
             Err(Errno::AGAIN) => Written::WouldBlock,
-            Err(error) => Written::Gone(error),
+            Err(error) => Written::Gone(error.raw_os_error() as usize),
         };
     }
 }
