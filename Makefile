@@ -38,7 +38,7 @@ help:
 	@echo "make test         unit tests + integration tests (real PID 1 in a new PID namespace; needs root);"
 	@echo "                  ARCH=aarch64: the same under qemu-user"
 	@echo "make fuzz         property tests of the configuration and model-based tests of the machine, $(FUZZ_CASES) cases each"
-	@echo "make check        fmt, clippy, panic-symbol check, 32 KiB size budget, static check: both architectures"
+	@echo "make check        fmt, clippy, panic-symbol check, size budget (32 KiB x86_64, 36 KiB aarch64), static check: both architectures"
 	@echo "make panic-paths  where a reachable panic is (when the link says one became reachable)"
 	@echo "make run          a one-command tour: the init as PID 1 with four stand-in daemons"
 	@echo "make demo-image   offline FROM-scratch image with stand-ins (claude-bottle-sidecars-demo)"

@@ -1,5 +1,8 @@
-//! Command-line arguments: only `--help` and `--version`; configuration
-//! comes from the environment.
+//! Command-line arguments: `--help`, `--version` and the client
+//! subcommands; the init's configuration comes from the environment.
+
+use crate::logic::control::parse_request;
+use crate::logic::line::Line;
 
 /// `--help`, around the slot names from the slot table.
 pub fn help() -> [&'static [u8]; 2] {
@@ -7,7 +10,7 @@ pub fn help() -> [&'static [u8]; 2] {
 }
 
 const HELP_HEAD: &str = "\
-usage: sidecar-init [--help | --version]
+usage: sidecar-init [--help | --version | status | health | events | restart SLOT | signal SLOT SIGNAL]
 PID 1 of the sidecar bundle: runs ";
 
 /// The variables by name, the details in the README (every byte of this
@@ -15,35 +18,47 @@ PID 1 of the sidecar bundle: runs ";
 const HELP_BODY: &str = ".
 Environment: CLAUDE_BOTTLE_SIDECAR_DAEMONS (slots, default all), and with
 that prefix CMD_<SLOT>, GRACE_MS, LOG_PREFIX, RESTART, RESTART_DELAY_MS,
-RESTART_LIMIT, ESSENTIAL, USER_<SLOT>, PRIVATE_<SLOT>: see the README.
+RESTART_LIMIT, ESSENTIAL, CONTROL, USER_<SLOT>, PRIVATE_<SLOT>: see the README.
 Signals: TERM/INT stop; USR1 (pipelock), RTMIN+1..+4 (each slot) restart;
 HUP goes to egress.
 ";
 
 pub const VERSION: &str = concat!("sidecar-init ", env!("CARGO_PKG_VERSION"), "\n");
 
-pub enum Request<'a> {
+#[derive(Debug, PartialEq, Eq)]
+pub enum Request {
     Run,
     Help,
     Version,
-    /// An argument that is not accepted.
-    Usage(&'a [u8]),
+    /// A request message for the running init.
+    Control,
+    /// Arguments that are not accepted, joined by spaces.
+    Usage,
 }
 
-/// What the arguments after the program name ask for.
-pub fn parse<'a>(mut args: impl Iterator<Item = &'a [u8]>) -> Request<'a> {
-    let Some(first) = args.next() else { return Request::Run };
-    let request = if same(first, b"--help") {
+/// What the arguments after the program name ask for. They are joined by
+/// spaces into `line`: a request message if they make one. Arguments too long
+/// for a [`Line`] are cut, and then no request (every request is short).
+pub fn parse<'a>(args: impl Iterator<Item = &'a [u8]>, line: &mut Line) -> Request {
+    let mut count = 0usize;
+    for arg in args {
+        if count > 0 {
+            line.str(" ");
+        }
+        count = count.saturating_add(1);
+        line.text(arg);
+    }
+    let words = line.as_bytes();
+    if count == 0 {
+        Request::Run
+    } else if same(words, b"--help") {
         Request::Help
-    } else if same(first, b"--version") {
+    } else if same(words, b"--version") {
         Request::Version
+    } else if parse_request(words).is_some() {
+        Request::Control
     } else {
-        return Request::Usage(first);
-    };
-    // Either stands alone.
-    match args.next() {
-        None => request,
-        Some(extra) => Request::Usage(extra),
+        Request::Usage
     }
 }
 
@@ -58,24 +73,66 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn parsed(args: &[&str]) -> String {
-        match parse(args.iter().map(|a| a.as_bytes())) {
-            Request::Run => "run".into(),
-            Request::Help => "help".into(),
-            Request::Version => "version".into(),
-            Request::Usage(a) => format!("usage {}", String::from_utf8_lossy(a)),
+    fn parsed(args: &[&str]) -> (Request, String) {
+        let mut line = Line::new();
+        let request = parse(args.iter().map(|a| a.as_bytes()), &mut line);
+        (request, String::from_utf8(line.as_bytes().to_vec()).unwrap())
+    }
+
+    #[test]
+    fn no_arguments_run_the_init_and_help_or_version_stand_alone() {
+        assert_eq!(parsed(&[]).0, Request::Run);
+        assert_eq!(parsed(&["--help"]).0, Request::Help);
+        assert_eq!(parsed(&["--version"]).0, Request::Version);
+    }
+
+    #[test]
+    fn subcommands_become_request_messages() {
+        for (args, line) in [
+            (&["status"][..], "status"),
+            (&["health"], "health"),
+            (&["events"], "events"),
+            (&["restart", "git-gate"], "restart git-gate"),
+            (&["signal", "egress", "HUP"], "signal egress HUP"),
+            (&["signal", "egress", "SIGHUP"], "signal egress SIGHUP"),
+            (&["signal", "supervise", "64"], "signal supervise 64"),
+        ] {
+            assert_eq!(parsed(args), (Request::Control, line.to_string()), "{args:?}");
         }
     }
 
     #[test]
-    fn only_a_lone_help_or_version_is_accepted() {
-        assert_eq!(parsed(&[]), "run");
-        assert_eq!(parsed(&["--help"]), "help");
-        assert_eq!(parsed(&["--version"]), "version");
-        assert_eq!(parsed(&["--help", "x", "y"]), "usage x");
-        assert_eq!(parsed(&["--version", "--help"]), "usage --help");
-        assert_eq!(parsed(&["--helpx", "--help"]), "usage --helpx");
-        assert_eq!(parsed(&["-h"]), "usage -h");
-        assert_eq!(parsed(&[""]), "usage ");
+    fn anything_else_is_a_usage_error_naming_the_arguments() {
+        for args in [
+            &["--bogus"][..],
+            &["--help", "extra"],
+            &["--version", "--help"],
+            &["-h"],
+            &["run"],
+            &["status", "extra"],
+            &["restart"],
+            &["restart", "proxy"],
+            &["restart", "egress", "pipelock"],
+            &["signal", "egress"],
+            &["signal", "egress", "0"],
+            &["signal", "egress", "65"],
+            &["signal", "egress", "hup"],
+            &["signal", "egress", "HUP", "x"],
+            &["status\n"],
+            &["", "status"],
+            &[""],
+        ] {
+            assert_eq!(parsed(args), (Request::Usage, args.join(" ")), "{args:?}");
+        }
+        let long = "x".repeat(600);
+        assert_eq!(parsed(&["restart", &long]).0, Request::Usage);
+        assert_eq!(parsed(&["status", &long]).0, Request::Usage, "cut, and still no request");
+    }
+
+    #[test]
+    fn the_usage_error_gives_helps_usage_line() {
+        let usage = HELP_HEAD.lines().next().unwrap();
+        let line = crate::logic::report::usage_error(b"x");
+        assert!(String::from_utf8_lossy(line.as_bytes()).ends_with(&format!("; {usage}\n")));
     }
 }

@@ -23,6 +23,7 @@
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 pub mod cli;
+pub mod client;
 pub mod logic;
 pub mod shell;
 pub mod sys;
@@ -48,25 +49,27 @@ pub const USAGE_ERROR: c_int = 2;
 pub unsafe fn run(argv: Strings, envp: Strings) -> c_int {
     // SAFETY: main's argv and envp (caller's contract).
     let (args, environ) = unsafe { (Args::new(argv), Environ::new(envp)) };
-    match cli::parse(args.after_program()) {
+    let mut words = Line::new();
+    match cli::parse(args.after_program(), &mut words) {
         cli::Request::Run => {}
         cli::Request::Help => {
             let [head, body] = cli::help();
             let mut names = Line::new();
             report::slot_names(&mut names);
-            for piece in [head, names.as_bytes(), body] {
-                write_all(STDOUT, piece);
-            }
+            write_all(STDOUT, head);
+            write_all(STDOUT, names.as_bytes());
+            write_all(STDOUT, body);
             return 0;
         }
         cli::Request::Version => {
             write_all(STDOUT, cli::VERSION.as_bytes());
             return 0;
         }
-        cli::Request::Usage(argument) => {
-            write_all(STDERR, report::usage_error(argument).as_bytes());
+        cli::Request::Usage => {
+            write_all(STDERR, report::usage_error(words.as_bytes()).as_bytes());
             return USAGE_ERROR;
         }
+        cli::Request::Control => return client::run(words.as_bytes(), &environ),
     }
     // First, so no signal sent from here on can be lost or kill us (a
     // blocked signal stays queued whatever its disposition).
@@ -94,7 +97,8 @@ pub unsafe fn run(argv: Strings, envp: Strings) -> c_int {
     else {
         return cannot_start(Startup::NoMemory);
     };
-    let mut shell = Shell::new(&config, environ, envp, signal_fd, logs, pid1);
+    let control = shell::Control::open(&config.control);
+    let mut shell = Shell::new(&config, environ, envp, signal_fd, logs, control, pid1);
     if !pid1 && process::become_subreaper().is_err() {
         shell.startup_note(Startup::NotSubreaper);
     }

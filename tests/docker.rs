@@ -305,6 +305,70 @@ fn a_fork_bomb_hits_the_pids_limit_and_the_init_still_stops_cleanly() {
     assert!(took < QUICK_STOP, "docker stop took {took:?}");
 }
 
+// ---- control socket -------------------------------------------------------------
+
+/// `docker exec <c> /app/sidecar-init ARGS`: exit code, stdout, stderr.
+fn exec_client(c: &Container, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut full = vec!["exec", c.name.as_str(), "/app/sidecar-init"];
+    full.extend_from_slice(args);
+    let out = docker(&full);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn health(c: &Container) -> String {
+    c.inspect("{{if .State.Health}}{{.State.Health.Status}}{{end}}")
+}
+
+fn wait_health(c: &Container, want: &str) {
+    wait_until(PATIENCE, ASK_EVERY, &format!("{} to be {want}", c.name), || (health(c) == want).then_some(()));
+}
+
+#[test]
+fn docker_exec_status_answers_from_the_scratch_image() {
+    let c = demo_run("status", &[], &[]);
+    let logs = c.wait_listening(&SLOT_PORTS);
+    let (code, out, err) = exec_client(&c, &["status"]);
+    assert_eq!((code, err.as_str()), (Some(0), ""), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    assert!(lines[0].starts_with("bundle running uptime="), "{out}");
+    for ((slot, _), line) in SLOT_PORTS.iter().zip(&lines[1..]) {
+        let pid = pid_of(&logs, slot);
+        assert!(line.starts_with(&format!("{slot} up pid={pid} uptime=")), "{line}");
+    }
+    // A usage error, and a signal by name.
+    assert_eq!(exec_client(&c, &["restart", "proxy"]).0, Some(2));
+    let (code, out, _) = exec_client(&c, &["signal", "egress", "HUP"]);
+    assert_eq!(code, Some(0), "{out}");
+    c.wait_line("[egress] egress signal 1 SIGHUP");
+    c.stop();
+    assert_eq!(c.exit_code(), 0, "exit code");
+}
+
+#[test]
+fn health_goes_healthy_then_unhealthy_when_a_daemon_dies_then_healthy_after_restart() {
+    let c = demo_run("health", &[], &[]);
+    c.wait_listening(&SLOT_PORTS);
+    wait_health(&c, "healthy");
+    let (code, _, err) = exec_client(&c, &["signal", "git-gate", "KILL"]);
+    assert_eq!(code, Some(0), "{err}");
+    c.wait_logs("git-gate's death", |logs| logs.lines().any(|l| l.starts_with("sidecar-init: git-gate exited pid=")));
+    wait_health(&c, "unhealthy");
+    let (code, _, err) = exec_client(&c, &["health"]);
+    assert_eq!((code, err.as_str()), (Some(1), "unhealthy: git-gate down\n"));
+    let (code, out, err) = exec_client(&c, &["restart", "git-gate"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(out, "sidecar-init: restarting git-gate, which was down, (sidecar-init restart)\n");
+    wait_health(&c, "healthy");
+    c.stop();
+    // The restarted git-gate's clean end is its slot's last run.
+    assert_eq!(c.exit_code(), 0, "exit code");
+}
+
 // ---- least privilege ------------------------------------------------------------
 
 /// The host pid of a slot's stand-in in the container: the child of the

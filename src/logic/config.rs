@@ -19,6 +19,7 @@ pub const RESTART_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_RESTART";
 pub const RESTART_DELAY_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_RESTART_DELAY_MS";
 pub const RESTART_LIMIT_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_RESTART_LIMIT";
 pub const ESSENTIAL_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_ESSENTIAL";
+pub const CONTROL_VAR: &str = "CLAUDE_BOTTLE_SIDECAR_CONTROL";
 
 pub const DEFAULT_GRACE_MS: u32 = 8000;
 pub const MAX_GRACE_MS: u32 = 3_600_000;
@@ -34,7 +35,16 @@ pub struct Config {
     /// in slot order: an array, which a `slot as usize` reaches without the
     /// jump tables a `PerSlot` costs.
     pub users: [Option<User>; 4],
+    /// Where the control socket listens: `@NAME` or an absolute path, as
+    /// written; empty: off.
+    pub control: ControlAddr,
 }
+
+/// `@NAME` (abstract) or an absolute path, a NAME or path of at most
+/// [`MAX_CONTROL_BYTES`], so that either fits a `sockaddr_un`; empty: off.
+pub type ControlAddr = heapless::Vec<u8, { MAX_CONTROL_BYTES + 1 }>;
+pub const MAX_CONTROL_BYTES: usize = 107;
+pub const DEFAULT_CONTROL: &[u8] = b"@sidecar-init";
 
 impl Config {
     pub fn any_selected(&self) -> bool {
@@ -56,6 +66,7 @@ pub enum Variable {
     Essential,
     User(Slot),
     Private(Slot),
+    Control,
 }
 
 impl Variable {
@@ -63,18 +74,32 @@ impl Variable {
     /// are their kind and the slot's part (`CMD_` and `GIT_GATE`), so that
     /// each piece is kept once.
     pub fn short_name(self) -> [&'static str; 2] {
-        match self {
-            Variable::Daemons => ["DAEMONS", ""],
-            Variable::Command(slot) => ["CMD_", slot.variable()],
-            Variable::Grace => ["GRACE_MS", ""],
-            Variable::LogPrefix => ["LOG_PREFIX", ""],
-            Variable::Restart => ["RESTART", ""],
-            Variable::RestartDelay => ["RESTART_DELAY_MS", ""],
-            Variable::RestartLimit => ["RESTART_LIMIT", ""],
-            Variable::Essential => ["ESSENTIAL", ""],
-            Variable::User(slot) => ["USER_", slot.variable()],
-            Variable::Private(slot) => ["PRIVATE_", slot.variable()],
-        }
+        // Every kind, in the order of the variants, packed in one text (RESTART
+        // is the head of RESTART_DELAY_MS), and where each starts and ends in
+        // it: a table instead of code per variant.
+        const KINDS: &str = "DAEMONSCMD_GRACE_MSLOG_PREFIXRESTART_DELAY_MSRESTART_LIMITESSENTIALUSER_PRIVATE_CONTROL";
+        const BOUNDS: [(u8, u8); 11] =
+            [(0, 7), (7, 11), (11, 19), (19, 29), (29, 36), (29, 45), (45, 58), (58, 67), (67, 72), (72, 80), (80, 87)];
+        let index = match self {
+            Variable::Daemons => 0,
+            Variable::Command(_) => 1,
+            Variable::Grace => 2,
+            Variable::LogPrefix => 3,
+            Variable::Restart => 4,
+            Variable::RestartDelay => 5,
+            Variable::RestartLimit => 6,
+            Variable::Essential => 7,
+            Variable::User(_) => 8,
+            Variable::Private(_) => 9,
+            Variable::Control => 10,
+        };
+        let (start, end) = BOUNDS.get(index).copied().unwrap_or_default();
+        let kind = KINDS.get(usize::from(start)..usize::from(end)).unwrap_or_default();
+        let slot = match self {
+            Variable::Command(slot) | Variable::User(slot) | Variable::Private(slot) => slot.variable(),
+            _ => "",
+        };
+        [kind, slot]
     }
 
     /// The whole name.
@@ -95,6 +120,7 @@ pub enum Problem<'a> {
     User,
     /// The first item of a PRIVATE list that is not a name or `PREFIX*`.
     Private(&'a [u8]),
+    Control,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,6 +192,7 @@ impl<'a, F: Fn([&str; 2]) -> Option<&'a [u8]>> Reader<'a, F> {
             Variable::RestartLimit => Problem::RestartLimit,
             Variable::User(_) => Problem::User,
             Variable::Private(_) => Problem::Private(self.bad),
+            Variable::Control => Problem::Control,
         };
         ConfigError { variable: self.variable, value: self.value, problem }
     }
@@ -201,9 +228,11 @@ fn read<'a>(r: &mut Reader<'a, impl Fn([&str; 2]) -> Option<&'a [u8]>>, config: 
         None => PerSlot::from_fn(|_| true),
         Some(value) => r.slots(value)?,
     };
-    for &slot in &Slot::ALL {
+    // The commands in slot order, by reference: no `get_mut` per slot.
+    let PerSlot { egress, pipelock, git_gate, supervise } = &mut config.commands;
+    for (&slot, command) in Slot::ALL.iter().zip([egress, pipelock, git_gate, supervise]) {
         let text = r.get(Variable::Command(slot)).unwrap_or(slot.default_command().as_bytes());
-        if let Err(why) = Command::parse_into(text, config.commands.get_mut(slot)) {
+        if let Err(why) = Command::parse_into(text, command) {
             r.why = why;
             return None;
         }
@@ -219,6 +248,7 @@ fn read<'a>(r: &mut Reader<'a, impl Fn([&str; 2]) -> Option<&'a [u8]>>, config: 
     let limit = r.number(Variable::RestartLimit, DEFAULT_LIMIT.into(), MAX_LIMIT.into())?;
     let essential = r.optional_slots(Variable::Essential)?;
     privilege::read(r, &mut config.users)?;
+    parse_control(r.get(Variable::Control), &mut config.control)?;
     config.selected = selected;
     config.grace_ms = grace_ms;
     config.log_prefix = log_prefix;
@@ -228,17 +258,22 @@ fn read<'a>(r: &mut Reader<'a, impl Fn([&str; 2]) -> Option<&'a [u8]>>, config: 
 
 /// Returns the slots named, or the first name that is no slot.
 fn parse_slots(value: &[u8]) -> Result<PerSlot<bool>, &[u8]> {
-    let mut selected = PerSlot::<bool>::default();
+    // In slot order: an array, which `slot as usize` reaches without the
+    // branches of a `PerSlot`'s `get_mut`.
+    let mut selected = [false; 4];
     let mut rest = Some(value);
     while let Some(list) = rest {
         let (name, after) = first_item(list);
         rest = after;
         if !name.is_empty() {
             let slot = Slot::from_name(name).ok_or(name)?;
-            *selected.get_mut(slot) = true;
+            if let Some(flag) = selected.get_mut(slot as usize) {
+                *flag = true;
+            }
         }
     }
-    Ok(selected)
+    let [egress, pipelock, git_gate, supervise] = selected;
+    Ok(PerSlot { egress, pipelock, git_gate, supervise })
 }
 
 /// The first item of a comma-separated `list`, without SPEC's blanks around
@@ -262,6 +297,30 @@ fn trim_blanks(mut item: &[u8]) -> &[u8] {
         item = rest;
     }
     item
+}
+
+/// `CLAUDE_BOTTLE_SIDECAR_CONTROL`'s `value` into `addr`: unset or empty
+/// is the default `@sidecar-init`, `off` is empty; `None`: not accepted
+/// ([`control_error`]). The init's listener and the client subcommands read
+/// it alike.
+pub fn parse_control(value: Option<&[u8]>, addr: &mut ControlAddr) -> Option<()> {
+    let text = match value {
+        None | Some(b"") => DEFAULT_CONTROL,
+        Some(b"off") => b"",
+        Some(text) => text,
+    };
+    let fits = match text {
+        [b'@', name @ ..] => !name.is_empty() && name.len() <= MAX_CONTROL_BYTES,
+        [b'/', ..] => text.len() <= MAX_CONTROL_BYTES,
+        other => other.is_empty(),
+    };
+    (fits && addr.extend_from_slice(text).is_ok()).then_some(())
+}
+
+/// The error about a CONTROL `value` that [`parse_control`] did not accept,
+/// for the client subcommands (the init's parse makes it from its reader).
+pub fn control_error(value: Option<&[u8]>) -> ConfigError<'_> {
+    ConfigError { variable: Variable::Control, value: value.unwrap_or_default(), problem: Problem::Control }
 }
 
 /// ASCII digits only, at most `max`: every number the init reads.
@@ -354,6 +413,41 @@ mod tests {
         assert_eq!(err.problem, Problem::Command(WordsError::NoWords));
         let err = config(&[("CLAUDE_BOTTLE_SIDECAR_CMD_PIPELOCK", "x 'y")]).unwrap_err();
         assert_eq!(err.problem, Problem::Command(WordsError::UnbalancedQuote));
+    }
+
+    #[test]
+    fn every_variable_has_its_name_from_the_packed_table() {
+        let names: Vec<String> = [
+            Variable::Daemons,
+            Variable::Command(Slot::GitGate),
+            Variable::Grace,
+            Variable::LogPrefix,
+            Variable::Restart,
+            Variable::RestartDelay,
+            Variable::RestartLimit,
+            Variable::Essential,
+            Variable::User(Slot::Egress),
+            Variable::Private(Slot::Supervise),
+            Variable::Control,
+        ]
+        .map(Variable::name)
+        .to_vec();
+        assert_eq!(
+            names,
+            [
+                DAEMONS_VAR,
+                "CLAUDE_BOTTLE_SIDECAR_CMD_GIT_GATE",
+                GRACE_VAR,
+                LOG_PREFIX_VAR,
+                RESTART_VAR,
+                RESTART_DELAY_VAR,
+                RESTART_LIMIT_VAR,
+                ESSENTIAL_VAR,
+                "CLAUDE_BOTTLE_SIDECAR_USER_EGRESS",
+                "CLAUDE_BOTTLE_SIDECAR_PRIVATE_SUPERVISE",
+                CONTROL_VAR,
+            ]
+        );
     }
 
     #[test]
@@ -507,6 +601,41 @@ mod tests {
             line,
             "sidecar-init: CLAUDE_BOTTLE_SIDECAR_DAEMONS='egress,pipelock\\r' names no slot 'pipelock\\r'; \
              accepted: comma-separated names among egress, pipelock, git-gate, supervise\n"
+        );
+    }
+    #[test]
+    fn control_is_an_abstract_name_a_path_or_off() {
+        let control = |value| config(&[(CONTROL_VAR, value)]).map(|c| c.control.to_vec());
+        assert_eq!(config(&[]).unwrap().control.as_slice(), b"@sidecar-init", "unset: the default");
+        assert_eq!(control("").unwrap(), b"@sidecar-init", "empty: the default");
+        assert_eq!(control("off").unwrap(), b"", "off: empty");
+        assert_eq!(control("@x").unwrap(), b"@x");
+        assert_eq!(control("@a b\tc").unwrap(), b"@a b\tc", "an abstract name is any bytes");
+        assert_eq!(control("/run/sidecar-init.sock").unwrap(), b"/run/sidecar-init.sock");
+        let name107 = format!("@{}", "n".repeat(107));
+        let path107 = format!("/{}", "p".repeat(106));
+        assert_eq!(control(Box::leak(name107.clone().into_boxed_str())).unwrap(), name107.as_bytes());
+        assert_eq!(control(Box::leak(path107.clone().into_boxed_str())).unwrap(), path107.as_bytes());
+        let name108 = format!("@{}", "n".repeat(108));
+        let path108 = format!("/{}", "p".repeat(107));
+        for bad in ["@", "OFF", "Off", "off ", " @x", "x", "run/x.sock", "./x.sock", "~/x", "1"]
+            .into_iter()
+            .chain([&*Box::leak(name108.into_boxed_str()), &*Box::leak(path108.into_boxed_str())])
+        {
+            let err = config(&[(CONTROL_VAR, bad)]).unwrap_err();
+            assert_eq!((err.variable, err.value, err.problem), (Variable::Control, bad.as_bytes(), Problem::Control));
+        }
+    }
+
+    #[test]
+    fn control_is_checked_when_nothing_is_selected_and_its_error_says_what_is_accepted() {
+        let err = config(&[(DAEMONS_VAR, ""), (CONTROL_VAR, "sock")]).unwrap_err();
+        assert_eq!(err.variable, Variable::Control);
+        let line = String::from_utf8(crate::logic::report::config_error(&err).as_bytes().to_vec()).unwrap();
+        assert_eq!(
+            line,
+            "sidecar-init: CLAUDE_BOTTLE_SIDECAR_CONTROL='sock' is not accepted: @NAME (an abstract socket), \
+             an absolute path or off, at most 107 bytes; empty means @sidecar-init\n"
         );
     }
 }

@@ -455,8 +455,10 @@ fn check(env: &Env) -> Result<(), TestCaseError> {
                 Problem::LogPrefix => Wrong::LogPrefix,
                 Problem::RestartDelay => Wrong::Delay,
                 Problem::RestartLimit => Wrong::Limit,
-                // Never set here: privilege_props.rs checks those variables.
-                Problem::User | Problem::Private(_) => return Err(TestCaseError::fail(format!("{error:?}"))),
+                // Never set here: privilege_props.rs and config's unit tests check those variables.
+                Problem::User | Problem::Private(_) | Problem::Control => {
+                    return Err(TestCaseError::fail(format!("{error:?}")))
+                }
             };
             prop_assert_eq!(&problem, &wrong);
             check_error_line(&error, &variable, &value, &wrong)?;

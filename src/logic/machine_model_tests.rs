@@ -752,6 +752,8 @@ impl World {
                 self.check(due || effects.is_empty(), || format!("a deadline that was not due acted: {effects:?}"));
             }
             Event::NoChildren { .. } => {}
+            // Not generated: machine_tests checks requests.
+            Event::Requested { .. } => {}
         }
         let policy: Vec<Note> = notes
             .iter()
@@ -900,7 +902,7 @@ impl World {
                 }
                 Action::Reap | Action::DrainOutput(_) => {}
                 Action::Log(note) => {
-                    let line = report::note(&note, &Programs);
+                    let line = report::note(&note, &Programs, None);
                     let text = String::from_utf8_lossy(line.as_bytes());
                     self.check(text.ends_with('\n') && text.matches('\n').count() == 1, || {
                         format!("{note:?} renders {text:?}")
@@ -1170,6 +1172,8 @@ impl World {
                 restarts: self.spawns[at].saturating_sub(1),
                 quick_deaths: self.quick[at],
                 last_code: self.last_code[at],
+                // The model keeps no pid after a run: checked while one runs.
+                last_pid: run.map(|r| r.pid).or(view.last_pid),
             };
             self.check(view == expected, || format!("slot_view({slot:?}) is {view:?}, the model says {expected:?}"));
         }

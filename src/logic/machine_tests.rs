@@ -707,3 +707,71 @@ fn the_output_waits_until_one_second_after_the_stops_deadline_and_no_longer() {
         assert_eq!(b.machine.output_deadline(now), deadline + OUTPUT_PATIENCE_MS);
     }
 }
+
+#[test]
+fn a_restart_request_restarts_any_slot_as_sigusr1_does_pipelock() {
+    let mut harness = Harness::all_up();
+    let request = Event::Requested { slot: Slot::GitGate, sig: REQUESTED };
+    let out = harness.feed(request);
+    assert_eq!(effects(&out), [term(12)]);
+    assert_eq!(notes(&out), [Note::Restarting { slot: Slot::GitGate, pid: Some(12), sig: REQUESTED }]);
+    // A second request before the restart completes makes one restart.
+    let out = harness.feed(request);
+    assert_eq!(effects(&out), []);
+    assert_eq!(notes(&out), [Note::RestartCoalesced { slot: Slot::GitGate, sig: REQUESTED }]);
+    let out = harness.signal(SIGUSR1);
+    assert_eq!(effects(&out), [term(11)], "pipelock is its own restart");
+    // The old git-gate's death starts the new one; its end does not count.
+    let out = harness.at(50).reap(12, BY_TERM);
+    assert_eq!(effects(&out), [Action::Spawn(Slot::GitGate)]);
+    harness.feed(Event::Spawned { slot: Slot::GitGate, pid: 22 });
+    harness.feed(Event::Execed { slot: Slot::GitGate });
+    let view = harness.machine.slot_view(Slot::GitGate);
+    assert_eq!((view.state, view.pid, view.started_at, view.restarts), (SlotState::Up, Some(22), Some(50), 1));
+    assert_eq!(view.last_code, None);
+}
+
+#[test]
+fn a_restart_request_starts_a_slot_that_is_down_and_is_refused_when_unselected_or_stopping() {
+    let mut harness = Harness::up(PerSlot { egress: true, pipelock: true, git_gate: false, supervise: true }, true);
+    harness.reap(13, Ended::Exited(3));
+    let out = harness.feed(Event::Requested { slot: Slot::Supervise, sig: REQUESTED });
+    assert_eq!(effects(&out), [Action::Spawn(Slot::Supervise)]);
+    assert_eq!(notes(&out), [Note::Restarting { slot: Slot::Supervise, pid: None, sig: REQUESTED }]);
+    let out = harness.feed(Event::Requested { slot: Slot::GitGate, sig: REQUESTED });
+    assert_eq!(effects(&out), []);
+    assert_eq!(notes(&out), [Note::RestartSkipped { slot: Slot::GitGate, sig: REQUESTED, why: Skip::NotSelected }]);
+    harness.signal(SIGTERM);
+    let out = harness.feed(Event::Requested { slot: Slot::Egress, sig: REQUESTED });
+    assert_eq!(effects(&out), []);
+    assert_eq!(notes(&out), [Note::RestartSkipped { slot: Slot::Egress, sig: REQUESTED, why: Skip::ShuttingDown }]);
+}
+
+#[test]
+fn a_signal_request_goes_to_the_slots_daemon_only() {
+    let mut harness = Harness::all_up();
+    let out = harness.feed(Event::Requested { slot: Slot::Supervise, sig: SIGHUP });
+    assert_eq!(effects(&out), [Action::SignalProcess { pid: 13, sig: SIGHUP }]);
+    assert_eq!(notes(&out), [Note::Forwarded { slot: Slot::Supervise, pid: 13, sig: SIGHUP }]);
+    // Even SIGTERM: sent as asked, and its death is then the daemon's own.
+    let out = harness.feed(Event::Requested { slot: Slot::Egress, sig: SIGTERM });
+    assert_eq!(effects(&out), [Action::SignalProcess { pid: 10, sig: SIGTERM }]);
+    harness.reap(10, BY_TERM);
+    let out = harness.feed(Event::Requested { slot: Slot::Egress, sig: SIGHUP });
+    assert_eq!(effects(&out), []);
+    assert_eq!(notes(&out), [Note::NotForwarded { slot: Slot::Egress, sig: SIGHUP }]);
+    harness.signal(SIGTERM);
+    assert_eq!(harness.machine.exit_code(), 143, "a death by a requested SIGTERM counts");
+}
+
+#[test]
+fn the_bundle_goes_running_stopping_sweeping() {
+    let mut harness = Harness::all_up();
+    assert_eq!(harness.machine.bundle(), Bundle::Running);
+    harness.signal(SIGTERM);
+    assert_eq!(harness.machine.bundle(), Bundle::Stopping);
+    for pid in 10..=13 {
+        harness.reap(pid, BY_TERM);
+    }
+    assert_eq!(harness.machine.bundle(), Bundle::Sweeping);
+}

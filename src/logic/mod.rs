@@ -3,6 +3,7 @@
 
 pub mod assembler;
 pub mod config;
+pub mod control;
 pub mod line;
 pub mod machine;
 pub mod privilege;

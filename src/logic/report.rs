@@ -6,7 +6,7 @@
 
 use super::config::{ConfigError, Problem, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS, VAR_PREFIX};
 use super::line::Line;
-use super::machine::{Ended, Note, Skip};
+use super::machine::{Ended, Note, Pid, Skip, REQUESTED};
 use super::privilege::User;
 use super::restart::{DEFAULT_DELAY_MS, DEFAULT_LIMIT, MAX_DELAY_MS, MAX_LIMIT};
 use super::routing::SinkId;
@@ -27,11 +27,16 @@ pub trait Context {
     fn user(&self, _slot: Slot) -> Option<User> {
         None
     }
+    /// The pid of a slot's last run, for events about a slot whose run is over.
+    fn last_pid(&self, _slot: Slot) -> Option<Pid> {
+        None
+    }
 }
 
 pub fn signal_name(line: &mut Line, sig: i32) {
     match signals::name(sig) {
         Some(name) => line.str("SIG").text(name),
+        None if sig == REQUESTED => line.str("sidecar-init restart"),
         None if sig == KERNEL_SIGRTMIN => line.str("SIGRTMIN"),
         None if (KERNEL_SIGRTMIN..=64).contains(&sig) => {
             line.str("SIGRTMIN+").signed(i64::from(sig.wrapping_sub(KERNEL_SIGRTMIN)))
@@ -50,23 +55,30 @@ struct Values<'a> {
     text: [Option<&'a [u8]>; 2],
     quote: [Option<&'a [u8]>; 2],
     signed: [i64; 2],
+    /// `%i`: a pid for an event that names no process of its own (the
+    /// slot's last one), or `null`.
+    id: Option<Pid>,
 }
 
-/// `PREFIX`, then `template` with its values, then the newline, after what
-/// `line` holds.
+/// `template` with its values, after what `line` holds, up to its first
+/// newline if it has one; returns what follows that newline (a note's
+/// event template), or nothing.
 #[inline(never)]
-fn render(line: &mut Line, template: &str, values: &Values) {
-    line.str(PREFIX);
-    let mut rest = template.as_bytes();
+fn render<'t>(line: &mut Line, template: &'t [u8], values: &Values) -> &'t [u8] {
+    let mut rest = template;
     loop {
-        let at = rest.iter().position(|&b| b == b'%').unwrap_or(rest.len());
+        let at = rest.iter().position(|&b| b == b'%' || b == b'\n').unwrap_or(rest.len());
         let (text, code) = rest.split_at_checked(at).unwrap_or((rest, &[]));
         line.text(text);
-        let Some((&code, after)) = code.get(1..).and_then(<[u8]>::split_first) else { break };
+        let Some((&mark, code)) = code.split_first() else { break };
+        if mark == b'\n' {
+            return code;
+        }
+        let Some((&code, after)) = code.split_first() else { break };
         put(line, code, values);
         rest = after;
     }
-    line.end();
+    &[]
 }
 
 /// The value `code` names.
@@ -76,14 +88,23 @@ fn put(line: &mut Line, code: u8, values: &Values) {
     let [quote0, quote1] = values.quote;
     let [signed0, signed1] = values.signed;
     match code {
-        b's' => drop(line.text(text0.unwrap_or_default())),
-        b't' => drop(line.text(text1.unwrap_or_default())),
-        b'q' => drop(line.quoted(quote0.unwrap_or_default())),
-        b'r' => drop(line.quoted(quote1.unwrap_or_default())),
-        b'p' => drop(line.signed(signed0)),
-        b'c' => drop(line.signed(signed1)),
+        // Each pair of codes is one call, its value picked.
+        b's' | b't' => drop(line.text(if code == b's' { text0 } else { text1 }.unwrap_or_default())),
+        b'q' | b'r' => drop(line.quoted(if code == b'q' { quote0 } else { quote1 }.unwrap_or_default())),
+        b'p' | b'c' => drop(line.signed(if code == b'p' { signed0 } else { signed1 })),
         b'n' => drop(line.num(signed1 as u64)),
         b'l' => slot_names(line),
+        // A trouble's error: one copy of this text for all of them.
+        b'e' => drop(render(line, b" (%r, errno %p)", values)),
+        b'i' => drop(match values.id {
+            Some(pid) => line.signed(pid.into()),
+            None => line.str("null"),
+        }),
+        // An event's slot (`%s`, or `null`), up to its pid's value.
+        b'J' => drop(match text0 {
+            Some(name) => line.str("\",\"slot\":\"").text(name).str("\",\"pid\":"),
+            None => line.str("\",\"slot\":null,\"pid\":"),
+        }),
         _ => signal_name(line, signed1 as i32),
     }
 }
@@ -98,149 +119,190 @@ pub fn slot_names(line: &mut Line) {
     }
 }
 
-/// A line of `template` and `values`.
+/// A line of the init's: `PREFIX`, `template` with `values`, the newline.
 fn line(template: &str, values: &Values) -> Line {
     let mut line = Line::new();
-    render(&mut line, template, values);
+    let _ = own_line(&mut line, template, values);
     line
+}
+
+/// [`line`], after what `line` holds; returns the event template that
+/// follows a note's newline, if any.
+#[inline(never)]
+fn own_line<'t>(line: &mut Line, template: &'t str, values: &Values) -> &'t [u8] {
+    line.str(PREFIX);
+    let event = render(line, template.as_bytes(), values);
+    line.end();
+    event
 }
 
 fn name(slot: Slot) -> Option<&'static [u8]> {
     Some(slot.name().as_bytes())
 }
 
+/// The slot a note names as `%s` (and its event as its slot): every note's
+/// slot but [`Note::EssentialDown`]'s (its event's slot is null) and
+/// [`Note::CannotStart`]'s (its slot lies elsewhere in the note, which would
+/// cost a table of offsets here; its arm reads it). A function of its own:
+/// inlined, the optimiser copies it back into every arm of [`note`].
+#[inline(never)]
+fn named_slot(note: &Note) -> Option<Slot> {
+    match *note {
+        Note::Started { slot, .. }
+        | Note::Died { slot, .. }
+        | Note::Restarting { slot, .. }
+        | Note::RestartCoalesced { slot, .. }
+        | Note::RestartSkipped { slot, .. }
+        | Note::RestartDropped { slot }
+        | Note::RestartScheduled { slot, .. }
+        | Note::Failed { slot, .. }
+        | Note::Forwarded { slot, .. }
+        | Note::NotForwarded { slot, .. }
+        | Note::GraceExpired { slot, .. } => Some(slot),
+        _ => None,
+    }
+}
+
+/// The signal a note names as `%g` (`signed[1]`), as [`named_slot`]: not
+/// [`Note::Forwarded`]'s (elsewhere in the note) nor a death's (in its
+/// [`Ended`]); their arms read them.
+#[inline(never)]
+fn named_signal(note: &Note) -> Option<i32> {
+    match *note {
+        Note::ShuttingDown { sig, .. }
+        | Note::AlreadyShuttingDown { sig }
+        | Note::Restarting { sig, .. }
+        | Note::RestartCoalesced { sig, .. }
+        | Note::RestartSkipped { sig, .. }
+        | Note::NotForwarded { sig, .. }
+        | Note::IgnoredSignal { sig }
+        | Note::Sweeping { sig } => Some(sig),
+        _ => None,
+    }
+}
+
 /// One note as a whole line, newline included.
 #[inline(never)]
-pub fn note(note: &Note, context: &impl Context) -> Line {
+pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>) -> Line {
     let mut who = Line::new();
     let mut v = Values::default();
+    // The slot's name, read once here instead of in each arm.
+    if let Some(slot) = named_slot(note) {
+        v.text[0] = name(slot);
+    }
+    if let Some(sig) = named_signal(note) {
+        v.signed[1] = sig.into();
+    }
     let template = match *note {
-        Note::Started { slot, pid } => {
-            v.text[0] = name(slot);
+        Note::Started { pid, .. } => {
             v.signed[0] = pid.into();
-            "%s started pid=%p"
+            "%s started pid=%p\nstarted%J%p"
         }
         Note::CannotStart { slot, errno, code } => {
             v.text[0] = name(slot);
-            // A negative errno is the uid/gid switch's (sys::spawn), not the exec's.
-            let (errno, template) = match context.user(slot) {
+            // What failed, rendered first with the note's values (before they
+            // take the errno and code): a negative errno is the uid/gid
+            // switch's (sys::spawn), not the exec's.
+            let (errno, what): (i32, &[u8]) = match context.user(slot) {
                 Some(User { uid, gid }) if errno < 0 => {
-                    who.str("uid ").num(uid.into()).str(" gid ").num(gid.into());
-                    v.text[1] = Some(who.as_bytes());
-                    (errno.wrapping_neg(), "%s cannot switch to %t: %r (errno %p); code=%c")
+                    v.signed = [uid.into(), gid.into()];
+                    (errno.wrapping_neg(), b"switch to uid %p gid %c")
                 }
-                _ => (errno, "%s cannot start %q: %r (errno %p); code=%c"),
+                // Quoted, so even an unexpected program leaves room for the code.
+                _ => {
+                    v.quote[0] = Some(context.program(slot));
+                    (errno, b"start %q")
+                }
             };
-            // Quoted, so even an unexpected error text leaves room for the code.
-            v.quote = [Some(context.program(slot)), Some(context.error_text(errno))];
+            render(&mut who, what, &v);
+            v.text[1] = Some(who.as_bytes());
+            // The error text quoted too, for the same reason.
+            v.quote[1] = Some(context.error_text(errno));
             v.signed = [errno.into(), code.into()];
-            template
+            // As an event: its code, and no process.
+            "%s cannot %t: %r (errno %p); code=%c\nexited%Jnull,\"code\":%c"
         }
-        Note::Died { slot, pid, ended } => {
-            v.text[0] = name(slot);
+        Note::Died { pid, ended, .. } => {
             v.signed[0] = pid.into();
+            let (Ended::Exited(number) | Ended::Signaled(number)) = ended;
+            v.signed[1] = number.into();
             match ended {
-                Ended::Exited(code) => {
-                    v.signed[1] = code.into();
-                    "%s exited pid=%p code=%c"
-                }
-                Ended::Signaled(sig) => {
-                    v.signed[1] = sig.into();
-                    "%s exited pid=%p signal=%g"
-                }
+                Ended::Exited(_) => "%s exited pid=%p code=%c\nexited%J%p,\"code\":%c",
+                Ended::Signaled(_) => "%s exited pid=%p signal=%g\nexited%J%p,\"signal\":%c",
             }
         }
-        Note::ShuttingDown { sig, grace_ms } => {
-            v.signed[1] = sig.into();
+        Note::ShuttingDown { grace_ms, .. } => {
             v.signed[0] = grace_ms.into();
-            "shutting down (%g); grace %p ms"
+            "shutting down (%g); grace %p ms\nshutdown%J%i,\"signal\":%c"
         }
-        Note::AlreadyShuttingDown { sig } => {
-            v.signed[1] = sig.into();
-            "%g changes nothing: already shutting down"
-        }
-        Note::Restarting { slot, pid, sig } => {
-            v.text[0] = name(slot);
-            v.signed[1] = sig.into();
-            match pid {
-                Some(pid) => {
-                    v.signed[0] = pid.into();
-                    "restarting %s pid=%p (%g)"
-                }
-                None => "restarting %s, which was down, (%g)",
+        Note::AlreadyShuttingDown { .. } => "%g changes nothing: already shutting down",
+        Note::Restarting { slot, pid, .. } => match pid {
+            Some(pid) => {
+                v.signed[0] = pid.into();
+                "restarting %s pid=%p (%g)\nrestart_requested%J%p"
             }
-        }
-        Note::RestartCoalesced { slot, sig } => {
-            v.text[0] = name(slot);
-            v.signed[1] = sig.into();
-            "%s restart already pending (%g)"
-        }
-        Note::RestartSkipped { slot, sig, why } => {
-            v.text[0] = name(slot);
-            v.signed[1] = sig.into();
-            match why {
-                Skip::ShuttingDown => "%s restart skipped: shutting down (%g)",
-                Skip::NotSelected => "%s restart skipped: %s is not selected (%g)",
+            None => {
+                v.id = context.last_pid(slot);
+                "restarting %s, which was down, (%g)\nrestart_requested%J%i"
             }
-        }
-        Note::RestartDropped { slot } => {
-            v.text[0] = name(slot);
-            "pending %s restart dropped: shutting down"
-        }
+        },
+        Note::RestartCoalesced { .. } => "%s restart already pending (%g)",
+        Note::RestartSkipped { why, .. } => match why {
+            Skip::ShuttingDown => "%s restart skipped: shutting down (%g)",
+            Skip::NotSelected => "%s restart skipped: %s is not selected (%g)",
+        },
+        Note::RestartDropped { .. } => "pending %s restart dropped: shutting down",
         Note::RestartScheduled { slot, delay_ms, deaths } => {
-            v.text[0] = name(slot);
             v.signed = [delay_ms.into(), deaths.into()];
-            "%s restarting in %p ms (quick deaths in a row: %c)"
+            v.id = context.last_pid(slot);
+            "%s restarting in %p ms (quick deaths in a row: %c)\nrestarting%J%i,\"delay_ms\":%p"
         }
         Note::Failed { slot, deaths } => {
-            v.text[0] = name(slot);
+            v.id = context.last_pid(slot);
             v.signed[0] = deaths.into();
-            "%s failed: %p quick deaths in a row; not restarting"
+            "%s failed: %p quick deaths in a row; not restarting\nfailed%J%i"
         }
         Note::EssentialDown { slot, grace_ms } => {
-            v.text[0] = name(slot);
+            // `%t`: the event's slot is null.
+            v.text[1] = name(slot);
             v.signed[0] = grace_ms.into();
-            "essential %s is down; shutting down; grace %p ms"
+            "essential %t is down; shutting down; grace %p ms\nshutdown%J%i"
         }
-        Note::Forwarded { slot, pid, sig } => {
-            v.text[0] = name(slot);
-            v.signed[0] = pid.into();
-            v.signed[1] = sig.into();
-            "%g forwarded to %s pid=%p"
+        Note::Forwarded { pid, sig, .. } => {
+            v.signed = [pid.into(), sig.into()];
+            "%g forwarded to %s pid=%p\nforwarded%J%p,\"signal\":%c"
         }
-        Note::NotForwarded { slot, sig } => {
-            v.text[0] = name(slot);
-            v.signed[1] = sig.into();
-            "%g not forwarded: %s is not running"
-        }
-        Note::GraceExpired { slot, pid } => {
-            v.text[0] = name(slot);
+        Note::NotForwarded { .. } => "%g not forwarded: %s is not running",
+        Note::GraceExpired { pid, .. } => {
             v.signed[0] = pid.into();
             "%s pid=%p outlived the grace; SIGKILL to its group"
         }
-        Note::IgnoredSignal { sig } => {
-            v.signed[1] = sig.into();
-            "ignoring %g"
-        }
+        Note::IgnoredSignal { .. } => "ignoring %g",
         Note::AllDown => "every daemon has exited",
-        Note::Sweeping { sig } => {
-            v.signed[1] = sig.into();
-            "%g to every process left in the container"
-        }
+        Note::Sweeping { .. } => "%g to every process left in the container",
         Note::Exiting { code } => {
             v.signed[0] = code.into();
-            "exiting code=%p"
+            "exiting code=%p\nexit%J%i,\"code\":%p"
         }
         Note::ActionsLost { count } => {
             v.signed[0] = count.into();
             "internal error: the action queue was full; %p actions lost"
         }
     };
-    line(template, &v)
+    // The note's line; the event's template follows its newline, if it is one.
+    let mut line = Line::new();
+    let json = own_line(&mut line, template, &v);
+    if let (Some((out, ts)), false) = (event, json.is_empty()) {
+        out.str("{\"event\":\"");
+        render(out, json, &v);
+        out.str(",\"ts\":").num(ts).str("}\n");
+    }
+    line
 }
 
 #[inline(never)]
 pub fn config_error(error: &ConfigError) -> Line {
+    // The variable's whole name: its prefix and short name, each kept once.
     let mut name = Line::new();
     let [kind, rest] = error.variable.short_name();
     name.str(VAR_PREFIX).str(kind).str(rest);
@@ -262,21 +324,23 @@ pub fn config_error(error: &ConfigError) -> Line {
             const _: () = assert!(MAX_WORDS == 64 && MAX_COMMAND_BYTES - 1 == 2047);
             "%s='%q' %t; accepted: at most 64 words and 2047 bytes, POSIX shell quoting, no expansion"
         }
-        Problem::Grace => {
-            v.signed = [MAX_GRACE_MS.into(), DEFAULT_GRACE_MS.into()];
-            "%s='%q' is not accepted: ASCII digits only, 0 to %p (milliseconds); empty means %c"
-        }
-        Problem::RestartDelay => {
-            v.signed = [MAX_DELAY_MS.into(), DEFAULT_DELAY_MS.into()];
-            "%s='%q' is not accepted: ASCII digits only, 0 to %p (milliseconds); empty means %c"
-        }
-        Problem::RestartLimit => {
-            v.signed = [MAX_LIMIT.into(), DEFAULT_LIMIT.into()];
-            "%s='%q' is not accepted: ASCII digits only, 0 to %p (0: no limit); empty means %c"
+        // The numbers: one template, their bounds and unit picked.
+        Problem::Grace | Problem::RestartDelay | Problem::RestartLimit => {
+            let (max, default, unit): (u32, u32, &[u8]) = match error.problem {
+                Problem::Grace => (MAX_GRACE_MS, DEFAULT_GRACE_MS, b"milliseconds"),
+                Problem::RestartDelay => (MAX_DELAY_MS, DEFAULT_DELAY_MS, b"milliseconds"),
+                _ => (MAX_LIMIT.into(), DEFAULT_LIMIT.into(), b"0: no limit"),
+            };
+            v.signed = [max.into(), default.into()];
+            v.text[1] = Some(unit);
+            "%s='%q' is not accepted: ASCII digits only, 0 to %p (%t); empty means %c"
         }
         Problem::LogPrefix => "%s='%q' is not accepted: 1 ([slot] prefix) or 0 (none); empty means 1",
         Problem::User => {
             "%s='%q' is not accepted: UID or UID:GID, numeric only, each 0 to 4294967294; empty means as the init"
+        }
+        Problem::Control => {
+            "%s='%q' is not accepted: @NAME (an abstract socket), an absolute path or off, at most 107 bytes; empty means @sidecar-init"
         }
         Problem::Private(bad) => {
             v.quote[1] = Some(bad);
@@ -318,36 +382,53 @@ pub fn startup(what: Startup) -> Line {
     line(template, &v)
 }
 
-/// An argument that is not accepted.
+/// A client subcommand that got no answer: control is off (`addr` is
+/// empty), connecting failed with `errno` (described by `text`), or (0)
+/// the init closed unanswered.
+pub fn no_answer(addr: &[u8], errno: i32, text: &[u8]) -> Line {
+    let v = Values { quote: [Some(addr), Some(text)], signed: [errno.into(), 0], ..Values::default() };
+    let template = match (addr, errno) {
+        // The variable's name written out: no call to build it.
+        ([], _) => "control is off (CLAUDE_BOTTLE_SIDECAR_CONTROL=off)",
+        (_, 0) => "no init answers at '%q'",
+        _ => "no init answers at '%q': %r (errno %p)",
+    };
+    line(template, &v)
+}
+
+/// An argument that is not accepted, and `--help`'s usage line (its first
+/// line: its text is kept once in the binary).
 #[inline(never)]
 pub fn usage_error(argument: &[u8]) -> Line {
-    let v = Values { quote: [Some(argument), None], ..Values::default() };
-    line("unknown argument '%q'; accepted: --help, --version (configuration: the environment)", &v)
+    let [help, _] = crate::cli::help();
+    let end = help.iter().position(|&b| b == b'\n').unwrap_or(help.len());
+    let v = Values { text: [help.get(..end), None], quote: [Some(argument), None], ..Values::default() };
+    line("arguments '%q' not accepted; %s", &v)
 }
 
 /// A trouble of the init's, logged once.
-#[inline(never)]
 pub fn trouble(trouble: &Trouble, context: &impl Context) -> Line {
     let mut v = Values::default();
     let (template, errno) = match *trouble {
         Trouble::Unprefixed { slot, errno } => {
             v.text[0] = name(slot);
-            ("%s output goes out unprefixed: no log pipes (%r, errno %p)", errno)
+            ("%s output goes out unprefixed: no log pipes%e", errno)
         }
         Trouble::SharedOutput { sink, errno } => {
             v.text[0] = Some(sink_name(sink));
-            ("cannot reopen %s non-blocking; writing only what poll allows (%r, errno %p)", errno)
+            ("cannot reopen %s non-blocking; writing only what poll allows%e", errno)
         }
         Trouble::OutputGone { sink, errno } => {
             v.text[0] = Some(sink_name(sink));
-            ("%s is gone; its lines are dropped (%r, errno %p)", errno)
+            ("%s is gone; its lines are dropped%e", errno)
         }
-        Trouble::ReadFailed { errno } => ("reading a log pipe failed; output may stall (%r, errno %p)", errno),
+        Trouble::ReadFailed { errno } => ("reading a log pipe failed; output may stall%e", errno),
         Trouble::PollFailed { errno } => {
             const _: () = assert!(DEGRADED_WAKE_MS == 100, "the template says 100 ms");
-            ("poll failed; looking at every log pipe each 100 ms (%r, errno %p)", errno)
+            ("poll failed; looking at every log pipe each 100 ms%e", errno)
         }
-        Trouble::NoReport { errno } => ("no spawn report pipe: a failed exec exits 127 (%r, errno %p)", errno),
+        Trouble::NoReport { errno } => ("no spawn report pipe: a failed exec exits 127%e", errno),
+        Trouble::NoControl { errno } => ("cannot listen on the control socket; running without control%e", errno),
         Trouble::SentFault { sig } => {
             v.signed[1] = sig.into();
             ("ignoring %g sent by another process", 0)
@@ -379,7 +460,7 @@ pub fn exit_with_lost_lines(code: u8, lost: u64, mid_line: bool) -> Line {
         line.str("\n");
     }
     let v = Values { signed: [code.into(), lost as i64], ..Values::default() };
-    render(&mut line, "exiting code=%p; %n lines of output dropped: not taken by the exit deadline", &v);
+    own_line(&mut line, "exiting code=%p; %n lines of output dropped: not taken by the exit deadline", &v);
     line
 }
 
@@ -408,15 +489,15 @@ mod tests {
     #[test]
     fn notes_read_as_the_spec_examples() {
         assert_eq!(
-            text(note(&Note::Started { slot: Slot::Egress, pid: 7 }, &Fake)),
+            text(note(&Note::Started { slot: Slot::Egress, pid: 7 }, &Fake, None)),
             "sidecar-init: egress started pid=7\n"
         );
         assert_eq!(
-            text(note(&Note::Died { slot: Slot::Pipelock, pid: 9, ended: Ended::Exited(1) }, &Fake)),
+            text(note(&Note::Died { slot: Slot::Pipelock, pid: 9, ended: Ended::Exited(1) }, &Fake, None)),
             "sidecar-init: pipelock exited pid=9 code=1\n"
         );
         assert_eq!(
-            text(note(&Note::ShuttingDown { sig: libc::SIGTERM, grace_ms: 8000 }, &Fake)),
+            text(note(&Note::ShuttingDown { sig: libc::SIGTERM, grace_ms: 8000 }, &Fake, None)),
             "sidecar-init: shutting down (SIGTERM); grace 8000 ms\n"
         );
     }
@@ -424,11 +505,11 @@ mod tests {
     #[test]
     fn deaths_by_signal_and_start_failures_name_the_cause() {
         assert_eq!(
-            text(note(&Note::Died { slot: Slot::GitGate, pid: 3, ended: Ended::Signaled(9) }, &Fake)),
+            text(note(&Note::Died { slot: Slot::GitGate, pid: 3, ended: Ended::Signaled(9) }, &Fake, None)),
             "sidecar-init: git-gate exited pid=3 signal=SIGKILL\n"
         );
         assert_eq!(
-            text(note(&Note::CannotStart { slot: Slot::Egress, errno: 2, code: 127 }, &Fake)),
+            text(note(&Note::CannotStart { slot: Slot::Egress, errno: 2, code: 127 }, &Fake, None)),
             "sidecar-init: egress cannot start /app/egress-entrypoint.sh: No such file or directory (errno 2); code=127\n"
         );
     }
@@ -436,19 +517,19 @@ mod tests {
     #[test]
     fn restart_policy_notes_read_as_the_spec_and_the_issue_say() {
         assert_eq!(
-            text(note(&Note::Failed { slot: Slot::Pipelock, deaths: 6 }, &Fake)),
+            text(note(&Note::Failed { slot: Slot::Pipelock, deaths: 6 }, &Fake, None)),
             "sidecar-init: pipelock failed: 6 quick deaths in a row; not restarting\n"
         );
         assert_eq!(
-            text(note(&Note::RestartScheduled { slot: Slot::Pipelock, delay_ms: 500, deaths: 1 }, &Fake)),
+            text(note(&Note::RestartScheduled { slot: Slot::Pipelock, delay_ms: 500, deaths: 1 }, &Fake, None)),
             "sidecar-init: pipelock restarting in 500 ms (quick deaths in a row: 1)\n"
         );
         assert_eq!(
-            text(note(&Note::EssentialDown { slot: Slot::Egress, grace_ms: 8000 }, &Fake)),
+            text(note(&Note::EssentialDown { slot: Slot::Egress, grace_ms: 8000 }, &Fake, None)),
             "sidecar-init: essential egress is down; shutting down; grace 8000 ms\n"
         );
         assert_eq!(
-            text(note(&Note::Restarting { slot: Slot::GitGate, pid: Some(12), sig: 37 }, &Fake)),
+            text(note(&Note::Restarting { slot: Slot::GitGate, pid: Some(12), sig: 37 }, &Fake, None)),
             "sidecar-init: restarting git-gate pid=12 (SIGRTMIN+3)\n"
         );
     }
@@ -477,10 +558,22 @@ mod tests {
     }
 
     #[test]
+    fn troubles_end_with_their_error_but_a_sent_fault() {
+        assert_eq!(
+            text(trouble(&Trouble::OutputGone { sink: SinkId::Stderr, errno: 32 }, &Fake)),
+            "sidecar-init: stderr is gone; its lines are dropped (No such file or directory, errno 32)\n"
+        );
+        assert_eq!(
+            text(trouble(&Trouble::SentFault { sig: 11 }, &Fake)),
+            "sidecar-init: ignoring SIGSEGV sent by another process\n"
+        );
+    }
+
+    #[test]
     fn real_time_signals_use_dockers_names() {
-        assert_eq!(text(note(&Note::IgnoredSignal { sig: 36 }, &Fake)), "sidecar-init: ignoring SIGRTMIN+2\n");
-        assert_eq!(text(note(&Note::IgnoredSignal { sig: 34 }, &Fake)), "sidecar-init: ignoring SIGRTMIN\n");
-        assert_eq!(text(note(&Note::IgnoredSignal { sig: 32 }, &Fake)), "sidecar-init: ignoring signal 32\n");
+        assert_eq!(text(note(&Note::IgnoredSignal { sig: 36 }, &Fake, None)), "sidecar-init: ignoring SIGRTMIN+2\n");
+        assert_eq!(text(note(&Note::IgnoredSignal { sig: 34 }, &Fake, None)), "sidecar-init: ignoring SIGRTMIN\n");
+        assert_eq!(text(note(&Note::IgnoredSignal { sig: 32 }, &Fake, None)), "sidecar-init: ignoring signal 32\n");
     }
 
     #[test]
@@ -536,7 +629,7 @@ mod tests {
     #[test]
     fn a_cannot_start_note_on_a_4000_byte_control_program_keeps_errno_and_code() {
         let context = Worst { program: vec![1u8; 4000], error: b"No such file or directory".to_vec(), user: None };
-        let line = text(note(&Note::CannotStart { slot: Slot::Supervise, errno: 2, code: 127 }, &context));
+        let line = text(note(&Note::CannotStart { slot: Slot::Supervise, errno: 2, code: 127 }, &context, None));
         assert_whole(&line, ": No such file or directory (errno 2); code=127\n");
         assert!(line.contains(r"\x01\x01..."), "the program is cut with a marker: {line:?}");
     }
@@ -545,12 +638,12 @@ mod tests {
     fn a_failed_switch_names_the_uid_and_gid_not_the_program() {
         // sys::spawn hands the switch's errno back negated.
         assert_eq!(
-            text(note(&Note::CannotStart { slot: Slot::Pipelock, errno: -1, code: 126 }, &Operation)),
+            text(note(&Note::CannotStart { slot: Slot::Pipelock, errno: -1, code: 126 }, &Operation, None)),
             "sidecar-init: pipelock cannot switch to uid 1000 gid 1001: Operation not permitted (errno 1); code=126\n"
         );
         // An exec error of a slot with a user still names the program.
         assert_eq!(
-            text(note(&Note::CannotStart { slot: Slot::Pipelock, errno: 13, code: 126 }, &Operation)),
+            text(note(&Note::CannotStart { slot: Slot::Pipelock, errno: 13, code: 126 }, &Operation, None)),
             "sidecar-init: pipelock cannot start /usr/local/bin/pipelock: Operation not permitted (errno 13); code=126\n"
         );
         let context = Worst {
@@ -558,7 +651,8 @@ mod tests {
             error: vec![0x80; 4000],
             user: Some(User { uid: u32::MAX, gid: u32::MAX }),
         };
-        let line = text(note(&Note::CannotStart { slot: Slot::Supervise, errno: i32::MIN + 1, code: 126 }, &context));
+        let line =
+            text(note(&Note::CannotStart { slot: Slot::Supervise, errno: i32::MIN + 1, code: 126 }, &context, None));
         assert!(
             line.starts_with("sidecar-init: supervise cannot switch to uid 4294967295 gid 4294967295: "),
             "{line:?}"
@@ -676,7 +770,7 @@ mod tests {
         for program in [vec![0xffu8; 4000], vec![b'p'; 4000], vec![]] {
             let context = Worst { program, error: vec![0x80u8; 4000], user: None };
             for (n, tail) in worst_notes() {
-                let line = text(note(&n, &context));
+                let line = text(note(&n, &context, None));
                 assert!(line.starts_with(PREFIX), "{line:?}");
                 assert_whole(&line, &format!("{tail}\n"));
             }

@@ -597,7 +597,8 @@ fn the_slot_view_follows_a_run_through_its_states() {
             started_at: Some(0),
             restarts: 0,
             quick_deaths: 0,
-            last_code: None
+            last_code: None,
+            last_pid: Some(101),
         }
     );
     b.at(40).signal(RT_EGRESS);
@@ -605,6 +606,7 @@ fn the_slot_view_follows_a_run_through_its_states() {
     b.feed(Event::Reaped { pid: 101, ended: BY_TERM });
     assert_eq!(b.state(Slot::Egress), SlotState::Starting);
     assert_eq!(b.machine.slot_view(Slot::Egress).last_code, None, "the replaced run does not count");
+    assert_eq!(b.machine.slot_view(Slot::Egress).last_pid, Some(101), "the last pid outlives its run");
     b.at(50).spawned(Slot::Egress);
     let view = b.machine.slot_view(Slot::Egress);
     assert_eq!((view.state, view.started_at, view.restarts), (SlotState::Up, Some(50), 1));

@@ -26,6 +26,9 @@ pub enum Trouble {
     /// A spawn's report pipe could not be made: that run is taken as
     /// started at once, and a failed exec shows as an exit with code 127.
     NoReport { errno: i32 },
+    /// The control socket could not listen, or was given up: the init
+    /// runs on without control.
+    NoControl { errno: i32 },
 }
 
 /// How often a degraded wait point looks at the pipes it cannot watch.
@@ -42,8 +45,10 @@ impl Trouble {
             Trouble::PollFailed { .. } => 9,
             Trouble::SentFault { sig } => u32::try_from(sig & 15).unwrap_or(0).wrapping_add(10),
             Trouble::NoReport { .. } => 26,
+            Trouble::NoControl { .. } => 27,
         };
-        1u32.checked_shl(bit).unwrap_or(0)
+        // Every bit above is below 32: no check needed.
+        1u32.wrapping_shl(bit)
     }
 }
 

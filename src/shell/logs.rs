@@ -10,6 +10,7 @@ use heapless::Vec;
 use rustix::event::{PollFd, PollFlags};
 
 use crate::logic::assembler::MAX_LINE;
+use crate::logic::control::MAX_CLIENTS;
 use crate::logic::line::Line;
 use crate::logic::machine::Millis;
 use crate::logic::routing::{Routing, Sink, SinkId, StreamId, WriteMode, DRAIN_READS, MAX_STREAMS, READ, READ_ROOM};
@@ -69,7 +70,9 @@ impl Logs {
         Some(logs)
     }
 
-    /// Something degraded; logged once per kind by the shell.
+    /// Something degraded; logged once per kind by the shell. Inlined: a
+    /// call of its own costs its callers 16 bytes more.
+    #[inline(always)]
     pub fn trouble(&mut self, trouble: Trouble) {
         self.troubles.add(trouble);
     }
@@ -110,17 +113,11 @@ impl Logs {
     /// the run writes to the init's own, unprefixed (said at start-up).
     #[inline(always)]
     pub fn pipes_for(&self, slot: Slot) -> Option<(Fd, Fd)> {
-        let (mut out, mut err) = (None, None);
-        // Streams and pipes are in the same order; a slot has one of each sink.
-        for ((_, stream), pipe) in self.routing.streams().zip(&self.pipes) {
-            if stream.slot == slot {
-                match stream.sink {
-                    SinkId::Stdout => out = Some(pipe.writer),
-                    SinkId::Stderr => err = Some(pipe.writer),
-                }
-            }
-        }
-        let (out, err) = (out?, err?);
+        // Streams and pipes are in the same order, and a slot's two are
+        // added together (`open_pipes`), its stdout's first.
+        let (first, _) = self.routing.streams().find(|(_, stream)| stream.slot == slot)?;
+        let out = self.pipes.get(first)?.writer;
+        let err = self.pipes.get(first.wrapping_add(1))?.writer;
         // Every run starts with blocking stdio, as a fresh pipe would give it.
         let _ = make_blocking(out);
         let _ = make_blocking(err);
@@ -144,7 +141,7 @@ impl Logs {
             }
             Read::Empty | Read::Closed => false,
             Read::Failed(errno) => {
-                self.trouble(Trouble::ReadFailed { errno: errno.raw_os_error() });
+                self.trouble(Trouble::ReadFailed { errno: errno as i32 });
                 false
             }
         }
@@ -179,7 +176,7 @@ impl Logs {
                     Written::WouldBlock => break,
                     Written::Gone(errno) => {
                         backlog.reader_gone();
-                        self.troubles.add(Trouble::OutputGone { sink, errno: errno.raw_os_error() });
+                        self.troubles.add(Trouble::OutputGone { sink, errno: errno as i32 });
                         break;
                     }
                 }
@@ -188,7 +185,8 @@ impl Logs {
     }
 
     /// The one wait: polls `watched` (the shell's: the signalfd, the spawn
-    /// reports; `None` entries are skipped), the sinks with a backlog and the
+    /// reports, the control socket's; `None` entries are skipped; for input,
+    /// or output where bit i of `out` is set), the sinks with a backlog and the
     /// pipes whose sink has room, until `deadline`; then marks the writable
     /// sinks and, unless one of `watched` was ready, reads each ready pipe
     /// once, starting at the next stream in turn. A ready `watched` entry is
@@ -200,16 +198,18 @@ impl Logs {
     /// `watched` and the sinks alone, or nothing, for [`DEGRADED_WAKE_MS`]
     /// at most, after which every pipe is read; each wait tries everything
     /// again first.
-    pub fn wait(&mut self, watched: &[Option<Fd>], deadline: Option<Millis>, now: Millis) -> u32 {
+    pub fn wait(&mut self, watched: &[Option<Fd>], out: u32, deadline: Option<Millis>, now: Millis) -> u32 {
         // The shell's descriptors and the sinks, which come first: what a
         // degraded wait still watches.
         let watched = watched.get(..WATCHED).unwrap_or(watched);
         let mut polled: Vec<PollFd<'static>, POLLED> = Vec::new();
-        // What each entry of `polled` stands for, at the same index.
-        let mut sources = [SINK; POLLED];
+        // What each entry of `polled` stands for, at the same index (zeros:
+        // each is set with its entry, and only those are read).
+        let mut sources = [0; POLLED];
         for (i, fd) in watched.iter().enumerate() {
             if let Some(fd) = *fd {
-                add(&mut polled, &mut sources, WATCHED_0 | i as u8, PollFd::from_borrowed_fd(fd, PollFlags::IN));
+                let flags = if out >> i & 1 == 0 { PollFlags::IN } else { PollFlags::OUT };
+                add(&mut polled, &mut sources, WATCHED_0 | i as u8, PollFd::from_borrowed_fd(fd, flags));
             }
         }
         for &sink in self.routing.sink_list() {
@@ -273,7 +273,9 @@ impl Logs {
     /// The init exits: the pipes are read in turn until all are empty and
     /// every last line delivered, for as long as the readers take it, until
     /// `deadline` at most. What is left then is dropped, and said once if
-    /// there is room.
+    /// there is room. Not inlined into the init's one long function, where
+    /// it would cost 58 bytes more.
+    #[inline(never)]
     pub fn finish(&mut self, deadline: Millis, code: u8) {
         loop {
             let mut more = false;
@@ -284,12 +286,13 @@ impl Logs {
             }
             self.flush();
             let now = now_ms();
-            if now >= deadline || (!more && self.routing.is_idle()) {
+            let idle = self.routing.is_idle();
+            if now >= deadline || (!more && idle) {
                 break;
             }
-            if !self.routing.is_idle() {
+            if !idle {
                 // A sink waits for its reader.
-                self.wait(&[], Some(deadline), now);
+                self.wait(&[], 0, Some(deadline), now);
             }
         }
         for id in 0..self.pipes.len() {
@@ -297,11 +300,12 @@ impl Logs {
         }
         self.flush();
         for &sink in self.routing.sink_list() {
-            if let Some(line) = self.routing.sink(sink).give_up(code) {
+            let backlog = self.routing.sink(sink);
+            if let Some(line) = backlog.give_up(code) {
                 // One try, within the sink's write mode: the reader had its time.
-                self.routing.sink(sink).push(&[line.as_bytes()]);
+                backlog.push(&[line.as_bytes()]);
                 let now = now_ms();
-                self.wait(&[], Some(now), now);
+                self.wait(&[], 0, Some(now), now);
                 self.flush();
             }
         }
@@ -321,9 +325,9 @@ const SINK_ERR: u8 = SINK | SinkId::Stderr as u8;
 /// The shell's descriptor at index `i` of `watched` is `WATCHED_0 | i`.
 const WATCHED_0: u8 = 0x20;
 
-/// Descriptors of the shell's in one wait: the signalfd and a report for
-/// each slot.
-pub const WATCHED: usize = 5;
+/// Descriptors of the shell's in one wait: the signalfd, a report for
+/// each slot, the control socket's listener and clients.
+pub const WATCHED: usize = 5 + 1 + MAX_CLIENTS;
 
 /// Entries of the wait point: the shell's, two sinks, every pipe.
 const POLLED: usize = MAX_STREAMS + 2 + WATCHED;

@@ -10,6 +10,7 @@ pub mod memory;
 pub mod process;
 pub mod raw;
 pub mod signals;
+pub mod socket;
 pub mod spawn;
 pub mod wait;
 
@@ -17,9 +18,11 @@ pub mod wait;
 /// strerror table would cost 2 KiB of the size budget.
 pub fn error_text(errno: i32) -> &'static [u8] {
     // The error's marker byte, then its text up to the next marker.
-    let marker = u8::try_from(errno).ok().filter(|&e| (1..0x80).contains(&e)).map(|e| e | 0x80);
-    let Some(at) = marker.and_then(|marker| bytes::find(ERRORS, marker)) else { return b"OS error" };
-    let text = ERRORS.get(at.wrapping_add(1)..).unwrap_or(&[]);
+    let found = match u8::try_from(errno) {
+        Ok(errno @ 1..0x80) => bytes::find(ERRORS, errno | 0x80),
+        _ => None,
+    };
+    let Some(text) = found.and_then(|at| ERRORS.get(at.wrapping_add(1)..)) else { return b"OS error" };
     text.get(..text.iter().position(|&b| b >= 0x80).unwrap_or(text.len())).unwrap_or(text)
 }
 
@@ -45,7 +48,9 @@ const ERRORS: &[u8] = b"\
     \x85Input/output error\
     \x96Invalid argument\
     \x89Bad file descriptor\
-    \xa0Broken pipe";
+    \xa0Broken pipe\
+    \xe2Address in use\
+    \xefConnection refused";
 
 #[cfg(test)]
 mod tests {
@@ -53,7 +58,7 @@ mod tests {
 
     #[test]
     fn error_texts_match_their_numbers() {
-        let expected: [(i32, &[u8]); 20] = [
+        let expected: [(i32, &[u8]); 22] = [
             (libc::ENOENT, b"No such file or directory"),
             (libc::EACCES, b"Permission denied"),
             (libc::ENOEXEC, b"Exec format error"),
@@ -72,6 +77,8 @@ mod tests {
             (libc::EINVAL, b"Invalid argument"),
             (libc::EBADF, b"Bad file descriptor"),
             (libc::EPIPE, b"Broken pipe"),
+            (libc::EADDRINUSE, b"Address in use"),
+            (libc::ECONNREFUSED, b"Connection refused"),
             (libc::EEXIST, b"OS error"),
             (0, b"OS error"),
         ];

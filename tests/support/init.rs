@@ -6,14 +6,14 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use super::{
     children_of, command_var, cpu_ns, init_bin, proc_state, proc_status_field, quote, send, standin_bin, started, tail,
-    wait_for, wait_until, Scratch, Start, PATIENCE, POLL_EVERY, SIGTERM, SLOTS,
+    wait_for, wait_until, Scratch, Start, CONTROL_VAR, PATIENCE, POLL_EVERY, SIGTERM, SLOTS,
 };
 
 /// A growing byte buffer filled by a reader thread.
@@ -137,13 +137,18 @@ impl Setup {
     /// fresh scratch directory and nothing else configured. `test` names the
     /// scratch directory and the init in failure output.
     pub fn new(test: &str) -> Setup {
+        // Abstract socket names are per network namespace, which the inits
+        // under test share: each gets its own control socket.
+        static INITS: AtomicU32 = AtomicU32::new(0);
+        let control = format!("@sidecar-init-test-{}-{}", std::process::id(), INITS.fetch_add(1, Ordering::Relaxed));
+        let scratch = Scratch::new(test);
         Setup {
             test: test.to_string(),
-            scratch: Scratch::new(test),
+            scratch,
             init: init_bin(),
             standin: standin_bin(),
             pid1: true,
-            env: Vec::new(),
+            env: vec![(CONTROL_VAR.to_string(), control)],
             args: Vec::new(),
             hostile: false,
             stdout: StdoutReader::Prompt,
@@ -354,7 +359,9 @@ impl Setup {
                 (stdout, Capture::start(child.stderr.take().expect("stderr is piped")))
             }
         };
+        let control = self.env.iter().find(|(k, _)| k == CONTROL_VAR).map(|(_, v)| v.clone()).unwrap_or_default();
         let mut init = Init {
+            control,
             test: self.test,
             host_pid: Some(child_pid),
             child: Mutex::new(child),
@@ -384,6 +391,8 @@ impl Setup {
 /// way the drop kills whatever of it is left.
 pub struct Init {
     test: String,
+    /// Its CLAUDE_BOTTLE_SIDECAR_CONTROL, for clients (`Init::client`).
+    pub control: String,
     /// The test's child: unshare in PID 1 mode, the init itself otherwise.
     child: Mutex<Child>,
     /// The init's pid as the test sees it; None when it exited before its

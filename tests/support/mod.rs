@@ -12,12 +12,15 @@
 
 #![allow(dead_code)] // each test file uses only some of the helpers
 
+mod client;
 mod init;
 mod procfs;
 mod standin;
 
 // Re-exported whole for `use support::*`; a file that takes none of a
 // module's items (docker.rs starts no init of its own) must still compile.
+#[allow(unused_imports)]
+pub use client::*;
 #[allow(unused_imports)]
 pub use init::*;
 #[allow(unused_imports)]
