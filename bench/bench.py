@@ -13,6 +13,13 @@ file, so "exec'd" times come from the daemons themselves, not from polling.
 `--only autorestart` (any comma-separated list of figures) runs some figures
 only; with `--md` elsewhere than BENCHMARKS.md their table can be merged into
 the committed file by hand.
+
+`--only control` (issue 11): the control socket's client runs. `sidecar-init
+status` and `health` against a running init, timed fork to reap by
+`bench-helper time`, beside `supervisorctl status`, `s6-svstat` and `sv
+status`; `sidecar-init restart SLOT` -> the new daemon's exec, beside
+`supervisorctl restart`, `s6-svc -r` and `sv restart`. Its section, "Control
+socket (issue 11)", comes whole out of report.control().
 """
 
 import argparse

@@ -6,6 +6,9 @@
 #
 # One figure alone, without overwriting BENCHMARKS.md, e.g. the auto-restart:
 #   make bench BENCH_ARGS='--only autorestart --md target/bench/autorestart.md'
+# The control socket's client runs (issue 11): status round trip and restart
+# by request, beside supervisorctl, s6 and runit (--quick: fewer runs):
+#   make bench BENCH_ARGS='--only control --md target/bench/control.md'
 # An earlier build beside this one (relay, signal flood and stray figures):
 #   make bench BENCH_ARGS='--baseline path/to/old/sidecar-init'
 PYTHON ?= python3
