@@ -591,7 +591,8 @@ def pct(xs, q):
 def load_text(ld):
     if not ld:
         return "—"
-    return f"{ld['busy_pct']:.0f} % busy, load {' '.join(ld['loadavg_start'])} → {' '.join(ld['loadavg_end'])}"
+    own = f" ({ld['own_pct']:.0f} % the bench's own processes)" if ld.get("own_pct") is not None else ""
+    return f"{ld['busy_pct']:.0f} % busy{own}, load {' '.join(ld['loadavg_start'])} → {' '.join(ld['loadavg_end'])}"
 
 
 LAT_INITS = ["sidecar-init", "tini", "dumb-init", "catatonit", "s6", "runsvdir", "supervisord"]
@@ -839,6 +840,24 @@ def control_notes(c):
             f"accept, the peer's credentials, the answer; per batch of {c['batch']}, median), the client "
             f"{cpu_text(ccpu('sidecar-init status'))}. `health` is the same round trip "
             f"({ms(p50('sidecar-init health'))}, PID 1 {cpu_text(cpu('sidecar-init health'))} per request)."
+        )
+    slow = lambda k: 100 * sum(1 for x in st[k]["ns"] if x > 3e6) / len(st[k]["ns"]) if st.get(k, {}).get("ns") else 0
+    busy = (c.get("status_load") or {}).get("busy_pct") or 0
+    own = (c.get("status_load") or {}).get("own_pct")
+    own_text = (
+        "the rest other sessions' work (builds, tests)"
+        if own is None
+        else f"{own:.0f} % of them the bench's own client runs, the other {max(busy - own, 0):.0f} % other sessions' builds and tests"
+    )
+    if ours and busy >= 50:
+        notes.append(
+            f"**The tails are the machine's.** The machine's two cores were {busy:.0f} % busy during the status "
+            f"rounds, {own_text}. Over 3 ms: {slow('sidecar-init status'):.0f} % of "
+            f"`sidecar-init status` runs, {slow('sidecar-init --version'):.0f} % of `--version`'s and "
+            f"{slow('fork + exec (static no-op)'):.0f} % of the no-op's, which ask no init. A woken process can "
+            "wait for a CPU until the next scheduler tick (this kernel: `CONFIG_HZ=250`, 4 ms): that is where "
+            "the p90 and p99 of the fast clients come from, the floors' as much as those that ask an init, and "
+            "why a sample made of four execs (`s6-svstat` × 4) seldom escapes a wait."
         )
     if ours and sup:
         per_min = 6 * (ccpu("supervisorctl status") or 0) / 1e9
