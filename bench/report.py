@@ -801,7 +801,6 @@ def control(res):
     out.append("<details><summary>every sample of the control section</summary>\n")
     for key, r in st.items():
         out.append(f"- status {key}: ms " + ", ".join(f"{x / 1e6:.2f}" for x in r["ns"])
-                   + "; client's CPU ms " + ", ".join(f"{x / 1e6:.2f}" for x in r.get("client_cpu_ns", []))
                    + ("; init's CPU µs per request by batch " + ", ".join(f"{x / 1e3:.1f}" for x in r["server_cpu_ns"]) if r["server_cpu_ns"] else ""))
     for key, r in rs.items():
         out.append(f"- restart {key}: ms " + ", ".join(f"{x / 1e6:.2f}" for x in r["ns"])
@@ -1128,3 +1127,32 @@ without an s6-log service per daemon.
         if marker in old:
             kept = old[old.index(marker):]
     md_path.write_text(text + ("\n" + kept if kept else ""))
+
+
+CONTROL_HEAD = "## Control socket (issue 11)"
+
+
+def merge_control(res, md_path):
+    """Puts this run's control section into an existing BENCHMARKS.md, in
+    place of the one there or before `## Goals` (where a full run writes it),
+    leaving the rest of the file as it is: for a `--only control` run."""
+    text = md_path.read_text()
+    section = CONTROL_HEAD + "\n\n" + control(res) + "\n\n"
+    if CONTROL_HEAD in text:
+        a = text.index(CONTROL_HEAD)
+        b = text.index("\n## ", a + len(CONTROL_HEAD)) + 1
+        text = text[:a] + section + text[b:]
+    else:
+        a = text.index("## Goals\n")
+        text = text[:a] + section + text[a:]
+    md_path.write_text(text)
+
+
+if __name__ == "__main__":
+    # python3 bench/report.py --merge-control target/bench/results.json BENCHMARKS.md
+    import json
+    import sys
+
+    if len(sys.argv) != 4 or sys.argv[1] != "--merge-control":
+        sys.exit("usage: report.py --merge-control RESULTS.json BENCHMARKS.md")
+    merge_control(json.loads(Path(sys.argv[2]).read_text()), Path(sys.argv[3]))
