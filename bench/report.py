@@ -731,6 +731,9 @@ CTL_RESTART = [  # key, the request
 ]
 
 
+FIGURES = ("size", "startstop", "restart", "autorestart", "idle", "reap", "pump", "relay", "latency", "sigflood", "stray")
+
+
 def tri(xs):
     return " / ".join(ms(pct(xs, q)) for q in (50, 90, 99))
 
@@ -757,7 +760,9 @@ def control(res):
     st, rs = c["status"], c["restart"]
     m = res["machine"]
     out = [
-        f"Run: {res['date']}, `--only control`{' `--quick`' if P.get('control_status_runs', 0) < 100 else ''}; "
+        f"Run: {res['date']}, "
+        + ("`--only control`" if not any(k in res for k in FIGURES) else "with the figures above")
+        + f"{', `--quick`' if P.get('control_status_runs', 0) < 100 else ''}; "
         f"sidecar-init: {c['binary']['bytes']:,} bytes, built from commit {c['binary']['commit']}. "
         f"Machine: {m['cpu']}, {m['cores']} cores, shared with other sessions' builds and tests while this ran; "
         f"status section: {load_text(c.get('status_load'))}.\n",
