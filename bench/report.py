@@ -1145,12 +1145,50 @@ without an s6-log service per daemon.
 CONTROL_HEAD = "## Control socket (issue 11)"
 
 
-def merge_control(res, md_path):
+def control_runs(runs):
+    """Medians of other runs of the control section beside this one's: how
+    much they move with the machine's load from run to run."""
+    cols = [
+        ("status", "sidecar-init status", "status: `sidecar-init status`"),
+        ("status", "supervisorctl status", "`supervisorctl status`"),
+        ("status", "s6-svstat, 1 service", "`s6-svstat` × 1"),
+        ("status", "s6-svstat × 4 services", "`s6-svstat` × 4"),
+        ("status", "sv status, 4 services", "`sv status`"),
+        ("restart", "sidecar-init restart", "restart: `sidecar-init restart`"),
+        ("restart", "sidecar-init SIGUSR1", "SIGUSR1"),
+        ("restart", "supervisorctl restart", "`supervisorctl restart`"),
+        ("restart", "s6-svc -r", "`s6-svc -r`"),
+        ("restart", "sv restart", "`sv restart`"),
+    ]
+    out = [
+        "### Run to run\n",
+        "Medians (p50) of every full run of this section made for this file, the one above included, in the order "
+        "they ran: same code, same bench, the machine's other work changing. \"Busy\": both cores during the "
+        "status rounds (the bench's own share in brackets, where recorded).\n",
+        "| run | busy | " + " | ".join(label for _, _, label in cols) + " |",
+        "|---|---|" + "---|" * len(cols),
+    ]
+    for r in runs:
+        c = r["control"]
+        ld = c.get("status_load") or {}
+        busy = f"{ld.get('busy_pct', 0):.0f} %" + (f" ({ld['own_pct']:.0f} %)" if ld.get("own_pct") is not None else "")
+        cells = [ms(pct(c[w].get(k, {}).get("ns"), 50)) for w, k, _ in cols]
+        out.append(f"| {r['date']} | {busy} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def merge_control(res, md_path, others=()):
     """Puts this run's control section into an existing BENCHMARKS.md, in
     place of the one there or before `## Goals` (where a full run writes it),
-    leaving the rest of the file as it is: for a `--only control` run."""
+    leaving the rest of the file as it is: for a `--only control` run.
+    `others`: results of other runs of the section, for a run-to-run table."""
     text = md_path.read_text()
-    section = CONTROL_HEAD + "\n\n" + control(res) + "\n\n"
+    body = control(res)
+    if others:
+        runs = sorted([res, *others], key=lambda r: r["date"])
+        a = body.index("### What the figures say")
+        body = body[:a] + control_runs(runs) + "\n\n" + body[a:]
+    section = CONTROL_HEAD + "\n\n" + body + "\n\n"
     if CONTROL_HEAD in text:
         a = text.index(CONTROL_HEAD)
         b = text.index("\n## ", a + len(CONTROL_HEAD)) + 1
@@ -1162,10 +1200,11 @@ def merge_control(res, md_path):
 
 
 if __name__ == "__main__":
-    # python3 bench/report.py --merge-control target/bench/results.json BENCHMARKS.md
+    # python3 bench/report.py --merge-control target/bench/results.json BENCHMARKS.md [OTHER-RUN.json ...]
     import json
     import sys
 
-    if len(sys.argv) != 4 or sys.argv[1] != "--merge-control":
-        sys.exit("usage: report.py --merge-control RESULTS.json BENCHMARKS.md")
-    merge_control(json.loads(Path(sys.argv[2]).read_text()), Path(sys.argv[3]))
+    if len(sys.argv) < 4 or sys.argv[1] != "--merge-control":
+        sys.exit("usage: report.py --merge-control RESULTS.json BENCHMARKS.md [OTHER-RUN.json ...]")
+    load = lambda f: json.loads(Path(f).read_text())
+    merge_control(load(sys.argv[2]), Path(sys.argv[3]), [load(f) for f in sys.argv[4:]])
