@@ -841,6 +841,12 @@ class Load:
     """The machine's load over a section: how busy both cores were (every
     process, the other users of this machine included) and the load average."""
 
+    def __init__(self, own=False):
+        # own: also the CPU time of the bench and the processes it has reaped
+        # (its clients); not where the work is inside the namespaces, whose
+        # processes are PID 1's children, not the bench's.
+        self.own = own
+
     def __enter__(self):
         self.start = cpu_jiffies()
         self.own_start = own_cpu_s()
@@ -853,11 +859,11 @@ class Load:
         own = own_cpu_s() - self.own_start
         self.result = {
             "busy_pct": round(100 * db / dt, 1) if dt else None,
-            # the bench and the processes it has reaped (clients, floods, namespaces' launchers)
-            "own_pct": round(100 * own * os.sysconf("SC_CLK_TCK") / dt, 1) if dt else None,
             "loadavg_start": self.avg_start,
             "loadavg_end": open("/proc/loadavg").read().split()[:3],
         }
+        if self.own and dt:
+            self.result["own_pct"] = round(100 * own * os.sysconf("SC_CLK_TCK") / dt, 1)
         return False
 
 
@@ -1116,7 +1122,7 @@ def fig_control(sidecar, runs, slow_runs, batch, restart_runs):
             first = argv[: argv.index(":::")] if ":::" in argv else argv  # what one answer looks like
             p = subprocess.run(first, env=cenv, capture_output=True, text=True, timeout=30)
             out["answers"][key] = {"code": p.returncode, "stdout": p.stdout, "stderr": p.stderr}
-        with Load() as load:
+        with Load(own=True) as load:
             for rnd in range(-(-max(runs, slow_runs) // batch)):
                 for key, (argv, cenv, ns, n) in clients.items():
                     r = out["status"].setdefault(key, {"ns": [], "client_cpu_ns": [], "server_cpu_ns": [], "failed": 0})
@@ -1148,7 +1154,7 @@ def fig_control(sidecar, runs, slow_runs, batch, restart_runs):
         for key, ns, argv, cenv in reqs:
             n, spacing = restart_runs.get(ns.init.key, restart_runs["default"])
             r = out["restart"][key] = {"ns": [], "client_ns": [], "errors": []}
-            with Load() as load:
+            with Load(own=True) as load:
                 for _ in range(n):
                     before = len([s for s in ns.starts() if s[0] == "pipelock"])
                     try:

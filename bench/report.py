@@ -591,7 +591,7 @@ def pct(xs, q):
 def load_text(ld):
     if not ld:
         return "—"
-    own = f" ({ld['own_pct']:.0f} % the bench's own processes)" if ld.get("own_pct") is not None else ""
+    own = f" ({ld['own_pct']:.0f} % the bench and its clients)" if ld.get("own_pct") is not None else ""
     return f"{ld['busy_pct']:.0f} % busy{own}, load {' '.join(ld['loadavg_start'])} → {' '.join(ld['loadavg_end'])}"
 
 
@@ -859,7 +859,8 @@ def control_notes(c):
     own_text = (
         "the rest other sessions' work (builds, tests)"
         if own is None
-        else f"{own:.0f} % of them the bench's own client runs, the other {max(busy - own, 0):.0f} % other sessions' builds and tests"
+        else f"{own:.0f} % of them the bench's own client runs, the other {max(busy - own, 0):.0f} % everything else, "
+        "mostly other sessions' builds and tests"
     )
     if ours and busy >= 50:
         notes.append(
@@ -951,7 +952,8 @@ def control_method(res):
   bench's `kill`) → the new daemon's own CLOCK_MONOTONIC at its first instruction, from the report file, as in
   the restart figures above. "The requesting client exited after" is the same fork → its reap.
 - p50/p90/p99 are nearest-rank; with fewer than 100 samples p99 is the largest. Load: how busy both cores were
-  over the section (`/proc/stat`, every process on the machine) and the load average before → after."""
+  over the section (`/proc/stat`, every process on the machine), of which the bench's own share (its CPU time
+  and its reaped clients', from `times`), and the load average before → after."""
 
 
 def latency_panel(ax, res):
