@@ -39,7 +39,6 @@ pub enum Request {
 /// What the arguments after the program name ask for. They are joined by
 /// spaces into `line`: a request message if they make one. Arguments too long
 /// for a [`Line`] are cut, and then no request (every request is short).
-#[inline(never)]
 pub fn parse<'a>(args: impl Iterator<Item = &'a [u8]>, line: &mut Line) -> Request {
     let mut count = 0usize;
     for arg in args {

@@ -9,7 +9,7 @@ use crate::logic::line::LINE_BYTES;
 use crate::logic::report;
 use crate::sys::environ::Environ;
 use crate::sys::error_text;
-use crate::sys::fds::{read, write_all, Fd, Read, Written, STDERR, STDOUT};
+use crate::sys::fds::{read, write_all, Fd, Read, STDERR, STDOUT};
 use crate::sys::socket;
 use crate::USAGE_ERROR;
 
@@ -25,18 +25,15 @@ pub fn run(request: &[u8], environ: &Environ) -> c_int {
         write_all(STDERR, report::config_error(&config::control_error(value)).as_bytes());
         return USAGE_ERROR;
     }
-    // Off: no errno, and no address to name.
-    let mut errno = 0;
-    if !addr.is_empty() {
-        match socket::connect(&addr) {
-            Ok(fd) => {
-                if let Some(code) = ask(fd, request) {
-                    return code;
-                }
-            }
-            Err(error) => errno = error,
-        }
-    }
+    // Off: no address, which no connect takes (`socket::sockaddr`), and
+    // no_answer says the init is off whatever the errno.
+    let errno = match socket::connect(&addr) {
+        Ok(fd) => match ask(fd, request) {
+            Some(code) => return code,
+            None => 0,
+        },
+        Err(errno) => errno,
+    };
     write_all(STDERR, report::no_answer(&addr, errno, error_text(errno)).as_bytes());
     NO_ANSWER
 }
@@ -45,16 +42,18 @@ pub fn run(request: &[u8], environ: &Environ) -> c_int {
 /// and 1 after `no`; `None`: none came.
 fn ask(fd: Fd, request: &[u8]) -> Option<c_int> {
     // One message: sent whole or not at all.
-    let Written::Bytes(_) = socket::send_some(fd, request) else { return None };
+    if !socket::send(fd, request) {
+        return None;
+    }
     // Every message of the init's is one Line at most: a read takes it whole.
     let mut buf = [0u8; LINE_BYTES];
     let Read::Data(n) = read(fd, &mut buf) else { return None };
-    let (code, out) = match buf.get(..3) {
-        Some(b"ok\n") => (0, STDOUT),
-        Some(b"no\n") => (1, STDERR),
+    let (head, mut data) = buf.get(..n)?.split_at_checked(3)?;
+    let (code, out) = match head {
+        b"ok\n" => (0, STDOUT),
+        b"no\n" => (1, STDERR),
         _ => return None,
     };
-    let mut data = buf.get(3..n).unwrap_or_default();
     loop {
         write_all(out, data);
         let Read::Data(n) = read(fd, &mut buf) else { break };

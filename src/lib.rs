@@ -56,9 +56,9 @@ pub unsafe fn run(argv: Strings, envp: Strings) -> c_int {
             let [head, body] = cli::help();
             let mut names = Line::new();
             report::slot_names(&mut names);
-            for piece in [head, names.as_bytes(), body] {
-                write_all(STDOUT, piece);
-            }
+            write_all(STDOUT, head);
+            write_all(STDOUT, names.as_bytes());
+            write_all(STDOUT, body);
             return 0;
         }
         cli::Request::Version => {

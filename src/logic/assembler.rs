@@ -26,7 +26,8 @@ impl<'a> Assembler<'a> {
     fn keep(&mut self, bytes: &[u8]) {
         let end = self.len.saturating_add(bytes.len());
         if let Some(room) = self.carry.get_mut(self.len..end) {
-            self.len = self.len.saturating_add(copy(room, bytes));
+            copy(room, bytes);
+            self.len = end;
         }
     }
 
@@ -43,23 +44,23 @@ impl<'a> Assembler<'a> {
         // One byte past the room tells a line of exactly MAX_LINE bytes
         // (newline next) from one that must be cut.
         let window = data.get(..=room).unwrap_or(data);
-        let newline = find_newline(window);
-        let (line, rest) = match newline {
-            Some(at) => (data.get(..at), data.get(at.saturating_add(1)..)),
-            None if window.len() > room => (data.get(..room), data.get(room..)),
+        // Where the line (or cut piece) ends, and where what follows starts.
+        let (end, next) = match find_newline(window) {
+            Some(at) => (at, at.saturating_add(1)),
+            None if window.len() > room => (room, room),
             None => {
                 self.keep(data);
                 return &[];
             }
         };
-        let line = line.unwrap_or(&[]);
+        let line = data.get(..end).unwrap_or(&[]);
         // One call of `emit`, so its code is not there twice.
         if self.len > 0 {
             self.keep(line);
         }
         emit(if self.len == 0 { line } else { self.carried() });
         self.len = 0;
-        rest.unwrap_or(&[])
+        data.get(next..).unwrap_or(&[])
     }
 }
 

@@ -74,19 +74,32 @@ impl Variable {
     /// are their kind and the slot's part (`CMD_` and `GIT_GATE`), so that
     /// each piece is kept once.
     pub fn short_name(self) -> [&'static str; 2] {
-        match self {
-            Variable::Daemons => ["DAEMONS", ""],
-            Variable::Command(slot) => ["CMD_", slot.variable()],
-            Variable::Grace => ["GRACE_MS", ""],
-            Variable::LogPrefix => ["LOG_PREFIX", ""],
-            Variable::Restart => ["RESTART", ""],
-            Variable::RestartDelay => ["RESTART_DELAY_MS", ""],
-            Variable::RestartLimit => ["RESTART_LIMIT", ""],
-            Variable::Essential => ["ESSENTIAL", ""],
-            Variable::User(slot) => ["USER_", slot.variable()],
-            Variable::Private(slot) => ["PRIVATE_", slot.variable()],
-            Variable::Control => ["CONTROL", ""],
-        }
+        // Every kind, in the order of the variants, packed in one text (RESTART
+        // is the head of RESTART_DELAY_MS), and where each starts and ends in
+        // it: a table instead of code per variant.
+        const KINDS: &str = "DAEMONSCMD_GRACE_MSLOG_PREFIXRESTART_DELAY_MSRESTART_LIMITESSENTIALUSER_PRIVATE_CONTROL";
+        const BOUNDS: [(u8, u8); 11] =
+            [(0, 7), (7, 11), (11, 19), (19, 29), (29, 36), (29, 45), (45, 58), (58, 67), (67, 72), (72, 80), (80, 87)];
+        let index = match self {
+            Variable::Daemons => 0,
+            Variable::Command(_) => 1,
+            Variable::Grace => 2,
+            Variable::LogPrefix => 3,
+            Variable::Restart => 4,
+            Variable::RestartDelay => 5,
+            Variable::RestartLimit => 6,
+            Variable::Essential => 7,
+            Variable::User(_) => 8,
+            Variable::Private(_) => 9,
+            Variable::Control => 10,
+        };
+        let (start, end) = BOUNDS.get(index).copied().unwrap_or_default();
+        let kind = KINDS.get(usize::from(start)..usize::from(end)).unwrap_or_default();
+        let slot = match self {
+            Variable::Command(slot) | Variable::User(slot) | Variable::Private(slot) => slot.variable(),
+            _ => "",
+        };
+        [kind, slot]
     }
 
     /// The whole name.
@@ -215,9 +228,11 @@ fn read<'a>(r: &mut Reader<'a, impl Fn([&str; 2]) -> Option<&'a [u8]>>, config: 
         None => PerSlot::from_fn(|_| true),
         Some(value) => r.slots(value)?,
     };
-    for &slot in &Slot::ALL {
+    // The commands in slot order, by reference: no `get_mut` per slot.
+    let PerSlot { egress, pipelock, git_gate, supervise } = &mut config.commands;
+    for (&slot, command) in Slot::ALL.iter().zip([egress, pipelock, git_gate, supervise]) {
         let text = r.get(Variable::Command(slot)).unwrap_or(slot.default_command().as_bytes());
-        if let Err(why) = Command::parse_into(text, config.commands.get_mut(slot)) {
+        if let Err(why) = Command::parse_into(text, command) {
             r.why = why;
             return None;
         }
@@ -243,17 +258,22 @@ fn read<'a>(r: &mut Reader<'a, impl Fn([&str; 2]) -> Option<&'a [u8]>>, config: 
 
 /// Returns the slots named, or the first name that is no slot.
 fn parse_slots(value: &[u8]) -> Result<PerSlot<bool>, &[u8]> {
-    let mut selected = PerSlot::<bool>::default();
+    // In slot order: an array, which `slot as usize` reaches without the
+    // branches of a `PerSlot`'s `get_mut`.
+    let mut selected = [false; 4];
     let mut rest = Some(value);
     while let Some(list) = rest {
         let (name, after) = first_item(list);
         rest = after;
         if !name.is_empty() {
             let slot = Slot::from_name(name).ok_or(name)?;
-            *selected.get_mut(slot) = true;
+            if let Some(flag) = selected.get_mut(slot as usize) {
+                *flag = true;
+            }
         }
     }
-    Ok(selected)
+    let [egress, pipelock, git_gate, supervise] = selected;
+    Ok(PerSlot { egress, pipelock, git_gate, supervise })
 }
 
 /// The first item of a comma-separated `list`, without SPEC's blanks around
@@ -393,6 +413,41 @@ mod tests {
         assert_eq!(err.problem, Problem::Command(WordsError::NoWords));
         let err = config(&[("CLAUDE_BOTTLE_SIDECAR_CMD_PIPELOCK", "x 'y")]).unwrap_err();
         assert_eq!(err.problem, Problem::Command(WordsError::UnbalancedQuote));
+    }
+
+    #[test]
+    fn every_variable_has_its_name_from_the_packed_table() {
+        let names: Vec<String> = [
+            Variable::Daemons,
+            Variable::Command(Slot::GitGate),
+            Variable::Grace,
+            Variable::LogPrefix,
+            Variable::Restart,
+            Variable::RestartDelay,
+            Variable::RestartLimit,
+            Variable::Essential,
+            Variable::User(Slot::Egress),
+            Variable::Private(Slot::Supervise),
+            Variable::Control,
+        ]
+        .map(Variable::name)
+        .to_vec();
+        assert_eq!(
+            names,
+            [
+                DAEMONS_VAR,
+                "CLAUDE_BOTTLE_SIDECAR_CMD_GIT_GATE",
+                GRACE_VAR,
+                LOG_PREFIX_VAR,
+                RESTART_VAR,
+                RESTART_DELAY_VAR,
+                RESTART_LIMIT_VAR,
+                ESSENTIAL_VAR,
+                "CLAUDE_BOTTLE_SIDECAR_USER_EGRESS",
+                "CLAUDE_BOTTLE_SIDECAR_PRIVATE_SUPERVISE",
+                CONTROL_VAR,
+            ]
+        );
     }
 
     #[test]

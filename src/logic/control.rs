@@ -36,35 +36,41 @@ pub enum Request {
 
 /// The verbs, by index: the first three take no word, `restart` a slot,
 /// `signal` a slot and a signal.
-const VERBS: [&[u8]; 5] = [b"status", b"health", b"events", b"restart", b"signal"];
+const VERBS: &[u8; 35] = b"status health events restartsignal ";
 
 /// One request message: a verb, then its words, each after one space.
 #[inline(never)]
 pub fn parse_request(message: &[u8]) -> Option<Request> {
-    let (verb, rest) = word(message);
-    let verb = VERBS.iter().position(|&name| name == verb)?;
+    let mut rest = Some(message);
+    let verb = word(&mut rest)?;
+    let verb = (0..5).find(|&at| signals::packed(VERBS, 7, at) == verb)?;
     let request = match verb {
         0 => Request::Status,
         1 => Request::Health,
         2 => Request::Events,
         _ => {
-            let (slot, more) = word(rest?);
-            let slot = Slot::from_name(slot)?;
-            if verb == 3 {
-                return more.is_none().then_some(Request::ToSlot(slot, REQUESTED));
+            let slot = Slot::from_name(word(&mut rest)?)?;
+            let mut sig = REQUESTED;
+            if verb == 4 {
+                sig = parse_signal(word(&mut rest)?)?;
             }
-            let (sig, more) = word(more?);
-            return more.is_none().then_some(Request::ToSlot(slot, parse_signal(sig)?));
+            Request::ToSlot(slot, sig)
         }
     };
+    // Every word used, and no more.
     rest.is_none().then_some(request)
 }
 
-/// The first word of `text`, and what follows its space, if one does.
-fn word(text: &[u8]) -> (&[u8], Option<&[u8]>) {
+/// The next word of `rest`, which keeps what follows its space, if one
+/// does; `None` after the last.
+fn word<'a>(rest: &mut Option<&'a [u8]>) -> Option<&'a [u8]> {
+    let text = rest.take()?;
     match text.iter().position(|&b| b == b' ') {
-        Some(at) => (text.get(..at).unwrap_or_default(), text.get(at.wrapping_add(1)..)),
-        None => (text, None),
+        Some(at) => {
+            *rest = text.get(at.wrapping_add(1)..);
+            text.get(..at)
+        }
+        None => Some(text),
     }
 }
 
@@ -117,14 +123,43 @@ fn state_index(state: SlotState) -> usize {
     }
 }
 
-/// `key`, then `value` or `-` without one.
+/// A value a slot does not have (no number it has comes near).
+const NONE: u64 = u64::MAX;
+
+/// `key`, then `value`, or `-` for [`NONE`].
 #[inline(never)]
-fn field(line: &mut Line, key: &str, value: Option<u64>) {
+fn field(line: &mut Line, key: &str, value: u64) {
     line.str(key);
-    match value {
-        Some(value) => line.num(value),
-        None => line.str("-"),
-    };
+    if value == NONE {
+        line.str("-");
+    } else {
+        line.num(value);
+    }
+}
+
+/// `uptime=`: since `started`, in seconds.
+#[inline(never)]
+fn uptime(line: &mut Line, started: Option<Millis>, now: Millis) {
+    field(line, " uptime=", started.map_or(NONE, |at| now.saturating_sub(at) / 1000));
+    if started.is_some() {
+        line.str("s");
+    }
+}
+
+/// One item of the answer, its name and state (by [`state_index`]) after
+/// those before it (`head`: where the first goes): to `health` only what
+/// is not up, and no details. Returns whether its details follow.
+#[inline(never)]
+fn item(line: &mut Line, head: usize, health: bool, name: &str, state: usize) -> bool {
+    // Bundle::Running is 0, SlotState::Up is 3.
+    if health && (state == 0 || state == 3) {
+        return false;
+    }
+    if line.as_bytes().len() > head {
+        line.str(if health { ", " } else { "\n" });
+    }
+    line.str(name).str(" ").text(signals::packed(STATE_NAMES, 8, state));
+    !health
 }
 
 /// The answer to `status` (`health: false`) into `line`: `ok`, a line for
@@ -134,7 +169,6 @@ fn field(line: &mut Line, key: &str, value: Option<u64>) {
 /// `no` and what is not, `unhealthy: pipelock down, git-gate starting`.
 /// `view`: a slot's; `since`: when the init started; `now`: the monotonic
 /// clock.
-#[inline(never)]
 pub fn status(
     bundle: Bundle,
     view: impl Fn(Slot) -> SlotView,
@@ -142,59 +176,33 @@ pub fn status(
     (since, now): (Millis, Millis),
     line: &mut Line,
 ) {
-    // One pass over the bundle (`None`) and the slots: what is not up, or
-    // (status) everything.
-    let mut well = true;
-    let mut items = Line::new();
-    for at in 0..=Slot::ALL.len() {
-        let (name, state, view) = match at.checked_sub(1).and_then(|at| Slot::ALL.get(at)) {
-            None => ("bundle", bundle as usize, None),
-            Some(&slot) => {
-                let view = view(slot);
-                if !view.selected {
-                    continue;
-                }
-                (slot.name(), state_index(view.state), Some(view))
-            }
-        };
-        // Bundle::Running is 0, SlotState::Up is 3.
-        if health && (state == 0 || state == 3) {
-            continue;
-        }
-        well = false;
-        if !items.as_bytes().is_empty() {
-            items.str(if health { ", " } else { "\n" });
-        }
-        let at = state.wrapping_mul(8);
-        let state = STATE_NAMES.get(at..at.wrapping_add(8)).unwrap_or_default();
-        let state = state.get(..state.iter().position(|&b| b == b' ').unwrap_or(8)).unwrap_or_default();
-        items.str(name).str(" ").text(state);
-        if health {
-            continue;
-        }
-        if let Some(view) = view {
-            field(&mut items, " pid=", view.pid.map(|pid| pid.unsigned_abs().into()));
-        }
-        let started = view.map_or(Some(since), |view| view.started_at);
-        field(&mut items, " uptime=", started.map(|at| now.saturating_sub(at) / 1000));
-        if started.is_some() {
-            items.str("s");
-        }
-        if let Some(view) = view {
-            field(&mut items, " restarts=", Some(view.restarts.into()));
-            field(&mut items, " code=", view.last_code.map(u64::from));
+    // The answer goes straight into `line`, after a head that stays unless
+    // `health` finds nothing to name (then the line starts afresh).
+    line.str(if health { "no\nunhealthy: " } else { "ok\n" });
+    let head = line.as_bytes().len();
+    if item(line, head, health, "bundle", bundle as usize) {
+        uptime(line, Some(since), now);
+    }
+    for &slot in &Slot::ALL {
+        let view = view(slot);
+        if view.selected && item(line, head, health, slot.name(), state_index(view.state)) {
+            field(line, " pid=", view.pid.map_or(NONE, |pid| pid.unsigned_abs().into()));
+            uptime(line, view.started_at, now);
+            field(line, " restarts=", view.restarts.into());
+            field(line, " code=", view.last_code.map_or(NONE, u64::from));
         }
     }
-    line.str(match (health, well) {
-        (false, _) => "ok\n",
-        (true, true) => "ok\nhealthy",
-        (true, false) => "no\nunhealthy: ",
-    });
-    line.text(items.as_bytes()).end();
+    if line.as_bytes().len() == head && health {
+        *line = Line::new();
+        line.str("ok\nhealthy");
+    }
+    line.end();
 }
 
 /// Whether a note answers a restart or signal request: accepted (`true`),
-/// refused (`false`); `None`: not an answer.
+/// refused (`false`); `None`: not an answer. Not inlined: inlined, the
+/// answer's `ok` or `no` became a table of both by note (72 bytes).
+#[inline(never)]
 pub fn verdict(note: &Note) -> Option<bool> {
     match note {
         Note::Restarting { .. } | Note::RestartCoalesced { .. } | Note::Forwarded { .. } => Some(true),

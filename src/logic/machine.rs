@@ -32,7 +32,10 @@ pub enum Ended {
     Signaled(i32),
 }
 
+// `repr(u8)`: a tag byte of its own, not one hidden in `Ended`'s niche,
+// which each match on an event would decode first (64 bytes on x86_64).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Event {
     Signal(i32),
     /// `waitpid` returned this child, daemon or not.
@@ -223,7 +226,11 @@ struct Run {
     kill_at: Option<Millis>,
 }
 
+// `repr(u8)`: a tag byte of its own, which a match compares at once; left
+// to the compiler, the tag hides in a niche of `Run` and each match first
+// decodes it (96 bytes on x86_64).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(u8)]
 enum Process {
     /// Not running, and while the bundle runs nothing will start it but a
     /// restart request: down for good (or never selected).
@@ -271,15 +278,6 @@ struct Record {
     /// Signals forwarded while the slot was starting (bit `sig - 1`): sent
     /// once its exec is confirmed, said as not forwarded if it never is.
     held: u64,
-}
-
-impl Record {
-    /// Asks for a new run of a slot that had one before.
-    fn respawn(&mut self, slot: Slot, queue: &mut ActionQueue) {
-        self.process = Process::Spawning;
-        self.restarts = self.restarts.saturating_add(1);
-        queue.push(Action::Spawn(slot));
-    }
 }
 
 /// A slot's state as `status` shows it.
@@ -433,12 +431,62 @@ impl Machine {
     /// next is spawned once the one before has exec'd or failed.
     pub fn start(&mut self) {
         for &slot in &Slot::ALL {
-            let state = self.slots.get_mut(slot);
+            let state = self.record_mut(slot);
             if state.selected {
                 state.process = Process::Queued;
             }
         }
         self.start_queued();
+    }
+
+    /// Queues `action`. A method of the machine, not only of the queue: its
+    /// many callers hold the machine's address already, not the queue's.
+    #[inline(never)]
+    fn push(&mut self, action: Action) {
+        self.queue.push(action);
+    }
+
+    /// Asks for a new run of a slot that had one before.
+    fn respawn(&mut self, slot: Slot) {
+        let state = self.record_mut(slot);
+        state.process = Process::Spawning;
+        state.restarts = state.restarts.saturating_add(1);
+        self.push(Action::Spawn(slot));
+    }
+
+    /// SIGTERM to the group of the slot's run, if it has one, with SIGKILL
+    /// due at `deadline`. A daemon already told to stop keeps its earlier
+    /// deadline.
+    fn terminate(&mut self, slot: Slot, deadline: Millis) {
+        let Process::Up(run) = &mut self.record_mut(slot).process else { return };
+        if run.terminated {
+            run.kill_at = run.kill_at.map(|at| at.min(deadline));
+            return;
+        }
+        run.terminated = true;
+        run.kill_at = Some(deadline);
+        let (pid, execed) = (run.pid, run.execed);
+        self.push(Action::SignalGroup { pid, sig: SIGTERM });
+        if !execed {
+            // Its group may not exist yet (no setsid so far). Blocked until just
+            // before its exec, the signal kills it there, at its default action;
+            // if it exec'd already, its group had it too.
+            self.push(Action::SignalProcess { pid, sig: SIGTERM });
+        }
+    }
+
+    /// A slot's record. Look-ups are calls, never inlined: a call is smaller
+    /// than the look-up's branches (on aarch64 LLVM would inline them), and
+    /// one that takes the machine's address, which its callers hold, not the
+    /// records'.
+    #[inline(never)]
+    fn record(&self, slot: Slot) -> &Record {
+        self.slots.get(slot)
+    }
+
+    #[inline(never)]
+    fn record_mut(&mut self, slot: Slot) -> &mut Record {
+        self.slots.get_mut(slot)
     }
 
     /// Spawns the first queued slot when no slot is starting. Queued slots
@@ -449,13 +497,13 @@ impl Machine {
             return;
         }
         for &slot in &Slot::ALL {
-            let state = self.slots.get_mut(slot);
+            let state = self.record_mut(slot);
             if state.process.starting() {
                 return;
             }
             if matches!(state.process, Process::Queued) {
                 state.process = Process::Spawning;
-                self.queue.push(Action::Spawn(slot));
+                self.push(Action::Spawn(slot));
                 return;
             }
         }
@@ -468,7 +516,7 @@ impl Machine {
 
     /// What `status` shows of a slot.
     pub fn slot_view(&self, slot: Slot) -> SlotView {
-        let record = self.slots.get(slot);
+        let record = self.record(slot);
         let (state, run) = match record.process {
             Process::Down => (SlotState::Down, None),
             Process::Failed => (SlotState::Failed, None),
@@ -493,7 +541,7 @@ impl Machine {
     /// The pid of a slot's last run, over or not (events name it), without
     /// the rest of a [`SlotView`].
     pub fn last_pid(&self, slot: Slot) -> Option<Pid> {
-        self.slots.get(slot).last_pid
+        self.record(slot).last_pid
     }
 
     pub fn bundle(&self) -> Bundle {
@@ -505,10 +553,13 @@ impl Machine {
     }
 
     fn run_of(&self, pid: Pid) -> Option<(Slot, Run)> {
-        self.slots.iter().find_map(|(slot, state)| match state.process {
-            Process::Up(run) if run.pid == pid => Some((slot, run)),
-            _ => None,
-        })
+        for &slot in &Slot::ALL {
+            match self.record(slot).process {
+                Process::Up(run) if run.pid == pid => return Some((slot, run)),
+                _ => {}
+            }
+        }
+        None
     }
 
     /// The earliest moment the machine wants a [`Event::Deadline`], if any.
@@ -518,8 +569,8 @@ impl Machine {
             Phase::Sweeping { deadline, killed: false, recheck } => recheck.map_or(deadline, |at| at.min(deadline)),
             _ => Millis::MAX,
         };
-        for (_, state) in self.slots.iter() {
-            let at = match state.process {
+        for &slot in &Slot::ALL {
+            let at = match self.record(slot).process {
                 Process::Up(Run { kill_at: Some(at), .. }) | Process::Waiting { at } => at,
                 _ => Millis::MAX,
             };
@@ -547,19 +598,19 @@ impl Machine {
             Event::NoChildren { others_left } => self.on_no_children(others_left, now),
             Event::Spawned { slot, pid } => self.on_spawned(slot, pid, now),
             Event::Execed { slot } => {
-                if let Process::Up(run) = &mut self.slots.get_mut(slot).process {
+                if let Process::Up(run) = &mut self.record_mut(slot).process {
                     if !run.execed {
                         run.execed = true;
                         let pid = run.pid;
-                        self.queue.push(Action::Log(Note::Started { slot, pid }));
+                        self.push(Action::Log(Note::Started { slot, pid }));
                         self.release_held(slot, Some(pid));
                     }
                 }
             }
             Event::SpawnFailed { slot, errno } => {
-                if self.slots.get(slot).process.starting() {
+                if self.record(slot).process.starting() {
                     let code = start_failure_code(errno);
-                    self.queue.push(Action::Log(Note::CannotStart { slot, errno, code }));
+                    self.push(Action::Log(Note::CannotStart { slot, errno, code }));
                     // A run that could not start counts as a quick death.
                     self.on_run_ended(slot, code, now, now);
                 }
@@ -573,7 +624,7 @@ impl Machine {
 
     fn on_signal(&mut self, sig: i32, now: Millis) {
         match route(sig) {
-            Route::Reap => self.queue.push(Action::Reap),
+            Route::Reap => self.push(Action::Reap),
             Route::Shutdown => self.shut_down(sig, now),
             Route::Restart(slot) => self.restart(slot, sig, now),
             Route::Forward(slot) => self.forward(slot, sig),
@@ -581,7 +632,7 @@ impl Machine {
                 let bit = bit(sig);
                 if bit == 0 || self.ignored_logged & bit == 0 {
                     self.ignored_logged |= bit;
-                    self.queue.push(Action::Log(Note::IgnoredSignal { sig }));
+                    self.push(Action::Log(Note::IgnoredSignal { sig }));
                 }
             }
         }
@@ -589,10 +640,10 @@ impl Machine {
 
     fn shut_down(&mut self, sig: i32, now: Millis) {
         if !matches!(self.phase, Phase::Running) {
-            self.queue.push(Action::Log(Note::AlreadyShuttingDown { sig }));
+            self.push(Action::Log(Note::AlreadyShuttingDown { sig }));
             return;
         }
-        self.queue.push(Action::Log(Note::ShuttingDown { sig, grace_ms: self.grace_ms }));
+        self.push(Action::Log(Note::ShuttingDown { sig, grace_ms: self.grace_ms }));
         self.stop(now);
     }
 
@@ -602,17 +653,18 @@ impl Machine {
         self.phase = Phase::Stopping { deadline };
         self.stop_deadline = Some(deadline);
         for &slot in &Slot::ALL {
-            let state = self.slots.get_mut(slot);
-            if state.restart_pending || matches!(state.process, Process::Waiting { .. }) {
-                state.restart_pending = false;
-                self.queue.push(Action::Log(Note::RestartDropped { slot }));
+            let state = self.record_mut(slot);
+            let dropped = state.restart_pending || matches!(state.process, Process::Waiting { .. });
+            state.restart_pending = false;
+            if matches!(state.process, Process::Waiting { .. } | Process::Queued) {
+                state.process = Process::Down;
             }
-            match &mut state.process {
-                Process::Up(run) => terminate(run, deadline, &mut self.queue),
-                Process::Waiting { .. } | Process::Queued => state.process = Process::Down,
-                _ => {}
+            let down = matches!(state.process, Process::Down);
+            if dropped {
+                self.push(Action::Log(Note::RestartDropped { slot }));
             }
-            if matches!(state.process, Process::Down) {
+            self.terminate(slot, deadline);
+            if down {
                 self.release_held(slot, None);
             }
         }
@@ -622,75 +674,77 @@ impl Machine {
     fn restart(&mut self, slot: Slot, sig: i32, now: Millis) {
         let grace = u64::from(self.grace_ms);
         let running = matches!(self.phase, Phase::Running);
-        let state = self.slots.get_mut(slot);
-        let why = if !running {
-            Skip::ShuttingDown
+        let state = self.record_mut(slot);
+        let note = if !running {
+            Note::RestartSkipped { slot, sig, why: Skip::ShuttingDown }
         } else if !state.selected {
-            Skip::NotSelected
+            Note::RestartSkipped { slot, sig, why: Skip::NotSelected }
         } else if state.restart_pending || state.process.starting() || matches!(state.process, Process::Queued) {
             // A run on its way (starting, or queued at start-up) is the fresh start asked for.
-            self.queue.push(Action::Log(Note::RestartCoalesced { slot, sig }));
-            return;
+            Note::RestartCoalesced { slot, sig }
         } else {
             // Asked for: a fresh start, whatever the runs before did.
             state.quick_deaths = 0;
             let pid = if let Process::Up(run) = state.process { Some(run.pid) } else { None };
-            self.queue.push(Action::Log(Note::Restarting { slot, pid, sig }));
-            if let Process::Up(run) = &mut state.process {
-                state.restart_pending = true;
-                terminate(run, now.saturating_add(grace), &mut self.queue);
-            } else {
-                // Down, failed or waiting for its delay: at once.
-                state.respawn(slot, &mut self.queue);
-            }
-            return;
+            state.restart_pending = pid.is_some();
+            Note::Restarting { slot, pid, sig }
         };
-        self.queue.push(Action::Log(Note::RestartSkipped { slot, sig, why }));
+        // One push for the three answers; a fresh start follows its note.
+        self.push(Action::Log(note));
+        match note {
+            Note::Restarting { pid: Some(_), .. } => self.terminate(slot, now.saturating_add(grace)),
+            // Down, failed or waiting for its delay: at once.
+            Note::Restarting { pid: None, .. } => self.respawn(slot),
+            _ => {}
+        }
     }
 
     fn forward(&mut self, slot: Slot, sig: i32) {
-        let state = self.slots.get_mut(slot);
+        let state = self.record_mut(slot);
         match state.process {
-            Process::Up(run) if run.execed => {
-                self.queue.push(Action::SignalProcess { pid: run.pid, sig });
-                self.queue.push(Action::Log(Note::Forwarded { slot, pid: run.pid, sig }));
-            }
+            Process::Up(run) if run.execed => self.send(slot, Some(run.pid), sig),
             // Not to a starting child: pending across its exec, the signal
             // would meet its default action (a SIGHUP kills). Held for the
             // exec instead, so that a reload sent while the daemon starts
             // (at the container's start, or during its restart) is not lost.
             Process::Up(_) | Process::Queued | Process::Spawning => state.held |= bit(sig),
-            _ => self.queue.push(Action::Log(Note::NotForwarded { slot, sig })),
+            _ => self.send(slot, None, sig),
         }
+    }
+
+    /// `sig` to the slot's daemon `pid`, or (`None`: it has none that may
+    /// get it) said as not forwarded.
+    fn send(&mut self, slot: Slot, pid: Option<Pid>, sig: i32) {
+        let note = match pid {
+            Some(pid) => {
+                self.push(Action::SignalProcess { pid, sig });
+                Note::Forwarded { slot, pid, sig }
+            }
+            None => Note::NotForwarded { slot, sig },
+        };
+        self.push(Action::Log(note));
     }
 
     /// The signals held for a starting slot: to `pid`, its exec confirmed;
     /// or (`None`: the run is over without one) said as not forwarded.
     fn release_held(&mut self, slot: Slot, pid: Option<Pid>) {
-        let state = self.slots.get_mut(slot);
+        let state = self.record_mut(slot);
         let mut held = core::mem::take(&mut state.held);
         while held != 0 {
             let sig = held.trailing_zeros().wrapping_add(1) as i32;
             held &= held.wrapping_sub(1);
-            let note = match pid {
-                Some(pid) => {
-                    self.queue.push(Action::SignalProcess { pid, sig });
-                    Note::Forwarded { slot, pid, sig }
-                }
-                None => Note::NotForwarded { slot, sig },
-            };
-            self.queue.push(Action::Log(note));
+            self.send(slot, pid, sig);
         }
     }
 
     fn on_spawned(&mut self, slot: Slot, pid: Pid, now: Millis) {
-        let mut run = Run { pid, started_at: now, execed: false, terminated: false, kill_at: None };
-        self.slots.get_mut(slot).last_pid = Some(pid);
+        let state = self.record_mut(slot);
+        state.last_pid = Some(pid);
+        state.process = Process::Up(Run { pid, started_at: now, execed: false, terminated: false, kill_at: None });
         if let Phase::Stopping { deadline } = self.phase {
             // Started while a stop was under way: it must not outlive it.
-            terminate(&mut run, deadline, &mut self.queue);
+            self.terminate(slot, deadline);
         }
-        self.slots.get_mut(slot).process = Process::Up(run);
     }
 
     fn on_reaped(&mut self, pid: Pid, ended: Ended, now: Millis) {
@@ -698,8 +752,8 @@ impl Machine {
         self.queue.forget_pid(pid);
         if let Some((slot, run)) = self.run_of(pid) {
             // What the daemon wrote before dying comes before its death note.
-            self.queue.push(Action::DrainOutput(slot));
-            self.queue.push(Action::Log(Note::Died { slot, pid, ended }));
+            self.push(Action::DrainOutput(slot));
+            self.push(Action::Log(Note::Died { slot, pid, ended }));
             self.on_run_ended(slot, run_code(ended, run.terminated), run.started_at, now);
         }
     }
@@ -709,36 +763,37 @@ impl Machine {
     /// waits for it, or let the restart policy decide.
     fn on_run_ended(&mut self, slot: Slot, code: u8, started_at: Millis, now: Millis) {
         let running = matches!(self.phase, Phase::Running);
-        // Held for an exec that never came: the next run (a pending
-        // restart) takes them, or they are said as not forwarded.
-        if !(running && self.slots.get(slot).restart_pending) {
-            self.release_held(slot, None);
-        }
-        let policy = self.policy;
-        let state = self.slots.get_mut(slot);
+        let state = self.record_mut(slot);
         state.process = Process::Down;
-        if state.restart_pending && running {
-            // The replaced run does not count towards the exit code.
-            state.restart_pending = false;
-            state.respawn(slot, &mut self.queue);
+        // A restart request waits for this run (only while running: a stop
+        // drops them): the replaced run does not count towards the exit
+        // code; the signals held for its exec are the next run's.
+        let replaced = core::mem::take(&mut state.restart_pending);
+        if replaced {
+            self.respawn(slot);
         } else {
             state.last_code = Some(code);
-            if running && *policy.restart.get(slot) {
+            // Held for an exec that never came: said as not forwarded.
+            self.release_held(slot, None);
+            if running && *self.policy.restart.get(slot) {
                 // Died on its own (the init's SIGTERMs come with a shutdown or a restart request).
+                let policy = self.policy;
+                let state = self.record_mut(slot);
                 let deaths = count_death(state.quick_deaths, now.saturating_sub(started_at));
                 state.quick_deaths = deaths;
-                if policy.exceeded(deaths) {
+                let note = if policy.exceeded(deaths) {
                     state.process = Process::Failed;
-                    self.queue.push(Action::Log(Note::Failed { slot, deaths }));
+                    Note::Failed { slot, deaths }
                 } else {
                     let delay_ms = backoff_ms(policy.delay_ms, deaths);
                     state.process = Process::Waiting { at: now.saturating_add(u64::from(delay_ms)) };
-                    self.queue.push(Action::Log(Note::RestartScheduled { slot, delay_ms, deaths }));
-                }
+                    Note::RestartScheduled { slot, delay_ms, deaths }
+                };
+                self.push(Action::Log(note));
             }
             // The one place a slot (selected: it ran) becomes down for good while running.
-            if running && *policy.essential.get(slot) && state.process.down_for_good() {
-                self.queue.push(Action::Log(Note::EssentialDown { slot, grace_ms: self.grace_ms }));
+            if running && *self.policy.essential.get(slot) && self.record(slot).process.down_for_good() {
+                self.push(Action::Log(Note::EssentialDown { slot, grace_ms: self.grace_ms }));
                 self.stop(now);
                 return;
             }
@@ -749,12 +804,14 @@ impl Machine {
     /// Moves on to the sweep once every slot is down for good, or every
     /// daemon is reaped after a shutdown.
     fn end_when_all_down(&mut self, now: Millis) {
-        if !self.slots.iter().all(|(_, state)| state.process.down_for_good()) {
-            return;
+        for &slot in &Slot::ALL {
+            if !self.record(slot).process.down_for_good() {
+                return;
+            }
         }
         let deadline = match self.phase {
             Phase::Running => {
-                self.queue.push(Action::Log(Note::AllDown));
+                self.push(Action::Log(Note::AllDown));
                 now.saturating_add(u64::from(self.grace_ms))
             }
             Phase::Stopping { deadline } => deadline,
@@ -762,13 +819,19 @@ impl Machine {
         };
         self.stop_deadline = Some(deadline);
         if self.sweep {
-            self.phase = Phase::Sweeping { deadline, killed: false, recheck: None };
-            self.queue.push(Action::Log(Note::Sweeping { sig: SIGTERM }));
-            self.queue.push(Action::SignalAll(SIGTERM));
-            self.queue.push(Action::Reap);
+            self.sweep(deadline, SIGTERM);
         } else {
             self.exit();
         }
+    }
+
+    /// `sig` to every process left: the sweep's SIGTERM, or its SIGKILL at
+    /// the deadline; then a reap.
+    fn sweep(&mut self, deadline: Millis, sig: i32) {
+        self.phase = Phase::Sweeping { deadline, killed: sig == SIGKILL, recheck: None };
+        self.push(Action::Log(Note::Sweeping { sig }));
+        self.push(Action::SignalAll(sig));
+        self.push(Action::Reap);
     }
 
     fn on_no_children(&mut self, others_left: bool, now: Millis) {
@@ -785,27 +848,25 @@ impl Machine {
 
     fn on_deadline(&mut self, now: Millis) {
         for &slot in &Slot::ALL {
-            let state = self.slots.get_mut(slot);
+            let state = self.record_mut(slot);
             match &mut state.process {
                 Process::Up(run) if run.kill_at.is_some_and(|at| at <= now) => {
                     run.kill_at = None;
-                    self.queue.push(Action::Log(Note::GraceExpired { slot, pid: run.pid }));
-                    self.queue.push(Action::SignalGroup { pid: run.pid, sig: SIGKILL });
+                    let pid = run.pid;
+                    self.push(Action::Log(Note::GraceExpired { slot, pid }));
+                    self.push(Action::SignalGroup { pid, sig: SIGKILL });
                 }
                 // Only while running: a shutdown drops every waiting restart.
-                Process::Waiting { at } if *at <= now => state.respawn(slot, &mut self.queue),
+                Process::Waiting { at } if *at <= now => self.respawn(slot),
                 _ => {}
             }
         }
         if let Phase::Sweeping { deadline, killed: false, recheck } = self.phase {
             if deadline <= now {
-                self.phase = Phase::Sweeping { deadline, killed: true, recheck: None };
-                self.queue.push(Action::Log(Note::Sweeping { sig: SIGKILL }));
-                self.queue.push(Action::SignalAll(SIGKILL));
-                self.queue.push(Action::Reap);
+                self.sweep(deadline, SIGKILL);
             } else if recheck.is_some_and(|at| at <= now) {
                 self.phase = Phase::Sweeping { deadline, killed: false, recheck: None };
-                self.queue.push(Action::Reap);
+                self.push(Action::Reap);
             }
         }
     }
@@ -813,37 +874,18 @@ impl Machine {
     fn exit(&mut self) {
         let code = self.exit_code();
         self.phase = Phase::Exited;
-        self.queue.push(Action::Log(Note::Exiting { code }));
-        self.queue.push(Action::Exit(code));
+        self.push(Action::Log(Note::Exiting { code }));
+        self.push(Action::Exit(code));
     }
 
-    /// The highest code among the selected slots' last runs.
+    /// The highest code among the selected slots' last runs (a slot that is
+    /// not selected never runs: it has no code).
     pub fn exit_code(&self) -> u8 {
         let mut code = 0;
-        for (_, state) in self.slots.iter() {
-            if state.selected {
-                code = code.max(state.last_code.unwrap_or(0));
-            }
+        for &slot in &Slot::ALL {
+            code = code.max(self.record(slot).last_code.unwrap_or(0));
         }
         code
-    }
-}
-
-/// SIGTERM a daemon's group, with SIGKILL due at `deadline`. A daemon already
-/// told to stop keeps its earlier deadline.
-fn terminate(run: &mut Run, deadline: Millis, queue: &mut ActionQueue) {
-    if run.terminated {
-        run.kill_at = run.kill_at.map(|at| at.min(deadline));
-        return;
-    }
-    run.terminated = true;
-    run.kill_at = Some(deadline);
-    queue.push(Action::SignalGroup { pid: run.pid, sig: SIGTERM });
-    if !run.execed {
-        // Its group may not exist yet (no setsid so far). Blocked until just
-        // before its exec, the signal kills it there, at its default action;
-        // if it exec'd already, its group had it too.
-        queue.push(Action::SignalProcess { pid: run.pid, sig: SIGTERM });
     }
 }
 

@@ -77,14 +77,16 @@ fn find<'l>(list: &'l [u8], name: Option<&[u8]>) -> Option<&'l [u8]> {
     while let Some(items) = rest {
         let (item, after) = first_item(items);
         rest = after;
-        let (stem, prefix) = match item.strip_suffix(b"*") {
-            Some(stem) => (stem, true),
-            None => (item, false),
+        let (stem, prefix) = match item {
+            [stem @ .., b'*'] => (stem, true),
+            _ => (item, false),
         };
+        // One comparison for both kinds of item: an exact one is a prefix as long as the name.
         let hit = match name {
             None => !is_name(stem),
-            Some(name) if prefix => name.starts_with(stem),
-            Some(name) => name == stem,
+            Some(name) => {
+                (prefix || name.len() == stem.len()) && matches!(name.get(..stem.len()), Some(head) if head == stem)
+            }
         };
         if hit && !item.is_empty() {
             return Some(item);
@@ -96,10 +98,9 @@ fn find<'l>(list: &'l [u8], name: Option<&[u8]>) -> Option<&'l [u8]> {
 /// `[A-Za-z_][A-Za-z0-9_]*`. An empty stem is none, so a bare `*`, which
 /// would claim every variable, is refused.
 fn is_name(stem: &[u8]) -> bool {
-    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
-    match stem.split_first() {
-        Some((first, rest)) => !first.is_ascii_digit() && word(first) && rest.iter().all(word),
-        None => false,
+    match stem.first() {
+        Some(first) if !first.is_ascii_digit() => stem.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_'),
+        _ => false,
     }
 }
 
@@ -108,7 +109,6 @@ fn is_name(stem: &[u8]) -> bool {
 /// every slot's (valid) PRIVATE list in slot order: a variable that some
 /// slot claims reaches only the slots that claim it; one that none claims,
 /// every slot.
-#[inline(never)]
 pub fn keeps(index: usize, entry: &[u8], lists: &[&[u8]; 4]) -> bool {
     let name = entry.split(|&b| b == b'=').next().unwrap_or(entry);
     let mut claimed = false;

@@ -4,7 +4,7 @@
 //! goes) and the values it names: one small renderer instead of a call per
 //! piece of text at every note, which keeps the binary small.
 
-use super::config::{ConfigError, Problem, Variable, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS, VAR_PREFIX};
+use super::config::{ConfigError, Problem, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS, VAR_PREFIX};
 use super::line::Line;
 use super::machine::{Ended, Note, Pid, Skip, REQUESTED};
 use super::privilege::User;
@@ -88,14 +88,14 @@ fn put(line: &mut Line, code: u8, values: &Values) {
     let [quote0, quote1] = values.quote;
     let [signed0, signed1] = values.signed;
     match code {
-        b's' => drop(line.text(text0.unwrap_or_default())),
-        b't' => drop(line.text(text1.unwrap_or_default())),
-        b'q' => drop(line.quoted(quote0.unwrap_or_default())),
-        b'r' => drop(line.quoted(quote1.unwrap_or_default())),
-        b'p' => drop(line.signed(signed0)),
-        b'c' => drop(line.signed(signed1)),
+        // Each pair of codes is one call, its value picked.
+        b's' | b't' => drop(line.text(if code == b's' { text0 } else { text1 }.unwrap_or_default())),
+        b'q' | b'r' => drop(line.quoted(if code == b'q' { quote0 } else { quote1 }.unwrap_or_default())),
+        b'p' | b'c' => drop(line.signed(if code == b'p' { signed0 } else { signed1 })),
         b'n' => drop(line.num(signed1 as u64)),
         b'l' => slot_names(line),
+        // A trouble's error: one copy of this text for all of them.
+        b'e' => drop(render(line, b" (%r, errno %p)", values)),
         b'i' => drop(match values.id {
             Some(pid) => line.signed(pid.into()),
             None => line.str("null"),
@@ -140,12 +140,45 @@ fn name(slot: Slot) -> Option<&'static [u8]> {
     Some(slot.name().as_bytes())
 }
 
-/// A variable's whole name: [`VAR_PREFIX`] and its short name.
-fn var_name(variable: Variable) -> Line {
-    let mut name = Line::new();
-    let [kind, rest] = variable.short_name();
-    name.str(VAR_PREFIX).str(kind).str(rest);
-    name
+/// The slot a note names as `%s` (and its event as its slot): every note's
+/// slot but [`Note::EssentialDown`]'s (its event's slot is null) and
+/// [`Note::CannotStart`]'s (its slot lies elsewhere in the note, which would
+/// cost a table of offsets here; its arm reads it). A function of its own:
+/// inlined, the optimiser copies it back into every arm of [`note`].
+#[inline(never)]
+fn named_slot(note: &Note) -> Option<Slot> {
+    match *note {
+        Note::Started { slot, .. }
+        | Note::Died { slot, .. }
+        | Note::Restarting { slot, .. }
+        | Note::RestartCoalesced { slot, .. }
+        | Note::RestartSkipped { slot, .. }
+        | Note::RestartDropped { slot }
+        | Note::RestartScheduled { slot, .. }
+        | Note::Failed { slot, .. }
+        | Note::Forwarded { slot, .. }
+        | Note::NotForwarded { slot, .. }
+        | Note::GraceExpired { slot, .. } => Some(slot),
+        _ => None,
+    }
+}
+
+/// The signal a note names as `%g` (`signed[1]`), as [`named_slot`]: not
+/// [`Note::Forwarded`]'s (elsewhere in the note) nor a death's (in its
+/// [`Ended`]); their arms read them.
+#[inline(never)]
+fn named_signal(note: &Note) -> Option<i32> {
+    match *note {
+        Note::ShuttingDown { sig, .. }
+        | Note::AlreadyShuttingDown { sig }
+        | Note::Restarting { sig, .. }
+        | Note::RestartCoalesced { sig, .. }
+        | Note::RestartSkipped { sig, .. }
+        | Note::NotForwarded { sig, .. }
+        | Note::IgnoredSignal { sig }
+        | Note::Sweeping { sig } => Some(sig),
+        _ => None,
+    }
 }
 
 /// One note as a whole line, newline included.
@@ -153,91 +186,78 @@ fn var_name(variable: Variable) -> Line {
 pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>) -> Line {
     let mut who = Line::new();
     let mut v = Values::default();
+    // The slot's name, read once here instead of in each arm.
+    if let Some(slot) = named_slot(note) {
+        v.text[0] = name(slot);
+    }
+    if let Some(sig) = named_signal(note) {
+        v.signed[1] = sig.into();
+    }
     let template = match *note {
-        Note::Started { slot, pid } => {
-            v.text[0] = name(slot);
+        Note::Started { pid, .. } => {
             v.signed[0] = pid.into();
             "%s started pid=%p\nstarted%J%p"
         }
         Note::CannotStart { slot, errno, code } => {
             v.text[0] = name(slot);
-            // A negative errno is the uid/gid switch's (sys::spawn), not the exec's.
-            let (errno, template) = match context.user(slot) {
+            // What failed, rendered first with the note's values (before they
+            // take the errno and code): a negative errno is the uid/gid
+            // switch's (sys::spawn), not the exec's.
+            let (errno, what): (i32, &[u8]) = match context.user(slot) {
                 Some(User { uid, gid }) if errno < 0 => {
-                    who.str("uid ").num(uid.into()).str(" gid ").num(gid.into());
-                    v.text[1] = Some(who.as_bytes());
-                    // As an event: its code, and no process.
-                    (errno.wrapping_neg(), "%s cannot switch to %t: %r (errno %p); code=%c\nexited%Jnull,\"code\":%c")
+                    v.signed = [uid.into(), gid.into()];
+                    (errno.wrapping_neg(), b"switch to uid %p gid %c")
                 }
-                _ => (errno, "%s cannot start %q: %r (errno %p); code=%c\nexited%Jnull,\"code\":%c"),
+                // Quoted, so even an unexpected program leaves room for the code.
+                _ => {
+                    v.quote[0] = Some(context.program(slot));
+                    (errno, b"start %q")
+                }
             };
-            // Quoted, so even an unexpected error text leaves room for the code.
-            v.quote = [Some(context.program(slot)), Some(context.error_text(errno))];
+            render(&mut who, what, &v);
+            v.text[1] = Some(who.as_bytes());
+            // The error text quoted too, for the same reason.
+            v.quote[1] = Some(context.error_text(errno));
             v.signed = [errno.into(), code.into()];
-            template
+            // As an event: its code, and no process.
+            "%s cannot %t: %r (errno %p); code=%c\nexited%Jnull,\"code\":%c"
         }
-        Note::Died { slot, pid, ended } => {
-            v.text[0] = name(slot);
+        Note::Died { pid, ended, .. } => {
             v.signed[0] = pid.into();
+            let (Ended::Exited(number) | Ended::Signaled(number)) = ended;
+            v.signed[1] = number.into();
             match ended {
-                Ended::Exited(code) => {
-                    v.signed[1] = code.into();
-                    "%s exited pid=%p code=%c\nexited%J%p,\"code\":%c"
-                }
-                Ended::Signaled(sig) => {
-                    v.signed[1] = sig.into();
-                    "%s exited pid=%p signal=%g\nexited%J%p,\"signal\":%c"
-                }
+                Ended::Exited(_) => "%s exited pid=%p code=%c\nexited%J%p,\"code\":%c",
+                Ended::Signaled(_) => "%s exited pid=%p signal=%g\nexited%J%p,\"signal\":%c",
             }
         }
-        Note::ShuttingDown { sig, grace_ms } => {
-            v.signed[1] = sig.into();
+        Note::ShuttingDown { grace_ms, .. } => {
             v.signed[0] = grace_ms.into();
             "shutting down (%g); grace %p ms\nshutdown%J%i,\"signal\":%c"
         }
-        Note::AlreadyShuttingDown { sig } => {
-            v.signed[1] = sig.into();
-            "%g changes nothing: already shutting down"
-        }
-        Note::Restarting { slot, pid, sig } => {
-            v.text[0] = name(slot);
-            v.signed[1] = sig.into();
-            match pid {
-                Some(pid) => {
-                    v.signed[0] = pid.into();
-                    "restarting %s pid=%p (%g)\nrestart_requested%J%p"
-                }
-                None => {
-                    v.id = context.last_pid(slot);
-                    "restarting %s, which was down, (%g)\nrestart_requested%J%i"
-                }
+        Note::AlreadyShuttingDown { .. } => "%g changes nothing: already shutting down",
+        Note::Restarting { slot, pid, .. } => match pid {
+            Some(pid) => {
+                v.signed[0] = pid.into();
+                "restarting %s pid=%p (%g)\nrestart_requested%J%p"
             }
-        }
-        Note::RestartCoalesced { slot, sig } => {
-            v.text[0] = name(slot);
-            v.signed[1] = sig.into();
-            "%s restart already pending (%g)"
-        }
-        Note::RestartSkipped { slot, sig, why } => {
-            v.text[0] = name(slot);
-            v.signed[1] = sig.into();
-            match why {
-                Skip::ShuttingDown => "%s restart skipped: shutting down (%g)",
-                Skip::NotSelected => "%s restart skipped: %s is not selected (%g)",
+            None => {
+                v.id = context.last_pid(slot);
+                "restarting %s, which was down, (%g)\nrestart_requested%J%i"
             }
-        }
-        Note::RestartDropped { slot } => {
-            v.text[0] = name(slot);
-            "pending %s restart dropped: shutting down"
-        }
+        },
+        Note::RestartCoalesced { .. } => "%s restart already pending (%g)",
+        Note::RestartSkipped { why, .. } => match why {
+            Skip::ShuttingDown => "%s restart skipped: shutting down (%g)",
+            Skip::NotSelected => "%s restart skipped: %s is not selected (%g)",
+        },
+        Note::RestartDropped { .. } => "pending %s restart dropped: shutting down",
         Note::RestartScheduled { slot, delay_ms, deaths } => {
-            v.text[0] = name(slot);
             v.signed = [delay_ms.into(), deaths.into()];
             v.id = context.last_pid(slot);
             "%s restarting in %p ms (quick deaths in a row: %c)\nrestarting%J%i,\"delay_ms\":%p"
         }
         Note::Failed { slot, deaths } => {
-            v.text[0] = name(slot);
             v.id = context.last_pid(slot);
             v.signed[0] = deaths.into();
             "%s failed: %p quick deaths in a row; not restarting\nfailed%J%i"
@@ -248,31 +268,18 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
             v.signed[0] = grace_ms.into();
             "essential %t is down; shutting down; grace %p ms\nshutdown%J%i"
         }
-        Note::Forwarded { slot, pid, sig } => {
-            v.text[0] = name(slot);
-            v.signed[0] = pid.into();
-            v.signed[1] = sig.into();
+        Note::Forwarded { pid, sig, .. } => {
+            v.signed = [pid.into(), sig.into()];
             "%g forwarded to %s pid=%p\nforwarded%J%p,\"signal\":%c"
         }
-        Note::NotForwarded { slot, sig } => {
-            v.text[0] = name(slot);
-            v.signed[1] = sig.into();
-            "%g not forwarded: %s is not running"
-        }
-        Note::GraceExpired { slot, pid } => {
-            v.text[0] = name(slot);
+        Note::NotForwarded { .. } => "%g not forwarded: %s is not running",
+        Note::GraceExpired { pid, .. } => {
             v.signed[0] = pid.into();
             "%s pid=%p outlived the grace; SIGKILL to its group"
         }
-        Note::IgnoredSignal { sig } => {
-            v.signed[1] = sig.into();
-            "ignoring %g"
-        }
+        Note::IgnoredSignal { .. } => "ignoring %g",
         Note::AllDown => "every daemon has exited",
-        Note::Sweeping { sig } => {
-            v.signed[1] = sig.into();
-            "%g to every process left in the container"
-        }
+        Note::Sweeping { .. } => "%g to every process left in the container",
         Note::Exiting { code } => {
             v.signed[0] = code.into();
             "exiting code=%p\nexit%J%i,\"code\":%p"
@@ -295,7 +302,10 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
 
 #[inline(never)]
 pub fn config_error(error: &ConfigError) -> Line {
-    let name = var_name(error.variable);
+    // The variable's whole name: its prefix and short name, each kept once.
+    let mut name = Line::new();
+    let [kind, rest] = error.variable.short_name();
+    name.str(VAR_PREFIX).str(kind).str(rest);
     let mut v = Values { text: [Some(name.as_bytes()), None], quote: [Some(error.value), None], ..Values::default() };
     let template = match error.problem {
         Problem::UnknownSlot(name) => {
@@ -314,17 +324,16 @@ pub fn config_error(error: &ConfigError) -> Line {
             const _: () = assert!(MAX_WORDS == 64 && MAX_COMMAND_BYTES - 1 == 2047);
             "%s='%q' %t; accepted: at most 64 words and 2047 bytes, POSIX shell quoting, no expansion"
         }
-        Problem::Grace => {
-            v.signed = [MAX_GRACE_MS.into(), DEFAULT_GRACE_MS.into()];
-            "%s='%q' is not accepted: ASCII digits only, 0 to %p (milliseconds); empty means %c"
-        }
-        Problem::RestartDelay => {
-            v.signed = [MAX_DELAY_MS.into(), DEFAULT_DELAY_MS.into()];
-            "%s='%q' is not accepted: ASCII digits only, 0 to %p (milliseconds); empty means %c"
-        }
-        Problem::RestartLimit => {
-            v.signed = [MAX_LIMIT.into(), DEFAULT_LIMIT.into()];
-            "%s='%q' is not accepted: ASCII digits only, 0 to %p (0: no limit); empty means %c"
+        // The numbers: one template, their bounds and unit picked.
+        Problem::Grace | Problem::RestartDelay | Problem::RestartLimit => {
+            let (max, default, unit): (u32, u32, &[u8]) = match error.problem {
+                Problem::Grace => (MAX_GRACE_MS, DEFAULT_GRACE_MS, b"milliseconds"),
+                Problem::RestartDelay => (MAX_DELAY_MS, DEFAULT_DELAY_MS, b"milliseconds"),
+                _ => (MAX_LIMIT.into(), DEFAULT_LIMIT.into(), b"0: no limit"),
+            };
+            v.signed = [max.into(), default.into()];
+            v.text[1] = Some(unit);
+            "%s='%q' is not accepted: ASCII digits only, 0 to %p (%t); empty means %c"
         }
         Problem::LogPrefix => "%s='%q' is not accepted: 1 ([slot] prefix) or 0 (none); empty means 1",
         Problem::User => {
@@ -376,7 +385,6 @@ pub fn startup(what: Startup) -> Line {
 /// A client subcommand that got no answer: control is off (`addr` is
 /// empty), connecting failed with `errno` (described by `text`), or (0)
 /// the init closed unanswered.
-#[inline(never)]
 pub fn no_answer(addr: &[u8], errno: i32, text: &[u8]) -> Line {
     let v = Values { quote: [Some(addr), Some(text)], signed: [errno.into(), 0], ..Values::default() };
     let template = match (addr, errno) {
@@ -388,39 +396,39 @@ pub fn no_answer(addr: &[u8], errno: i32, text: &[u8]) -> Line {
     line(template, &v)
 }
 
-/// An argument that is not accepted.
+/// An argument that is not accepted, and `--help`'s usage line (its first
+/// line: its text is kept once in the binary).
 #[inline(never)]
 pub fn usage_error(argument: &[u8]) -> Line {
-    let v = Values { quote: [Some(argument), None], ..Values::default() };
-    line("arguments '%q' not accepted; usage: sidecar-init [--help | --version | status | health | events | restart SLOT | signal SLOT SIGNAL]", &v)
+    let [help, _] = crate::cli::help();
+    let end = help.iter().position(|&b| b == b'\n').unwrap_or(help.len());
+    let v = Values { text: [help.get(..end), None], quote: [Some(argument), None], ..Values::default() };
+    line("arguments '%q' not accepted; %s", &v)
 }
 
 /// A trouble of the init's, logged once.
-#[inline(never)]
 pub fn trouble(trouble: &Trouble, context: &impl Context) -> Line {
     let mut v = Values::default();
     let (template, errno) = match *trouble {
         Trouble::Unprefixed { slot, errno } => {
             v.text[0] = name(slot);
-            ("%s output goes out unprefixed: no log pipes (%r, errno %p)", errno)
+            ("%s output goes out unprefixed: no log pipes%e", errno)
         }
         Trouble::SharedOutput { sink, errno } => {
             v.text[0] = Some(sink_name(sink));
-            ("cannot reopen %s non-blocking; writing only what poll allows (%r, errno %p)", errno)
+            ("cannot reopen %s non-blocking; writing only what poll allows%e", errno)
         }
         Trouble::OutputGone { sink, errno } => {
             v.text[0] = Some(sink_name(sink));
-            ("%s is gone; its lines are dropped (%r, errno %p)", errno)
+            ("%s is gone; its lines are dropped%e", errno)
         }
-        Trouble::ReadFailed { errno } => ("reading a log pipe failed; output may stall (%r, errno %p)", errno),
+        Trouble::ReadFailed { errno } => ("reading a log pipe failed; output may stall%e", errno),
         Trouble::PollFailed { errno } => {
             const _: () = assert!(DEGRADED_WAKE_MS == 100, "the template says 100 ms");
-            ("poll failed; looking at every log pipe each 100 ms (%r, errno %p)", errno)
+            ("poll failed; looking at every log pipe each 100 ms%e", errno)
         }
-        Trouble::NoReport { errno } => ("no spawn report pipe: a failed exec exits 127 (%r, errno %p)", errno),
-        Trouble::NoControl { errno } => {
-            ("cannot listen on the control socket; running without control (%r, errno %p)", errno)
-        }
+        Trouble::NoReport { errno } => ("no spawn report pipe: a failed exec exits 127%e", errno),
+        Trouble::NoControl { errno } => ("cannot listen on the control socket; running without control%e", errno),
         Trouble::SentFault { sig } => {
             v.signed[1] = sig.into();
             ("ignoring %g sent by another process", 0)
@@ -546,6 +554,18 @@ mod tests {
             text(config_error(&error)),
             "sidecar-init: CLAUDE_BOTTLE_SIDECAR_ESSENTIAL='egress,db' names no slot 'db'; \
              accepted: comma-separated names among egress, pipelock, git-gate, supervise\n"
+        );
+    }
+
+    #[test]
+    fn troubles_end_with_their_error_but_a_sent_fault() {
+        assert_eq!(
+            text(trouble(&Trouble::OutputGone { sink: SinkId::Stderr, errno: 32 }, &Fake)),
+            "sidecar-init: stderr is gone; its lines are dropped (No such file or directory, errno 32)\n"
+        );
+        assert_eq!(
+            text(trouble(&Trouble::SentFault { sig: 11 }, &Fake)),
+            "sidecar-init: ignoring SIGSEGV sent by another process\n"
         );
     }
 

@@ -50,9 +50,17 @@ STKFLTCHLD  CONT  STOP  TSTP  TTIN  TTOU  URG   XCPU  XFSZ  VTALRMPROF  WINCH IO
 /// The name of a classic signal without "SIG"; `None` for real-time and
 /// unknown numbers, which `report` writes as `SIGRTMIN+k` or a number.
 pub fn name(sig: i32) -> Option<&'static [u8]> {
-    let at = usize::try_from(sig).ok().filter(|&n| n > 0)?.wrapping_sub(1).wrapping_mul(6);
-    let name = NAMES.get(at..at.wrapping_add(6))?;
-    name.get(..name.iter().position(|&b| b == b' ').unwrap_or(6))
+    // 0 and negative numbers wrap far past the table's end.
+    Some(packed(NAMES, 6, (sig as usize).wrapping_sub(1))).filter(|name| !name.is_empty())
+}
+
+/// Entry `at` of `table`, names of `width` bytes each, blank-padded (one
+/// string instead of a slice per name); empty past its end.
+#[inline(never)]
+pub fn packed(table: &'static [u8], width: usize, at: usize) -> &'static [u8] {
+    let at = at.wrapping_mul(width);
+    let name = table.get(at..at.wrapping_add(width)).unwrap_or_default();
+    name.get(..name.iter().position(|&b| b == b' ').unwrap_or(width)).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -95,6 +103,9 @@ mod tests {
         assert_eq!(name(32), None);
         assert_eq!(name(libc::SIGWINCH), Some(&b"WINCH"[..]));
         assert_eq!(name(0), None);
+        assert_eq!(name(-1), None);
+        assert_eq!(name(i32::MIN), None);
+        assert_eq!(name(65), None);
         assert_eq!(name(KERNEL_SIGRTMIN), None);
     }
 }

@@ -43,28 +43,28 @@ impl Slot {
     /// that keeps its own range, 368 bytes over the init's loops.
     pub const ALL: [Slot; 4] = [Slot::Egress, Slot::Pipelock, Slot::GitGate, Slot::Supervise];
 
-    /// The slot's table row: the one match on a slot's identity.
-    pub const fn spec(self) -> &'static SlotSpec {
-        const SPECS: [SlotSpec; 4] = [EGRESS, PIPELOCK, GIT_GATE, SUPERVISE];
-        let [egress, pipelock, git_gate, supervise] = &SPECS;
-        match self {
-            Slot::Egress => egress,
-            Slot::Pipelock => pipelock,
-            Slot::GitGate => git_gate,
-            Slot::Supervise => supervise,
-        }
+    /// The slot's table row, by its index (a match made a table of
+    /// pointers to the rows).
+    pub fn spec(self) -> &'static SlotSpec {
+        static SPECS: [SlotSpec; 4] = [EGRESS, PIPELOCK, GIT_GATE, SUPERVISE];
+        // Always there: a slot is an index below 4.
+        SPECS.get(self as usize).unwrap_or(&EGRESS)
     }
 
-    pub const fn name(self) -> &'static str {
+    // Not inlined (nor `variable`): a row's address at each of their many
+    // callers costs more, most on aarch64.
+    #[inline(never)]
+    pub fn name(self) -> &'static str {
         self.spec().name
     }
 
     /// Its part of the names of its variables (`GIT_GATE`).
-    pub const fn variable(self) -> &'static str {
+    #[inline(never)]
+    pub fn variable(self) -> &'static str {
         self.spec().variable
     }
 
-    pub const fn default_command(self) -> &'static str {
+    pub fn default_command(self) -> &'static str {
         self.spec().default_command
     }
 

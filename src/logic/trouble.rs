@@ -47,7 +47,8 @@ impl Trouble {
             Trouble::NoReport { .. } => 26,
             Trouble::NoControl { .. } => 27,
         };
-        1u32.checked_shl(bit).unwrap_or(0)
+        // Every bit above is below 32: no check needed.
+        1u32.wrapping_shl(bit)
     }
 }
 

@@ -33,11 +33,10 @@ impl Command {
     }
 
     /// [`Command::parse`] into existing storage (no move of the buffer).
-    #[inline(never)]
     pub fn parse_into(text: &[u8], command: &mut Command) -> Result<(), WordsError> {
         command.starts.clear();
         command.bytes.clear();
-        let mut splitter = Splitter { command, quote: None, escaped: false, in_word: false };
+        let mut splitter = Splitter { command, quote: Quote::None, escaped: false, in_word: false };
         for &byte in text {
             splitter.feed(byte)?;
         }
@@ -83,7 +82,8 @@ enum Quote {
 
 struct Splitter<'a> {
     command: &'a mut Command,
-    quote: Option<Quote>,
+    /// The quote being read (`Quote::None`: outside quotes).
+    quote: Quote,
     /// A backslash was just read (outside quotes, or inside double quotes).
     escaped: bool,
     in_word: bool,
@@ -116,10 +116,10 @@ impl Splitter<'_> {
     }
 
     fn feed(&mut self, byte: u8) -> Result<(), WordsError> {
-        match self.quote.unwrap_or(Quote::None) {
+        match self.quote {
             Quote::Single => {
                 if byte == b'\'' {
-                    self.quote = None;
+                    self.quote = Quote::None;
                     Ok(())
                 } else {
                     self.push(byte)
@@ -138,7 +138,7 @@ impl Splitter<'_> {
                     self.escaped = true;
                     Ok(())
                 } else if byte == b'"' {
-                    self.quote = None;
+                    self.quote = Quote::None;
                     Ok(())
                 } else {
                     self.push(byte)
@@ -155,11 +155,11 @@ impl Splitter<'_> {
                         self.open_word()
                     }
                     b'\'' => {
-                        self.quote = Some(Quote::Single);
+                        self.quote = Quote::Single;
                         self.open_word()
                     }
                     b'"' => {
-                        self.quote = Some(Quote::Double);
+                        self.quote = Quote::Double;
                         self.open_word()
                     }
                     b' ' | b'\t' | b'\n' => self.end_word(),
@@ -169,8 +169,8 @@ impl Splitter<'_> {
         }
     }
 
-    fn finish(mut self) -> Result<(), WordsError> {
-        if self.quote.is_some() {
+    fn finish(&mut self) -> Result<(), WordsError> {
+        if !matches!(self.quote, Quote::None) {
             return Err(WordsError::UnbalancedQuote);
         }
         if self.escaped {

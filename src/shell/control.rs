@@ -11,8 +11,8 @@
 //! socket is full loses the event and is owed a count (`logic::control::deliver`).
 
 use crate::logic::control::{deliver, parse_request, Request, REQUEST_BYTES};
-use crate::sys::fds::{read, Fd, Read, Written};
-use crate::sys::socket::{self, send_some};
+use crate::sys::fds::{read, Fd, Read};
+use crate::sys::socket::{self, send};
 
 use super::logs::WATCHED;
 
@@ -65,17 +65,30 @@ impl Control {
     /// Returns the first request read, and whose it is: the shell serves
     /// it at once; other clients' requests wait in their sockets for the
     /// next wake (the poll is level-triggered).
-    #[inline(never)]
-    pub fn after_wait(&mut self, ready: u32) -> Option<(usize, Request)> {
-        for at in LISTENER + 1..WATCHED {
-            if ready >> at & 1 != 0 {
-                if let Some(request) = self.read(at) {
-                    return Some((at, request));
+    pub fn after_wait(&mut self, mut ready: u32) -> Option<(usize, Request)> {
+        let mut accepted = false;
+        loop {
+            for at in LISTENER + 1..WATCHED {
+                if ready >> at & 1 != 0 {
+                    if let Some(request) = self.read(at) {
+                        return Some((at, request));
+                    }
                 }
             }
+            if accepted {
+                return None;
+            }
+            accepted = true;
+            // One connection a wake (others wait for the next), read at
+            // once (the loop again, for it alone): its request is usually
+            // there already.
+            ready = 1u32.wrapping_shl(self.accept(ready)? as u32);
         }
-        // One connection a wake (others wait for the next), read at once:
-        // its request is usually there already.
+    }
+
+    /// A waiting connection, if the listener is `ready`, in a place of its
+    /// own: where it is.
+    fn accept(&mut self, ready: u32) -> Option<usize> {
         let listener = self.fds[LISTENER].filter(|_| ready >> LISTENER & 1 != 0)?;
         let fd = match socket::accept(listener) {
             Ok(fd) => fd?,
@@ -102,7 +115,7 @@ impl Control {
         if let Some(place) = self.fds.get_mut(at) {
             *place = Some(fd);
         }
-        Some((at, self.read(at)?))
+        Some(at)
     }
 
     /// Reads client `at`: its request, one message (a longer one is cut to
@@ -113,7 +126,10 @@ impl Control {
         let fd = (*self.fds.get(at)?)?;
         let mut data = [0u8; REQUEST_BYTES];
         let request = match read(fd, &mut data) {
-            Read::Empty => return self.publish_to(at, None),
+            // Nothing to read: the poll said writable. Every client owed a
+            // count is sent it if its socket takes it now, this one among
+            // them (one loop for all, no second for one).
+            Read::Empty => return self.publish_all(None),
             Read::Data(n) if self.events.get(at) == Some(&0) => data.get(..n).and_then(parse_request),
             _ => None,
         };
@@ -127,17 +143,17 @@ impl Control {
     /// not take it at once, it is dropped. Then the connection closes.
     pub fn answer(&mut self, at: usize, answer: &[u8]) {
         if let Some(&Some(fd)) = self.fds.get(at) {
-            let _ = send_some(fd, answer);
+            send(fd, answer);
         }
         self.close(at);
     }
 
     /// Client `at` asked for `events`: `ok`, then every event.
     pub fn stream(&mut self, at: usize) {
-        if let Some(events) = self.events.get_mut(at) {
-            *events = 1;
+        if let (Some(&Some(fd)), Some(events)) = (self.fds.get(at), self.events.get_mut(at)) {
+            // Not taken: the first event it lost (see `publish_all`).
+            *events = if send(fd, b"ok\n") { 1 } else { 2 };
         }
-        self.publish_to(at, Some(b"ok\n"));
     }
 
     fn close(&mut self, at: usize) {
@@ -150,23 +166,22 @@ impl Control {
     }
 
     /// An event's line to every `events` client.
-    #[inline(never)]
     pub fn publish(&mut self, line: &[u8]) {
-        for at in LISTENER + 1..WATCHED {
-            self.publish_to(at, Some(line));
-        }
+        self.publish_all(Some(line));
     }
 
-    /// `line` (if any) to client `at` if it takes events, after the count
-    /// of those it lost, if it lost any and its socket takes it now.
+    /// `line` (if any) to each client that takes events, after the count of
+    /// those it lost, if it lost any and its socket takes it now.
     #[inline(never)]
-    fn publish_to(&mut self, at: usize, line: Option<&[u8]>) -> Option<Request> {
-        if let (Some(&Some(fd)), Some(events)) = (self.fds.get(at), self.events.get_mut(at)) {
-            if *events > 0 {
-                let mut dropped = events.wrapping_sub(1);
-                deliver(&mut dropped, line, |message| matches!(send_some(fd, message), Written::Bytes(_)));
-                // 2^64 - 1 lost events are out of reach: no wrap to 0.
-                *events = dropped.wrapping_add(1);
+    fn publish_all(&mut self, line: Option<&[u8]>) -> Option<Request> {
+        for at in LISTENER + 1..WATCHED {
+            if let (Some(&Some(fd)), Some(events)) = (self.fds.get(at), self.events.get_mut(at)) {
+                if *events > 0 {
+                    let mut dropped = events.wrapping_sub(1);
+                    deliver(&mut dropped, line, |message| send(fd, message));
+                    // 2^64 - 1 lost events are out of reach: no wrap to 0.
+                    *events = dropped.wrapping_add(1);
+                }
             }
         }
         None

@@ -70,7 +70,9 @@ impl Logs {
         Some(logs)
     }
 
-    /// Something degraded; logged once per kind by the shell.
+    /// Something degraded; logged once per kind by the shell. Inlined: a
+    /// call of its own costs its callers 16 bytes more.
+    #[inline(always)]
     pub fn trouble(&mut self, trouble: Trouble) {
         self.troubles.add(trouble);
     }
@@ -111,17 +113,11 @@ impl Logs {
     /// the run writes to the init's own, unprefixed (said at start-up).
     #[inline(always)]
     pub fn pipes_for(&self, slot: Slot) -> Option<(Fd, Fd)> {
-        let (mut out, mut err) = (None, None);
-        // Streams and pipes are in the same order; a slot has one of each sink.
-        for ((_, stream), pipe) in self.routing.streams().zip(&self.pipes) {
-            if stream.slot == slot {
-                match stream.sink {
-                    SinkId::Stdout => out = Some(pipe.writer),
-                    SinkId::Stderr => err = Some(pipe.writer),
-                }
-            }
-        }
-        let (out, err) = (out?, err?);
+        // Streams and pipes are in the same order, and a slot's two are
+        // added together (`open_pipes`), its stdout's first.
+        let (first, _) = self.routing.streams().find(|(_, stream)| stream.slot == slot)?;
+        let out = self.pipes.get(first)?.writer;
+        let err = self.pipes.get(first.wrapping_add(1))?.writer;
         // Every run starts with blocking stdio, as a fresh pipe would give it.
         let _ = make_blocking(out);
         let _ = make_blocking(err);
@@ -145,7 +141,7 @@ impl Logs {
             }
             Read::Empty | Read::Closed => false,
             Read::Failed(errno) => {
-                self.trouble(Trouble::ReadFailed { errno: errno.raw_os_error() });
+                self.trouble(Trouble::ReadFailed { errno: errno as i32 });
                 false
             }
         }
@@ -180,7 +176,7 @@ impl Logs {
                     Written::WouldBlock => break,
                     Written::Gone(errno) => {
                         backlog.reader_gone();
-                        self.troubles.add(Trouble::OutputGone { sink, errno: errno.raw_os_error() });
+                        self.troubles.add(Trouble::OutputGone { sink, errno: errno as i32 });
                         break;
                     }
                 }
@@ -207,8 +203,9 @@ impl Logs {
         // degraded wait still watches.
         let watched = watched.get(..WATCHED).unwrap_or(watched);
         let mut polled: Vec<PollFd<'static>, POLLED> = Vec::new();
-        // What each entry of `polled` stands for, at the same index.
-        let mut sources = [SINK; POLLED];
+        // What each entry of `polled` stands for, at the same index (zeros:
+        // each is set with its entry, and only those are read).
+        let mut sources = [0; POLLED];
         for (i, fd) in watched.iter().enumerate() {
             if let Some(fd) = *fd {
                 let flags = if out >> i & 1 == 0 { PollFlags::IN } else { PollFlags::OUT };
@@ -276,7 +273,9 @@ impl Logs {
     /// The init exits: the pipes are read in turn until all are empty and
     /// every last line delivered, for as long as the readers take it, until
     /// `deadline` at most. What is left then is dropped, and said once if
-    /// there is room.
+    /// there is room. Not inlined into the init's one long function, where
+    /// it would cost 58 bytes more.
+    #[inline(never)]
     pub fn finish(&mut self, deadline: Millis, code: u8) {
         loop {
             let mut more = false;
@@ -287,10 +286,11 @@ impl Logs {
             }
             self.flush();
             let now = now_ms();
-            if now >= deadline || (!more && self.routing.is_idle()) {
+            let idle = self.routing.is_idle();
+            if now >= deadline || (!more && idle) {
                 break;
             }
-            if !self.routing.is_idle() {
+            if !idle {
                 // A sink waits for its reader.
                 self.wait(&[], 0, Some(deadline), now);
             }
@@ -300,9 +300,10 @@ impl Logs {
         }
         self.flush();
         for &sink in self.routing.sink_list() {
-            if let Some(line) = self.routing.sink(sink).give_up(code) {
+            let backlog = self.routing.sink(sink);
+            if let Some(line) = backlog.give_up(code) {
                 // One try, within the sink's write mode: the reader had its time.
-                self.routing.sink(sink).push(&[line.as_bytes()]);
+                backlog.push(&[line.as_bytes()]);
                 let now = now_ms();
                 self.wait(&[], 0, Some(now), now);
                 self.flush();

@@ -83,16 +83,21 @@ impl Environ {
 pub fn per_slot(environ: Environ) -> Option<[Strings; 4]> {
     let mut envp = [environ.envp; 4];
     let mut lists: [&[u8]; 4] = [b""; 4];
+    let mut any_private = false;
     for (list, &slot) in lists.iter_mut().zip(&Slot::ALL) {
         *list = environ.var(Variable::Private(slot).short_name()).unwrap_or_default();
+        any_private |= !list.is_empty();
     }
-    if lists.iter().all(|list| list.is_empty()) {
+    if !any_private {
         return Some(envp);
     }
-    // Room for every entry and the NULL, per slot.
+    // Room for every entry and the NULL, per slot. One overflow check, on
+    // the bytes: the count of pointers, smaller, fits when they do.
+    const ENTRY_BYTES: usize = Slot::ALL.len() * size_of::<Strings>();
     let stride = environ.entries().count().checked_add(1)?;
-    let len = stride.checked_mul(Slot::ALL.len())?;
-    let memory = pages(len.checked_mul(size_of::<Strings>())?)?;
+    let bytes = stride.checked_mul(ENTRY_BYTES)?;
+    let len = stride.wrapping_mul(Slot::ALL.len());
+    let memory = pages(bytes)?;
     // SAFETY: the mapping is page-aligned (aligned for pointers), zero-filled
     // (every element a null pointer), room for `len` pointers, and reached
     // only through this slice from here on, for the init's lifetime.

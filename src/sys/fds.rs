@@ -100,11 +100,12 @@ fn open(path: &CStr, flags: OFlags) -> Result<Fd, i32> {
 }
 
 /// A pipe `(reader, writer)` whose read end is non-blocking; both close on
-/// exec and stay open for the init's lifetime.
+/// exec and stay open for the init's lifetime. The write end is made
+/// non-blocking too, by the one flag of pipe2 (a separate call for the read
+/// end alone would cost bytes): no run gets it so, as each is handed it
+/// through [`make_blocking`] first.
 pub fn log_pipe() -> Result<(Fd, Fd), Errno> {
-    let (reader, writer) = pipe(PipeFlags::CLOEXEC)?;
-    fs::fcntl_setfl(reader, OFlags::NONBLOCK)?;
-    Ok((reader, writer))
+    pipe(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)
 }
 
 /// A pipe `(reader, writer)` made with `flags`, both ends kept open for the
@@ -129,8 +130,9 @@ pub enum Read {
     Data(usize),
     Empty,
     Closed,
-    /// The read failed with this error (not EAGAIN, not EINTR).
-    Failed(Errno),
+    /// The read failed with this errno (not EAGAIN, not EINTR), as wide as
+    /// `Data`'s count: the result then comes back in two registers.
+    Failed(usize),
 }
 
 pub fn read(fd: Fd, buf: &mut [u8]) -> Read {
@@ -140,7 +142,7 @@ pub fn read(fd: Fd, buf: &mut [u8]) -> Read {
             Ok(n) => Read::Data(n),
             Err(Errno::INTR) => continue,
             Err(Errno::AGAIN) => Read::Empty,
-            Err(error) => Read::Failed(error),
+            Err(error) => Read::Failed(error.raw_os_error() as usize),
         };
     }
 }
@@ -149,18 +151,19 @@ pub enum Written {
     Bytes(usize),
     WouldBlock,
     /// The reader is gone (EPIPE) or the descriptor is unusable.
-    Gone(Errno),
+    /// (As wide as `Bytes`' count: the result comes back in two registers.)
+    Gone(usize),
 }
 
 /// One `write`, retried on EINTR.
 pub fn write_some(fd: Fd, bytes: &[u8]) -> Written {
     loop {
         return match io::write(fd, bytes) {
-            Ok(0) => Written::Gone(Errno::PIPE),
+            Ok(0) => Written::Gone(Errno::PIPE.raw_os_error() as usize),
             Ok(n) => Written::Bytes(n),
             Err(Errno::INTR) => continue,
             Err(Errno::AGAIN) => Written::WouldBlock,
-            Err(error) => Written::Gone(error),
+            Err(error) => Written::Gone(error.raw_os_error() as usize),
         };
     }
 }

@@ -18,9 +18,11 @@ pub mod wait;
 /// strerror table would cost 2 KiB of the size budget.
 pub fn error_text(errno: i32) -> &'static [u8] {
     // The error's marker byte, then its text up to the next marker.
-    let marker = u8::try_from(errno).ok().filter(|&e| (1..0x80).contains(&e)).map(|e| e | 0x80);
-    let Some(at) = marker.and_then(|marker| bytes::find(ERRORS, marker)) else { return b"OS error" };
-    let text = ERRORS.get(at.wrapping_add(1)..).unwrap_or(&[]);
+    let found = match u8::try_from(errno) {
+        Ok(errno @ 1..0x80) => bytes::find(ERRORS, errno | 0x80),
+        _ => None,
+    };
+    let Some(text) = found.and_then(|at| ERRORS.get(at.wrapping_add(1)..)) else { return b"OS error" };
     text.get(..text.iter().position(|&b| b >= 0x80).unwrap_or(text.len())).unwrap_or(text)
 }
 

@@ -16,7 +16,7 @@ use core::mem::{size_of, MaybeUninit};
 use rustix::fd::AsRawFd;
 
 use super::bytes::copy;
-use super::fds::{Fd, Written};
+use super::fds::Fd;
 use super::raw::{result, syscall2, syscall3, syscall4, syscall5, Ret};
 
 /// Connections the kernel holds for the init before it accepts them.
@@ -32,7 +32,9 @@ type SockaddrUn = [u8; 110];
 fn sockaddr(raw: &mut SockaddrUn, addr: &[u8]) -> (usize, bool) {
     copy(raw, &(libc::AF_UNIX as u16).to_ne_bytes());
     let copied = copy(raw.get_mut(2..).unwrap_or(&mut []), addr);
-    let is_path = addr.first() != Some(&b'@');
+    // No address (control is off) is taken as an abstract one: its length,
+    // the family's alone, is one no connect accepts (EINVAL).
+    let is_path = addr.first() == Some(&b'/');
     // The abstract name's `@` becomes its NUL; a path keeps the NUL after it.
     if is_path {
         return (copied.saturating_add(3), true);
@@ -54,10 +56,10 @@ fn new_fd(ret: Ret) -> Result<Fd, i32> {
     }
 }
 
-/// A SOCK_SEQPACKET socket (`flags`: SOCK_NONBLOCK or none), connected to or
-/// bound at `addr` (`nr`: connect or bind). Binding, a socket file already
-/// at a path is replaced first (anything else there is left alone, and the
-/// bind fails).
+/// A SOCK_SEQPACKET socket (`flags`: SOCK_NONBLOCK or none), connected to
+/// `addr`, or bound at it and listening (`nr`: connect or bind). Binding, a
+/// socket file already at a path is replaced first (anything else there is
+/// left alone, and the bind fails).
 #[inline(never)]
 fn socket_at(nr: i64, addr: &[u8], flags: i32) -> Result<Fd, i32> {
     let mut raw = [0; 110];
@@ -76,7 +78,12 @@ fn socket_at(nr: i64, addr: &[u8], flags: i32) -> Result<Fd, i32> {
     // SAFETY: socket takes plain integers.
     let fd = new_fd(unsafe { syscall3(libc::SYS_socket, libc::AF_UNIX as usize, kind, 0) })?;
     // SAFETY: `raw` is a sockaddr_un of at least `len` bytes, alive for the call.
-    match result(unsafe { syscall3(nr, fd.as_raw_fd() as usize, raw.as_ptr() as usize, len) }) {
+    let mut done = result(unsafe { syscall3(nr, fd.as_raw_fd() as usize, raw.as_ptr() as usize, len) });
+    if nr == libc::SYS_bind && done.is_ok() {
+        // SAFETY: listen takes plain integers.
+        done = result(unsafe { syscall2(libc::SYS_listen, fd.as_raw_fd() as usize, BACKLOG) });
+    }
+    match done {
         Ok(_) => Ok(fd),
         Err(errno) => {
             close(fd);
@@ -101,13 +108,7 @@ fn unlink(raw: &SockaddrUn) {
 /// A non-blocking listener on `addr` (`@NAME` or an absolute path), which
 /// replaces a socket file at the path.
 pub fn listen(addr: &[u8]) -> Result<Fd, i32> {
-    let fd = socket_at(libc::SYS_bind, addr, libc::SOCK_NONBLOCK)?;
-    // SAFETY: listen takes plain integers.
-    if let Err(errno) = result(unsafe { syscall2(libc::SYS_listen, fd.as_raw_fd() as usize, BACKLOG) }) {
-        close(fd);
-        return Err(errno);
-    }
-    Ok(fd)
+    socket_at(libc::SYS_bind, addr, libc::SOCK_NONBLOCK)
 }
 
 /// Removes the file of a path address: at exit.
@@ -137,7 +138,8 @@ pub fn accept(listener: Fd) -> Result<Option<Fd>, i32> {
 
 /// The uid of the process at the other end (SO_PEERCRED, as it was at connect).
 pub fn peer_uid(fd: Fd) -> Option<u32> {
-    let mut cred = libc::ucred { pid: 0, uid: u32::MAX, gid: u32::MAX };
+    // Read only when the call filled it in.
+    let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
     let mut len = size_of::<libc::ucred>() as libc::socklen_t;
     // SAFETY: `cred` and `len` are valid out-pointers of the sizes given.
     let done = unsafe {
@@ -154,8 +156,10 @@ pub fn peer_uid(fd: Fd) -> Option<u32> {
 }
 
 /// One `send`, one message (taken whole or not at all), that never raises
-/// SIGPIPE (and never blocks on the init's non-blocking sockets).
-pub fn send_some(fd: Fd, bytes: &[u8]) -> Written {
+/// SIGPIPE (and never blocks on the init's non-blocking sockets): whether
+/// it was taken. Why not matters to no caller: a message not taken is
+/// dropped.
+pub fn send(fd: Fd, bytes: &[u8]) -> bool {
     loop {
         // SAFETY: `bytes` is valid for its length; no address (a NULL one).
         let ret = unsafe {
@@ -169,10 +173,9 @@ pub fn send_some(fd: Fd, bytes: &[u8]) -> Written {
             )
         };
         return match result(ret) {
-            Ok(n) => Written::Bytes(n),
+            Ok(_) => true,
             Err(libc::EINTR) => continue,
-            Err(libc::EAGAIN) => Written::WouldBlock,
-            Err(errno) => Written::Gone(rustix::io::Errno::from_raw_os_error(errno)),
+            Err(_) => false,
         };
     }
 }
@@ -223,5 +226,11 @@ mod tests {
         let (raw, len, _) = at(&addr);
         assert_eq!(len, 2 + 108);
         assert_eq!(raw[109], 0, "a 107-byte path keeps its NUL");
+        assert_eq!(at(b"").1, 2, "no address: the family alone");
+    }
+
+    #[test]
+    fn no_address_connects_nowhere() {
+        assert_eq!(connect(b"").err(), Some(libc::EINVAL));
     }
 }

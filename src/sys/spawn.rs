@@ -104,20 +104,15 @@ pub fn spawn(
     if pid == 0 {
         child(&plan);
     }
-    // Only the child may hold the write end: its exit or exec is the EOF.
-    if let Some(writer) = writer {
+    let pid = raw::result(pid);
+    if let Ok((reader, writer)) = pipe {
+        // Only the child may hold the write end: its exit or exec is the EOF.
         fds::close(writer);
-    }
-    let pid = match raw::result(pid) {
-        Ok(pid) => i32::try_from(pid).unwrap_or(0),
-        Err(errno) => {
-            if let Ok((reader, _)) = pipe {
-                fds::close(reader);
-            }
-            return Err(errno);
+        if pid.is_err() {
+            fds::close(reader);
         }
-    };
-    Ok(Child { pid, report: pipe.map(|(reader, _)| reader) })
+    }
+    Ok(Child { pid: i32::try_from(pid?).unwrap_or(0), report: pipe.map(|(reader, _)| reader) })
 }
 
 /// What the report `reader` says now. Once the child is reaped it is
@@ -161,7 +156,7 @@ fn child(plan: &Plan) -> ! {
 fn fail(report: Option<Fd>, error: i32) -> ! {
     if let Some(report) = report {
         // Nothing is left to tell a failed write to: the child exits 127 anyway.
-        let _ = rustix::io::write(report, &error.to_ne_bytes());
+        let _ = fds::write_some(report, &error.to_ne_bytes());
     }
     // rustix exits a process only with its "runtime" feature.
     raw::exit(127)

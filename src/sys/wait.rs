@@ -37,16 +37,15 @@ pub fn reap_one() -> Reaped {
 
 /// Blocks until one of `fds` is ready or `deadline` (monotonic ms) passes;
 /// with no deadline it waits for ever, so an idle init never wakes.
-pub fn poll(fds: &mut [PollFd<'_>], deadline: Option<Millis>, now: Millis) -> Result<usize, Errno> {
+/// An interrupted poll counts as a wake with nothing ready.
+pub fn poll(fds: &mut [PollFd<'_>], deadline: Option<Millis>, now: Millis) -> Result<(), Errno> {
     let timeout = deadline.map(|at| {
         let wait = at.saturating_sub(now);
-        Timespec {
-            tv_sec: i64::try_from(wait / 1000).unwrap_or(i64::MAX),
-            tv_nsec: i64::try_from(wait % 1000).unwrap_or(0).saturating_mul(1_000_000),
-        }
+        // Both fit: seconds of a u64 of milliseconds are below 2^54.
+        Timespec { tv_sec: (wait / 1000) as i64, tv_nsec: (wait % 1000).wrapping_mul(1_000_000) as i64 }
     });
     match rustix_poll(fds, timeout.as_ref()) {
-        Err(Errno::INTR) => Ok(0),
-        result => result,
+        Ok(_) | Err(Errno::INTR) => Ok(()),
+        Err(errno) => Err(errno),
     }
 }
