@@ -1073,7 +1073,7 @@ def server_cpu_ns(ns):
     return total
 
 
-def fig_control(sidecar, runs, slow_runs, batch, restart_runs):
+def fig_control(sidecar, runs, slow_runs, batch, restart_rounds):
     """Issue 11. Status: an operator's (or a HEALTHCHECK's) client run, fork to
     reaped, against a running init with four idle daemons, beside
     `supervisorctl status`, `s6-svstat` and `sv status`; the rounds go round
@@ -1151,27 +1151,41 @@ def fig_control(sidecar, runs, slow_runs, batch, restart_runs):
             ("s6-svc -r", s6n, ["s6-svc", "-r", s6dirs[1]], env),
             ("sv restart", rnn, ["sv", "restart", rndirs[1]], env),
         ]
-        for key, ns, argv, cenv in reqs:
-            n, spacing = restart_runs.get(ns.init.key, restart_runs["default"])
-            r = out["restart"][key] = {"ns": [], "client_ns": [], "errors": []}
-            with Load(own=True) as load:
-                for _ in range(n):
-                    before = len([s for s in ns.starts() if s[0] == "pipelock"])
-                    try:
-                        if argv is None:
-                            t0 = now()
-                            os.kill(ns.pid, signal.SIGUSR1)
-                        else:
-                            [(t0, t1, st, _)] = timed(argv, 1, cenv)
-                            if st != 0:
-                                raise RuntimeError(f"{key}: wait status {st}")
-                            r["client_ns"].append(t1 - t0)
-                        new = ns.wait_for(lambda: [s for s in ns.starts() if s[0] == "pipelock"][before:], 10.0, "replacement")
-                        r["ns"].append(new[0][2] - t0)
-                    except RuntimeError as e:
-                        r["errors"].append(str(e))
-                    time.sleep(spacing)
-            r["load"] = load.result
+        # Rounds, as for the status: each goes through every request, so the
+        # machine's other work falls on all of them alike. A request waits
+        # for the replacement of the one before, and for its init's gap.
+        rounds, per_round, gaps = restart_rounds
+        last = {}
+        for key, *_ in reqs:
+            out["restart"][key] = {"ns": [], "client_ns": [], "errors": []}
+        with Load(own=True) as load:
+            for _ in range(rounds):
+                for key, ns, argv, cenv in reqs:
+                    r = out["restart"][key]
+                    gap = gaps.get(ns.init.key, gaps["default"])
+                    for _ in range(per_round.get(key, 1)):
+                        wait = last.get(ns.init.key, 0) + gap - time.monotonic()
+                        if wait > 0:
+                            time.sleep(wait)
+                        before = len([s for s in ns.starts() if s[0] == "pipelock"])
+                        try:
+                            if argv is None:
+                                t0 = now()
+                                os.kill(ns.pid, signal.SIGUSR1)
+                            else:
+                                [(t0, t1, st, _)] = timed(argv, 1, cenv)
+                                if st != 0:
+                                    raise RuntimeError(f"{key}: wait status {st}")
+                                r["client_ns"].append(t1 - t0)
+                            new = ns.wait_for(
+                                lambda: [s for s in ns.starts() if s[0] == "pipelock"][before:], 10.0, "replacement"
+                            )
+                            r["ns"].append(new[0][2] - t0)
+                        except RuntimeError as e:
+                            r["errors"].append(str(e))
+                        last[ns.init.key] = time.monotonic()
+        out["restart_load"] = load.result
+        for key, r in out["restart"].items():
             log(
                 f"control restart {key}: p50 {fmt_ms(pct(r['ns'], 50))}, p99 {fmt_ms(pct(r['ns'], 99))}"
                 + (f", client exited after {fmt_ms(pct(r['client_ns'], 50))}" if r["client_ns"] else "")
@@ -1304,13 +1318,14 @@ def run(args):
         control_status_runs=40 if q else 300,
         control_status_runs_supervisorctl=10 if q else 60,
         control_batch=10,
-        # (samples, spacing s), as for latency_restart
-        control_restart={
-            "default": (20 if q else 100, 0.05),
-            "s6": (5 if q else 12, 1.1),
-            "runsvdir": (5 if q else 12, 1.1),
-            "supervisord": (5 if q else 20, 0.2),
-        },
+        # (rounds, requests of each kind a round, least gap s between two
+        # restarts in one init): s6-supervise and runsv wait about a second
+        # between two starts of a service, as in latency_restart
+        control_restart=(
+            4 if q else 12,
+            {"sidecar-init restart": 8, "sidecar-init SIGUSR1": 8, "supervisorctl restart": 2},
+            {"default": 0.05, "supervisord": 0.2, "s6": 1.1, "runsvdir": 1.1},
+        ),
     )
     phases = [
         ("size", lambda: fig_size(inits)),

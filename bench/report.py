@@ -790,8 +790,12 @@ def control(res):
         )
     out.append("")
     out.append("### Restart by request: the request → the new pipelock's first instruction\n")
-    out.append("| request | p50 / p90 / p99 | best | ÷ `sidecar-init restart`: p50, best | the requesting client exited after (p50) | samples | load during it |")
-    out.append("|---|---|---|---|---|---|---|")
+    per_row_load = any("load" in r for r in rs.values())  # runs before the rounds: one init after the other
+    out.append(
+        "| request | p50 / p90 / p99 | best | ÷ `sidecar-init restart`: p50, best | the requesting client exited after (p50) | samples |"
+        + (" load during it |" if per_row_load else "")
+    )
+    out.append("|---|---|---|---|---|---|" + ("---|" if per_row_load else ""))
     rref = pct(rs.get("sidecar-init restart", {}).get("ns"), 50)
     rref_lo = min(rs["sidecar-init restart"]["ns"]) if rs.get("sidecar-init restart", {}).get("ns") else None
     for key, what in CTL_RESTART:
@@ -803,8 +807,10 @@ def control(res):
         lo = min(r["ns"]) if r["ns"] else None
         out.append(
             f"| {what} | {tri(r['ns'])} | {ms(lo)} | {times(pct(r['ns'], 50), rref)}, {times(lo, rref_lo)} | {cl} | "
-            f"{len(r['ns'])}{errs} | {load_text(r.get('load'))} |"
+            f"{len(r['ns'])}{errs} |" + (f" {load_text(r.get('load'))} |" if per_row_load else "")
         )
+    if c.get("restart_load"):
+        out.append(f"\nLoad over the restart rounds: {load_text(c['restart_load'])}.")
     out.append("")
     out += ["### What the figures say\n"] + [f"- {n}" for n in control_notes(c)]
     out.append("")
@@ -928,6 +934,21 @@ def control_notes(c):
     return notes
 
 
+def restart_method(cr):
+    if isinstance(cr, (list, tuple)) and len(cr) == 3:  # (rounds, per round, gaps)
+        rounds, per, gaps = cr
+        return (
+            f"the pipelock daemon restarted in {rounds} rounds; each round makes "
+            f"{per.get('sidecar-init restart', 1)} `sidecar-init restart` requests, {per.get('sidecar-init SIGUSR1', 1)} "
+            f"SIGUSR1s, {per.get('supervisorctl restart', 1)} `supervisorctl restart`, one `s6-svc -r` and one "
+            f"`sv restart`, one after the other, each once the one before has its replacement, so the machine's "
+            f"other work falls on all of them alike. Two restarts in one init are at least {gaps.get('default')} s "
+            f"apart (supervisord {gaps.get('supervisord')} s; s6 and runit {gaps.get('s6')} s: both wait about a "
+            "second between two starts of a service)."
+        )
+    return "one init after the other (the runs before the rounds)."
+
+
 def control_method(res):
     P, c = res["params"], res["control"]
     rr = P.get("control_restart", {})
@@ -945,9 +966,7 @@ def control_method(res):
   moment of the machine falls on all of them. "× 4 services" runs four `s6-svstat`s one after the other in one
   sample. The client's CPU: user + system time from `wait4`'s rusage. The init's CPU per request: `/proc/PID/schedstat` of PID 1 and its supervision helpers (s6-supervise,
   runsv) before and after a batch, over the batch, median of the batches.
-- **Restart by request**: the pipelock daemon restarted {rr.get('default', ('?',))[0]} times 50 ms apart
-  (supervisord {rr.get('supervisord', ('?',))[0]} times 0.2 s apart, s6 and runit
-  {rr.get('s6', ('?',))[0]} times 1.1 s apart: both wait about a second between two starts of a service). A
+- **Restart by request**: {restart_method(P.get('control_restart'))} A
   sample is the request (right before `bench-helper time 1` forks the client; for SIGUSR1, right before the
   bench's `kill`) → the new daemon's own CLOCK_MONOTONIC at its first instruction, from the report file, as in
   the restart figures above. "The requesting client exited after" is the same fork → its reap.
@@ -1165,17 +1184,19 @@ def control_runs(runs):
     out = [
         "### Run to run\n",
         "Medians (p50) of every full run of this section made for this file, the one above included, in the order "
-        "they ran: same code, same bench, the machine's other work changing. \"Busy\": both cores during the "
-        "status rounds (the bench's own share in brackets, where recorded).\n",
-        "| run | busy | " + " | ".join(label for _, _, label in cols) + " |",
-        "|---|---|" + "---|" * len(cols),
+        "they ran: the same bench, the machine's other work changing (and the build, where it says so). \"Busy\": "
+        "both cores during the status rounds (the bench's own share in brackets, where recorded).\n",
+        "| run | build | busy | " + " | ".join(label for _, _, label in cols) + " |",
+        "|---|---|---|" + "---|" * len(cols),
     ]
     for r in runs:
         c = r["control"]
         ld = c.get("status_load") or {}
         busy = f"{ld.get('busy_pct', 0):.0f} %" + (f" ({ld['own_pct']:.0f} %)" if ld.get("own_pct") is not None else "")
         cells = [ms(pct(c[w].get(k, {}).get("ns"), 50)) for w, k, _ in cols]
-        out.append(f"| {r['date']} | {busy} | " + " | ".join(cells) + " |")
+        b = c.get("binary", {})
+        build = f"{b.get('commit', '?')}, {b.get('bytes', 0):,} B"
+        out.append(f"| {r['date']} | {build} | {busy} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
