@@ -1184,7 +1184,8 @@ def control_runs(runs):
     out = [
         "### Run to run\n",
         "Medians (p50) of every full run of this section made for this file, the one above included, in the order "
-        "they ran: the same bench, the machine's other work changing (and the build, where it says so). \"Busy\": "
+        "they ran: the same bench (but for the restarts' order, where it says so), the machine's other work changing "
+        "(and the build, where it says so). \"Busy\": "
         "both cores during the status rounds (the bench's own share in brackets, where recorded).\n",
         "| run | build | busy | " + " | ".join(label for _, _, label in cols) + " |",
         "|---|---|---|" + "---|" * len(cols),
@@ -1196,6 +1197,8 @@ def control_runs(runs):
         cells = [ms(pct(c[w].get(k, {}).get("ns"), 50)) for w, k, _ in cols]
         b = c.get("binary", {})
         build = f"{b.get('commit', '?')}, {b.get('bytes', 0):,} B"
+        if any("load" in x for x in c["restart"].values()):
+            build += "; restarts one init after the other"
         out.append(f"| {r['date']} | {build} | {busy} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
