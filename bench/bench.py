@@ -13,6 +13,13 @@ file, so "exec'd" times come from the daemons themselves, not from polling.
 `--only autorestart` (any comma-separated list of figures) runs some figures
 only; with `--md` elsewhere than BENCHMARKS.md their table can be merged into
 the committed file by hand.
+
+`--only control` (issue 11): the control socket's client runs. `sidecar-init
+status` and `health` against a running init, timed fork to reap by
+`bench-helper time`, beside `supervisorctl status`, `s6-svstat` and `sv
+status`; `sidecar-init restart SLOT` -> the new daemon's exec, beside
+`supervisorctl restart`, `s6-svc -r` and `sv restart`. Its section, "Control
+socket (issue 11)", comes whole out of report.control().
 """
 
 import argparse
@@ -234,6 +241,10 @@ class SidecarInit(Init):
         for name, argv in daemons:
             env["CLAUDE_BOTTLE_SIDECAR_CMD_" + name.upper().replace("-", "_")] = " ".join(argv)
         env["CLAUDE_BOTTLE_SIDECAR_LOG_PREFIX"] = "1"
+        # A control socket of its own (issue 11): the default @sidecar-init lives in
+        # the host's network namespace here, which tests running beside the bench
+        # use too. An init from before the control socket ignores the variable.
+        env["CLAUDE_BOTTLE_SIDECAR_CONTROL"] = f"@bench-{os.getpid()}-{run_dir.name}"
         if autorestart:
             env["CLAUDE_BOTTLE_SIDECAR_RESTART"] = ",".join(autorestart)
             env["CLAUDE_BOTTLE_SIDECAR_RESTART_DELAY_MS"] = "0"  # no backoff: the init's own latency
@@ -396,6 +407,7 @@ class Ns:
         argv, extra = init.setup(self.run_dir, daemons, autorestart)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "BENCH_REPORT": str(self.report), "LANG": "C.UTF-8"}
         env.update(extra)
+        self.env = env
         self.err = open(self.run_dir / "stderr.log", "wb")
         cmd = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", str(HELPER), "launch", *argv]
         self.outer = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=self.err)
@@ -820,23 +832,38 @@ def cpu_jiffies():
     return sum(f) - idle, sum(f)
 
 
+def own_cpu_s():
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 class Load:
     """The machine's load over a section: how busy both cores were (every
     process, the other users of this machine included) and the load average."""
 
+    def __init__(self, own=False):
+        # own: also the CPU time of the bench and the processes it has reaped
+        # (its clients); not where the work is inside the namespaces, whose
+        # processes are PID 1's children, not the bench's.
+        self.own = own
+
     def __enter__(self):
         self.start = cpu_jiffies()
+        self.own_start = own_cpu_s()
         self.avg_start = open("/proc/loadavg").read().split()[:3]
         return self
 
     def __exit__(self, *exc):
         busy, total = cpu_jiffies()
         db, dt = busy - self.start[0], total - self.start[1]
+        own = own_cpu_s() - self.own_start
         self.result = {
             "busy_pct": round(100 * db / dt, 1) if dt else None,
             "loadavg_start": self.avg_start,
             "loadavg_end": open("/proc/loadavg").read().split()[:3],
         }
+        if self.own and dt:
+            self.result["own_pct"] = round(100 * own * os.sysconf("SC_CLK_TCK") / dt, 1)
         return False
 
 
@@ -1023,6 +1050,152 @@ def fig_stray(inits, runs, lives_ms):
     return out
 
 
+# ---------------------------------------------------------------- issue 11: the control socket
+
+
+def timed(argv, n, env):
+    """`bench-helper time`: n whole runs of a client (fork, exec, its answer,
+    exit, reap), one after the other. Returns [(t0, t1, wait status, client CPU ns)]."""
+    p = subprocess.run([str(HELPER), "time", str(n), *argv], env=env, capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise RuntimeError(f"bench-helper time {argv[0]}: exit {p.returncode}: {p.stderr.strip()[-200:]}")
+    return [tuple(int(x) for x in l.split()) for l in p.stdout.splitlines()]
+
+
+def server_cpu_ns(ns):
+    """CPU time of PID 1 and its supervision helpers (s6-supervise, runsv), not the daemons."""
+    total = 0
+    for pid in [ns.pid, *ns.helpers()]:
+        try:
+            total += cpu_ns(pid)
+        except OSError:
+            pass
+    return total
+
+
+def fig_control(sidecar, runs, slow_runs, batch, restart_rounds):
+    """Issue 11. Status: an operator's (or a HEALTHCHECK's) client run, fork to
+    reaped, against a running init with four idle daemons, beside
+    `supervisorctl status`, `s6-svstat` and `sv status`; the rounds go round
+    the clients, `batch` runs each, so a noisy moment hits them all. Restart:
+    the request (the client's fork) -> the new daemon's first instruction."""
+    s6, sup, rn = S6(), Supervisord(), Runit()
+    out = {"status": {}, "restart": {}, "answers": {}, "runs": runs, "slow_runs": slow_runs, "batch": batch}
+    out["binary"] = {
+        "bytes": os.path.getsize(sidecar.path),
+        "helper_bytes": os.path.getsize(HELPER),
+        # the last commit of the code the binary is built from (the bench's own files aside)
+        "commit": sh(
+            "git", "-C", str(ROOT), "log", "-1", "--format=%h", "--", ".",
+            ":(exclude)bench", ":(exclude)BENCHMARKS.md", ":(exclude)mk/bench.mk",
+        ),
+    }
+    nss = {}
+    try:
+        for init in (sidecar, sup, s6, rn):
+            nss[init.key] = Ns(init, idle_daemons(init))
+        for ns in nss.values():
+            ns.wait_starts(4, timeout=15)
+        time.sleep(1.0)  # supervisord: every program RUNNING (startsecs=0 still takes a round)
+        si, sv, s6n, rnn = nss["sidecar-init"], nss["supervisord"], nss["s6"], nss["runsvdir"]
+        si_env = {"PATH": "/usr/bin:/bin", "CLAUDE_BOTTLE_SIDECAR_CONTROL": si.env["CLAUDE_BOTTLE_SIDECAR_CONTROL"]}
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+        s6dirs = [str(s6n.run_dir / "scan" / n) for n in SLOTS]
+        rndirs = [str(rnn.run_dir / "service" / n) for n in SLOTS]
+        sup_ctl = ["supervisorctl", "-c", str(sv.run_dir / "supervisord.conf")]
+        s6x4 = []
+        for d in s6dirs:
+            s6x4 += [":::", "s6-svstat", d] if s6x4 else ["s6-svstat", d]
+        # key -> (argv, env, namespace whose server CPU is counted, runs)
+        clients = {
+            "sidecar-init status": ([str(sidecar.path), "status"], si_env, si, runs),
+            "sidecar-init health": ([str(sidecar.path), "health"], si_env, si, runs),
+            "sidecar-init --version": ([str(sidecar.path), "--version"], si_env, None, runs),
+            "fork + exec (static no-op)": ([str(HELPER), "nop"], env, None, runs),
+            "supervisorctl status": ([*sup_ctl, "status"], env, sv, slow_runs),
+            "supervisorctl --help": ([*sup_ctl, "--help"], env, None, slow_runs),
+            "s6-svstat, 1 service": (["s6-svstat", s6dirs[0]], env, s6n, runs),
+            "s6-svstat × 4 services": (s6x4, env, s6n, runs),
+            "sv status, 4 services": (["sv", "status", *rndirs], env, rnn, runs),
+        }
+        for key, (argv, cenv, _, _) in clients.items():
+            first = argv[: argv.index(":::")] if ":::" in argv else argv  # what one answer looks like
+            p = subprocess.run(first, env=cenv, capture_output=True, text=True, timeout=30)
+            out["answers"][key] = {"code": p.returncode, "stdout": p.stdout, "stderr": p.stderr}
+        with Load(own=True) as load:
+            for rnd in range(-(-max(runs, slow_runs) // batch)):
+                for key, (argv, cenv, ns, n) in clients.items():
+                    r = out["status"].setdefault(key, {"ns": [], "client_cpu_ns": [], "server_cpu_ns": [], "failed": 0})
+                    k = min(batch, n - rnd * batch)
+                    if k <= 0:
+                        continue
+                    c0 = server_cpu_ns(ns) if ns else None
+                    got = timed(argv, k, cenv)
+                    if ns:
+                        r["server_cpu_ns"].append((server_cpu_ns(ns) - c0) / k)
+                    r["ns"] += [t1 - t0 for t0, t1, st, _ in got if st == 0]
+                    r["client_cpu_ns"] += [cpu for _, _, st, cpu in got if st == 0]
+                    r["failed"] += sum(1 for _, _, st, _ in got if st != 0)
+        out["status_load"] = load.result
+        for key, r in out["status"].items():
+            log(
+                f"control status {key}: p50 {fmt_ms(pct(r['ns'], 50))}, p99 {fmt_ms(pct(r['ns'], 99))}"
+                + (f", {r['failed']} failed" if r["failed"] else "")
+            )
+
+        # restart pipelock: the request -> the replacement's first instruction
+        reqs = [
+            ("sidecar-init restart", si, [str(sidecar.path), "restart", "pipelock"], si_env),
+            ("sidecar-init SIGUSR1", si, None, None),
+            ("supervisorctl restart", sv, [*sup_ctl, "restart", "pipelock"], env),
+            ("s6-svc -r", s6n, ["s6-svc", "-r", s6dirs[1]], env),
+            ("sv restart", rnn, ["sv", "restart", rndirs[1]], env),
+        ]
+        # Rounds, as for the status: each goes through every request, so the
+        # machine's other work falls on all of them alike. A request waits
+        # for the replacement of the one before, and for its init's gap.
+        rounds, per_round, gaps = restart_rounds
+        last = {}
+        for key, *_ in reqs:
+            out["restart"][key] = {"ns": [], "client_ns": [], "errors": []}
+        with Load(own=True) as load:
+            for _ in range(rounds):
+                for key, ns, argv, cenv in reqs:
+                    r = out["restart"][key]
+                    gap = gaps.get(ns.init.key, gaps["default"])
+                    for _ in range(per_round.get(key, 1)):
+                        wait = last.get(ns.init.key, 0) + gap - time.monotonic()
+                        if wait > 0:
+                            time.sleep(wait)
+                        before = len([s for s in ns.starts() if s[0] == "pipelock"])
+                        try:
+                            if argv is None:
+                                t0 = now()
+                                os.kill(ns.pid, signal.SIGUSR1)
+                            else:
+                                [(t0, t1, st, _)] = timed(argv, 1, cenv)
+                                if st != 0:
+                                    raise RuntimeError(f"{key}: wait status {st}")
+                                r["client_ns"].append(t1 - t0)
+                            new = ns.wait_for(
+                                lambda: [s for s in ns.starts() if s[0] == "pipelock"][before:], 10.0, "replacement"
+                            )
+                            r["ns"].append(new[0][2] - t0)
+                        except RuntimeError as e:
+                            r["errors"].append(str(e))
+                        last[ns.init.key] = time.monotonic()
+        out["restart_load"] = load.result
+        for key, r in out["restart"].items():
+            log(
+                f"control restart {key}: p50 {fmt_ms(pct(r['ns'], 50))}, p99 {fmt_ms(pct(r['ns'], 99))}"
+                + (f", client exited after {fmt_ms(pct(r['client_ns'], 50))}" if r["client_ns"] else "")
+            )
+    finally:
+        for ns in nss.values():
+            ns.stop()
+    return out
+
+
 def pct(xs, q):
     """Nearest rank: the smallest sample with q % of them at or below it."""
     xs = sorted(x for x in (xs or []) if x is not None)
@@ -1047,7 +1220,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer runs, shorter idle window (for trying the bench)")
     ap.add_argument(
         "--only",
-        default="size,startstop,restart,autorestart,idle,reap,pump,relay,latency,sigflood,stray",
+        default="size,startstop,restart,autorestart,idle,reap,pump,relay,latency,sigflood,stray,control",
         help="comma-separated figures to run (e.g. --only autorestart)",
     )
     ap.add_argument(
@@ -1142,6 +1315,17 @@ def run(args):
         sigflood_signals=100000,
         stray_runs=5 if q else 15,
         stray_lives_ms=50,
+        control_status_runs=40 if q else 300,
+        control_status_runs_supervisorctl=10 if q else 60,
+        control_batch=10,
+        # (rounds, requests of each kind a round, least gap s between two
+        # restarts in one init): s6-supervise and runsv wait about a second
+        # between two starts of a service, as in latency_restart
+        control_restart=(
+            4 if q else 12,
+            {"sidecar-init restart": 8, "sidecar-init SIGUSR1": 8, "supervisorctl restart": 2},
+            {"default": 0.05, "supervisord": 0.2, "s6": 1.1, "runsvdir": 1.1},
+        ),
     )
     phases = [
         ("size", lambda: fig_size(inits)),
@@ -1183,6 +1367,16 @@ def run(args):
         ("latency", lambda: fig_latency(latency_inits, P["latency_restart"], P["latency_stop"], P["latency_settle_s"])),
         ("sigflood", lambda: fig_sigflood([inits[0], *baseline, *[i for i in inits if not i.multi]], P["sigflood_runs"], P["sigflood_signals"])),
         ("stray", lambda: fig_stray([inits[0], *baseline], P["stray_runs"], P["stray_lives_ms"])),
+        (
+            "control",
+            lambda: fig_control(
+                inits[0],
+                P["control_status_runs"],
+                P["control_status_runs_supervisorctl"],
+                P["control_batch"],
+                P["control_restart"],
+            ),
+        ),
     ]
     res["phase_errors"] = {}
     for name, phase in phases:

@@ -31,6 +31,19 @@
  *   bench-helper sink LINES            counts stdin; "sink T_LAST BYTES LINES"
  *                                      once LINES lines arrived, then again
  *                                      ("sinkeof ...") at EOF.
+ *   bench-helper time N PROG ARGS... [::: PROG ARGS...]
+ *                                      a client's whole run, N times: each
+ *                                      time forks and execs PROG (then the
+ *                                      next after :::, one after the other),
+ *                                      stdin/stdout/stderr on /dev/null, and
+ *                                      reaps it; prints "T0 T1 STATUS CPU" on
+ *                                      its stdout a run, T0 right before the
+ *                                      first fork, T1 right after the last
+ *                                      reap, STATUS the first non-zero wait
+ *                                      status (0: every command exited 0),
+ *                                      CPU the clients' user + system time in
+ *                                      ns (wait4's rusage).
+ *   bench-helper nop                   exits 0: the floor of a fork + exec.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -253,6 +267,55 @@ static int sink(unsigned long long want) {
     return 0;
 }
 
+/* One run of the commands in argv (split at ":::"); returns the first
+ * non-zero wait status, 0 when all exited 0, -1 when fork failed. */
+static int run_cmds(char **argv, int argc, int devnull, uint64_t *cpu) {
+    int status = 0;
+    *cpu = 0;
+    for (int i = 0; i < argc;) {
+        int j = i;
+        while (j < argc && strcmp(argv[j], ":::") != 0)
+            j++;
+        char *save = argv[j < argc ? j : argc];
+        argv[j] = NULL;
+        pid_t pid = fork();
+        if (pid < 0)
+            return -1;
+        if (pid == 0) {
+            dup2(devnull, 0);
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+            execvp(argv[i], argv + i);
+            _exit(127);
+        }
+        int st;
+        struct rusage ru;
+        while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR)
+            ;
+        *cpu += (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+                (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+        if (st && !status)
+            status = st;
+        if (j < argc)
+            argv[j] = save;
+        i = j + 1;
+    }
+    return status;
+}
+
+static int time_runs(long n, int argc, char **argv) {
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0 || n < 1 || argc < 1)
+        return 2;
+    for (long k = 0; k < n; k++) {
+        uint64_t cpu, t0 = now_ns();
+        int st = run_cmds(argv, argc, devnull, &cpu);
+        uint64_t t1 = now_ns();
+        printf("%llu %llu %d %llu\n", (unsigned long long)t0, (unsigned long long)t1, st, (unsigned long long)cpu);
+    }
+    return fflush(stdout) != 0;
+}
+
 int main(int argc, char **argv) {
     uint64_t t = now_ns();
     size_t a0 = strlen(argv[0]);
@@ -292,7 +355,11 @@ int main(int argc, char **argv) {
         return copy();
     if (argc == 3 && strcmp(argv[1], "sink") == 0)
         return sink(strtoull(argv[2], 0, 10));
+    if (argc >= 4 && strcmp(argv[1], "time") == 0)
+        return time_runs(strtol(argv[2], 0, 10), argc - 3, argv + 3);
+    if (argc == 2 && strcmp(argv[1], "nop") == 0)
+        return 0;
     fprintf(stderr, "usage: bench-helper launch PROG ARGS... | daemon NAME | die NAME MS | flood BYTES LEN CHUNK | reaper PROG ARGS... | "
-                    "copy | sink LINES | sigflood N SIG | stray MS\n");
+                    "copy | sink LINES | sigflood N SIG | stray MS | time N PROG ARGS... [::: PROG ARGS...] | nop\n");
     return 2;
 }

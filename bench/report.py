@@ -591,7 +591,8 @@ def pct(xs, q):
 def load_text(ld):
     if not ld:
         return "—"
-    return f"{ld['busy_pct']:.0f} % busy, load {' '.join(ld['loadavg_start'])} → {' '.join(ld['loadavg_end'])}"
+    own = f" ({ld['own_pct']:.0f} % the bench and its clients)" if ld.get("own_pct") is not None else ""
+    return f"{ld['busy_pct']:.0f} % busy{own}, load {' '.join(ld['loadavg_start'])} → {' '.join(ld['loadavg_end'])}"
 
 
 LAT_INITS = ["sidecar-init", "tini", "dumb-init", "catatonit", "s6", "runsvdir", "supervisord"]
@@ -706,6 +707,272 @@ def issue15_goals(res):
                 f"median {ms(pct(xs, 50))}, worst of {len(xs)} {ms(worst)}."
             )
     return notes
+
+
+# ---------------------------------------------------------------- issue 11: the control socket
+
+CTL_STATUS = [  # key, what it asks, a floor (no init asked) or not
+    ("sidecar-init status", "the bundle and four slots", False),
+    ("sidecar-init health", "every slot up? (a `HEALTHCHECK`)", False),
+    ("supervisorctl status", "four programs (XML-RPC over a Unix socket)", False),
+    ("s6-svstat, 1 service", "one service directory's `supervise/status`", False),
+    ("s6-svstat × 4 services", "four of them, one `s6-svstat` each, one after the other", False),
+    ("sv status, 4 services", "runit: four service directories, one `sv`", False),
+    ("sidecar-init --version", "floor: the same binary's exec, no socket", True),
+    ("fork + exec (static no-op)", "floor: `bench-helper nop`, a static program that exits at once", True),
+    ("supervisorctl --help", "floor: supervisorctl's Python start-up, no socket", True),
+]
+CTL_RESTART = [  # key, the request
+    ("sidecar-init restart", "`sidecar-init restart pipelock` (a client run)"),
+    ("sidecar-init SIGUSR1", "`kill(PID 1, SIGUSR1)` from the bench (no client process)"),
+    ("supervisorctl restart", "`supervisorctl restart pipelock`"),
+    ("s6-svc -r", "`s6-svc -r …/pipelock`"),
+    ("sv restart", "`sv restart …/pipelock` (runit)"),
+]
+
+
+FIGURES = ("size", "startstop", "restart", "autorestart", "idle", "reap", "pump", "relay", "latency", "sigflood", "stray")
+
+
+def tri(xs):
+    return " / ".join(ms(pct(xs, q)) for q in (50, 90, 99))
+
+
+def times(v, ref):
+    """How many times ref a figure is: '1.3×', '1300×'."""
+    if v is None or ref is None or ref <= 0:
+        return "—"
+    r = v / ref
+    return f"{r:.0f}×" if r >= 10 else f"{r:.1f}×"
+
+
+def cpu_text(ns):
+    return "—" if ns is None else (f"{ns / 1e3:.0f} µs" if ns < 1e6 else ms(ns))
+
+
+def control(res):
+    """The control socket's section: status round trip and restart by request,
+    beside supervisorctl, s6 and runit; every figure from this run."""
+    c = res.get("control")
+    if not c:
+        return ""
+    P = res["params"]
+    st, rs = c["status"], c["restart"]
+    m = res["machine"]
+    out = [
+        f"Run: {res['date']}, "
+        + ("`--only control`" if not any(k in res for k in FIGURES) else "with the figures above")
+        + f"{', `--quick`' if P.get('control_status_runs', 0) < 100 else ''}; "
+        f"sidecar-init: {c['binary']['bytes']:,} bytes, built from commit {c['binary']['commit']}. "
+        f"Machine: {m['cpu']}, {m['cores']} cores, shared with other sessions' builds and tests while this ran; "
+        f"status section: {load_text(c.get('status_load'))}.\n",
+        "### Status round trip: one client run, fork → exec → request → answer → exit, reaped\n",
+        "Each client against a running init with four idle daemons (supervisord: four programs; s6-svscan and "
+        "runsvdir: four service directories); every run exited 0.\n",
+        "| client | asks | p50 / p90 / p99 | best | ÷ `sidecar-init status`: p50, best | client's CPU (p50) | init's CPU per request | runs |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    ref = pct(st.get("sidecar-init status", {}).get("ns"), 50)
+    ref_lo = min(st["sidecar-init status"]["ns"]) if st.get("sidecar-init status", {}).get("ns") else None
+    for key, asks, floor in CTL_STATUS:
+        r = st.get(key)
+        if not r:
+            continue
+        xs = r["ns"]
+        cpu = med(r["server_cpu_ns"]) if r["server_cpu_ns"] else None
+        srv = "— (no init asked)" if floor else ("0 (reads files; no server)" if cpu is not None and cpu < 1000 else cpu_text(cpu))
+        ccpu = cpu_text(med(r.get("client_cpu_ns")))
+        name = f"`{key}`" if not key.startswith("fork") and "×" not in key and "," not in key else key
+        failed = f" ({r['failed']} failed)" if r["failed"] else ""
+        lo = min(xs) if xs else None
+        out.append(
+            f"| {name} | {asks} | {tri(xs)} | {ms(lo)} | {times(pct(xs, 50), ref)}, {times(lo, ref_lo)} | {ccpu} | {srv} | {len(xs)}{failed} |"
+        )
+    out.append("")
+    out.append("### Restart by request: the request → the new pipelock's first instruction\n")
+    per_row_load = any("load" in r for r in rs.values())  # runs before the rounds: one init after the other
+    out.append(
+        "| request | p50 / p90 / p99 | best | ÷ `sidecar-init restart`: p50, best | the requesting client exited after (p50) | samples |"
+        + (" load during it |" if per_row_load else "")
+    )
+    out.append("|---|---|---|---|---|---|" + ("---|" if per_row_load else ""))
+    rref = pct(rs.get("sidecar-init restart", {}).get("ns"), 50)
+    rref_lo = min(rs["sidecar-init restart"]["ns"]) if rs.get("sidecar-init restart", {}).get("ns") else None
+    for key, what in CTL_RESTART:
+        r = rs.get(key)
+        if not r:
+            continue
+        cl = ms(pct(r["client_ns"], 50)) if r["client_ns"] else "— (no client)"
+        errs = f" ({len(r['errors'])} errors)" if r["errors"] else ""
+        lo = min(r["ns"]) if r["ns"] else None
+        out.append(
+            f"| {what} | {tri(r['ns'])} | {ms(lo)} | {times(pct(r['ns'], 50), rref)}, {times(lo, rref_lo)} | {cl} | "
+            f"{len(r['ns'])}{errs} |" + (f" {load_text(r.get('load'))} |" if per_row_load else "")
+        )
+    if c.get("restart_load"):
+        out.append(f"\nLoad over the restart rounds: {load_text(c['restart_load'])}.")
+    out.append("")
+    out += ["### What the figures say\n"] + [f"- {n}" for n in control_notes(c)]
+    out.append("")
+    out.append("### How they are measured\n")
+    out.append(control_method(res))
+    out.append("")
+    out.append("<details><summary>every sample of the control section</summary>\n")
+    for key, r in st.items():
+        out.append(f"- status {key}: ms " + ", ".join(f"{x / 1e6:.2f}" for x in r["ns"])
+                   + ("; init's CPU µs per request by batch " + ", ".join(f"{x / 1e3:.1f}" for x in r["server_cpu_ns"]) if r["server_cpu_ns"] else ""))
+    for key, r in rs.items():
+        out.append(f"- restart {key}: ms " + ", ".join(f"{x / 1e6:.2f}" for x in r["ns"])
+                   + ("; client exited after ms " + ", ".join(f"{x / 1e6:.2f}" for x in r["client_ns"]) if r["client_ns"] else ""))
+        if r["errors"]:
+            out.append(f"- restart {key} errors: " + " | ".join(r["errors"]))
+    out.append("- one answer of each client:\n")
+    for key, a in c.get("answers", {}).items():
+        if key.endswith("--help") or key.startswith("fork"):
+            continue
+        text = (a["stdout"] + a["stderr"]).strip().replace(str(Path.cwd()) + "/", "")
+        out.append(f"  `{key}` (exit {a['code']}):\n\n  ```\n" + "\n".join("  " + l for l in text.splitlines()) + "\n  ```\n")
+    out.append("</details>")
+    return "\n".join(out)
+
+
+def control_notes(c):
+    st, rs = c["status"], c["restart"]
+    p50 = lambda k, d=st: pct(d.get(k, {}).get("ns"), 50)
+    lo = lambda k: min(st[k]["ns"]) if st.get(k, {}).get("ns") else None
+    cpu = lambda k: med(st.get(k, {}).get("server_cpu_ns"))
+    ccpu = lambda k: med(st.get(k, {}).get("client_cpu_ns"))
+    notes = []
+    ours, ver, nop = p50("sidecar-init status"), p50("sidecar-init --version"), p50("fork + exec (static no-op)")
+    sup, suph = p50("supervisorctl status"), p50("supervisorctl --help")
+    s61, s64, sv4 = p50("s6-svstat, 1 service"), p50("s6-svstat × 4 services"), p50("sv status, 4 services")
+    if ours and ver:
+        d = lo("sidecar-init status") - lo("sidecar-init --version")
+        notes.append(
+            f"**Status costs about what the client's own exec costs.** `sidecar-init status` {ms(ours)} (p50, best "
+            f"{ms(lo('sidecar-init status'))}) against {ms(ver)} (best {ms(lo('sidecar-init --version'))}) for "
+            f"`sidecar-init --version`, the same static binary asking nothing, and {ms(nop)} (best "
+            f"{ms(lo('fork + exec (static no-op)'))}) for a static program that exits at once. Best against best, "
+            f"the socket round trip and the answer add {d / 1e3:.0f} µs; the medians move with the machine's other "
+            f"work more than that. PID 1 spends {cpu_text(cpu('sidecar-init status'))} of CPU per request (the "
+            f"accept, the peer's credentials, the answer; per batch of {c['batch']}, median), the client "
+            f"{cpu_text(ccpu('sidecar-init status'))}. `health` is the same round trip "
+            f"({ms(p50('sidecar-init health'))}, PID 1 {cpu_text(cpu('sidecar-init health'))} per request)."
+        )
+    slow = lambda k: 100 * sum(1 for x in st[k]["ns"] if x > 3e6) / len(st[k]["ns"]) if st.get(k, {}).get("ns") else 0
+    busy = (c.get("status_load") or {}).get("busy_pct") or 0
+    own = (c.get("status_load") or {}).get("own_pct")
+    own_text = (
+        "the rest other sessions' work (builds, tests)"
+        if own is None
+        else f"{own:.0f} % of them the bench's own client runs, the other {max(busy - own, 0):.0f} % everything else, "
+        "mostly other sessions' builds and tests"
+    )
+    if ours and busy >= 50:
+        notes.append(
+            f"**The tails are the machine's.** The machine's two cores were {busy:.0f} % busy during the status "
+            f"rounds, {own_text}. Over 3 ms: {slow('sidecar-init status'):.0f} % of "
+            f"`sidecar-init status` runs, {slow('sidecar-init --version'):.0f} % of `--version`'s and "
+            f"{slow('fork + exec (static no-op)'):.0f} % of the no-op's, which ask no init. A woken process can "
+            "wait for a CPU until the next scheduler tick (this kernel: `CONFIG_HZ=250`, 4 ms): that is where "
+            "the p90 and p99 of the fast clients come from, the floors' as much as those that ask an init, and "
+            "why a sample made of four execs (`s6-svstat` × 4) seldom escapes a wait."
+        )
+    if ours and sup:
+        per_min = 6 * (ccpu("supervisorctl status") or 0) / 1e9
+        notes.append(
+            f"**supervisorctl status: {times(sup, ours)} ours** ({ms(sup)}), and almost all of it is CPython "
+            f"starting and importing supervisor: `supervisorctl --help`, which asks nothing, takes {ms(suph)}. "
+            f"The client burns {cpu_text(ccpu('supervisorctl status'))} of CPU a run and supervisord "
+            f"{cpu_text(cpu('supervisorctl status'))} per `status` (XML-RPC over HTTP on its Unix socket). As a "
+            f"`HEALTHCHECK` every 10 s that is {per_min:.1f} CPU-seconds a minute in the client alone, against "
+            f"{6 * (ccpu('sidecar-init health') or 0) / 1e6:.1f} ms for `sidecar-init health`."
+        )
+    if ours and s61:
+        notes.append(
+            f"**s6-svstat: {times(s61, ours)} ours for one service ({ms(s61)}), {times(s64, ours)} for all four "
+            f"({ms(s64)}, four runs one after the other).** s6 has no server in the way: `s6-svstat` reads the "
+            "service directory's `supervise/status` file (s6-supervise spends nothing on it), so what it costs is "
+            "the exec of a dynamically linked program (ld.so, libskarnet, glibc) per service. runit's `sv status` "
+            f"reads its four directories in one process: {ms(sv4)} ({times(sv4, ours)})."
+        )
+    rq, sig = p50("sidecar-init restart", rs), p50("sidecar-init SIGUSR1", rs)
+    cl = pct(rs.get("sidecar-init restart", {}).get("client_ns"), 50)
+    if rq:
+        lo_rq = min(rs["sidecar-init restart"]["ns"])
+        lo_sig = min(rs["sidecar-init SIGUSR1"]["ns"]) if rs.get("sidecar-init SIGUSR1", {}).get("ns") else None
+        text = (
+            f"**Restart by request: {ms(rq)}** from the client's fork to the new pipelock's first instruction "
+            f"(p50; best {ms(lo_rq)}), against {ms(sig)} (best {ms(lo_sig)}) for SIGUSR1 sent straight to PID 1 "
+            "by the bench, which needs no process. "
+        )
+        if lo_sig is not None:
+            text += (
+                f"Best against best, the client's fork and exec and the socket add {max(lo_rq - lo_sig, 0) / 1e3:.0f} µs "
+                "to the restart itself (SIGTERM to the old daemon, its reaping, the spawn and the new exec)"
+            )
+            text += "; at the median the two swap places with the load, a few ms either way. " if sig and sig > rq else ". "
+        text += f"The client exits once the init has accepted the request ({ms(cl)}, p50), before the new daemon runs."
+        notes.append(text)
+    for key, label, why in (
+        ("supervisorctl restart", "supervisorctl restart",
+         "the client's Python start-up, then supervisord stops the program, notices its death in one round "
+         "of its main loop and starts it in the next (`startsecs=0`); the client returns once the program is "
+         "RUNNING"),
+        ("s6-svc -r", "s6-svc -r",
+         "s6-svc only writes to the service's control fifo and exits; s6-supervise kills the daemon at once and "
+         "then waits out its throttle, one second between two spawns of a service that does not report "
+         "readiness (as in the auto-restart figure above)"),
+        ("sv restart", "sv restart",
+         "runsv restarts at once; the `sv` client then polls the status file until the service is up again "
+         "and exits only after a later check, so the client takes far longer than the restart itself"),
+    ):
+        v = p50(key, rs)
+        if v and rq:
+            clx = pct(rs[key].get("client_ns"), 50)
+            notes.append(f"**{label}: {ms(v)}, {times(v, rq)} ours** (client exited after {ms(clx)}): {why}.")
+    return notes
+
+
+def restart_method(cr):
+    if isinstance(cr, (list, tuple)) and len(cr) == 3:  # (rounds, per round, gaps)
+        rounds, per, gaps = cr
+        return (
+            f"the pipelock daemon restarted in {rounds} rounds; each round makes "
+            f"{per.get('sidecar-init restart', 1)} `sidecar-init restart` requests, {per.get('sidecar-init SIGUSR1', 1)} "
+            f"SIGUSR1s, {per.get('supervisorctl restart', 1)} `supervisorctl restart`, one `s6-svc -r` and one "
+            f"`sv restart`, one after the other, each once the one before has its replacement, so the machine's "
+            f"other work falls on all of them alike. Two restarts in one init are at least {gaps.get('default')} s "
+            f"apart (supervisord {gaps.get('supervisord')} s; s6 and runit {gaps.get('s6')} s: both wait about a "
+            "second between two starts of a service)."
+        )
+    return "one init after the other (the runs before the rounds)."
+
+
+def control_method(res):
+    P, c = res["params"], res["control"]
+    rr = P.get("control_restart", {})
+    return f"""- All four inits run at once, each as PID 1 of its own PID namespace with four idle
+  `bench-helper daemon`s (sidecar-init's four slots; four supervisord programs; four s6 and four runit service
+  directories whose `run` is the helper), as in the other figures. sidecar-init listens on an abstract name of
+  its own (`CLAUDE_BOTTLE_SIDECAR_CONTROL=@bench-…`), which the client is given too; the clients run from
+  outside the namespace (an abstract socket is per network namespace, and the bench shares the host's).
+- **Status round trip**: `bench-helper time N CMD…` (bench/helper.c, static) forks and execs the client with
+  stdin, stdout and stderr on `/dev/null` and waits for it, N times one after the other; a sample is
+  CLOCK_MONOTONIC right before the fork → right after the reap, the client's whole run as a `HEALTHCHECK`
+  or `docker exec` sees it (without Docker's own exec machinery, which adds the same to every client).
+  Only runs that exited 0 count. {c['runs']} runs per client ({c.get('slow_runs')} for the two supervisorctl
+  rows, about 0.2 s each), in rounds of {c['batch']}: each round goes through every client in turn, so a busy
+  moment of the machine falls on all of them. "× 4 services" runs four `s6-svstat`s one after the other in one
+  sample. The client's CPU: user + system time from `wait4`'s rusage. The init's CPU per request: `/proc/PID/schedstat` of PID 1 and its supervision helpers (s6-supervise,
+  runsv) before and after a batch, over the batch, median of the batches.
+- **Restart by request**: {restart_method(P.get('control_restart'))} A
+  sample is the request (right before `bench-helper time 1` forks the client; for SIGUSR1, right before the
+  bench's `kill`) → the new daemon's own CLOCK_MONOTONIC at its first instruction, from the report file, as in
+  the restart figures above. "The requesting client exited after" is the same fork → its reap.
+- p50/p90/p99 are nearest-rank; with fewer than 100 samples p99 is the largest. Load: how busy both cores were
+  over the section (`/proc/stat`, every process on the machine), of which the bench's own share (its CPU time
+  and its reaped clients', from `times`), and the load average before → after."""
 
 
 def latency_panel(ax, res):
@@ -838,6 +1105,9 @@ def write(res, md_path, png):
             plot_md = f"\n![log throughput against line length; reap cost per orphan; relay rate; latency idle vs under a log flood]({rel})\n"
         except Exception as e:  # a missing plot must not cost the numbers
             plot_md = f"\n(no plot this run: {e})\n"
+    control_md = control(res)
+    if control_md:
+        control_md = "\n## Control socket (issue 11)\n\n" + control_md + "\n"
     text = f"""# Benchmarks
 
 Generated by `make bench` (`bench/bench.py`); do not edit by hand, run it again.
@@ -864,6 +1134,7 @@ without an s6-log service per daemon.
 ## Relay and latency under load (issue 15)
 
 {issue15(res)}
+{control_md}
 
 ## Goals
 
@@ -890,3 +1161,76 @@ without an s6-log service per daemon.
         if marker in old:
             kept = old[old.index(marker):]
     md_path.write_text(text + ("\n" + kept if kept else ""))
+
+
+CONTROL_HEAD = "## Control socket (issue 11)"
+
+
+def control_runs(runs):
+    """Medians of other runs of the control section beside this one's: how
+    much they move with the machine's load from run to run."""
+    cols = [
+        ("status", "sidecar-init status", "status: `sidecar-init status`"),
+        ("status", "supervisorctl status", "`supervisorctl status`"),
+        ("status", "s6-svstat, 1 service", "`s6-svstat` × 1"),
+        ("status", "s6-svstat × 4 services", "`s6-svstat` × 4"),
+        ("status", "sv status, 4 services", "`sv status`"),
+        ("restart", "sidecar-init restart", "restart: `sidecar-init restart`"),
+        ("restart", "sidecar-init SIGUSR1", "SIGUSR1"),
+        ("restart", "supervisorctl restart", "`supervisorctl restart`"),
+        ("restart", "s6-svc -r", "`s6-svc -r`"),
+        ("restart", "sv restart", "`sv restart`"),
+    ]
+    out = [
+        "### Run to run\n",
+        "Medians (p50) of every full run of this section made for this file, the one above included, in the order "
+        "they ran: the same bench (but for the restarts' order, where it says so), the machine's other work changing "
+        "(and the build, where it says so). \"Busy\": "
+        "both cores during the status rounds (the bench's own share in brackets, where recorded).\n",
+        "| run | build | busy | " + " | ".join(label for _, _, label in cols) + " |",
+        "|---|---|---|" + "---|" * len(cols),
+    ]
+    for r in runs:
+        c = r["control"]
+        ld = c.get("status_load") or {}
+        busy = f"{ld.get('busy_pct', 0):.0f} %" + (f" ({ld['own_pct']:.0f} %)" if ld.get("own_pct") is not None else "")
+        cells = [ms(pct(c[w].get(k, {}).get("ns"), 50)) for w, k, _ in cols]
+        b = c.get("binary", {})
+        build = f"{b.get('commit', '?')}, {b.get('bytes', 0):,} B"
+        if any("load" in x for x in c["restart"].values()):
+            build += "; restarts one init after the other"
+        out.append(f"| {r['date']} | {build} | {busy} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def merge_control(res, md_path, others=()):
+    """Puts this run's control section into an existing BENCHMARKS.md, in
+    place of the one there or before `## Goals` (where a full run writes it),
+    leaving the rest of the file as it is: for a `--only control` run.
+    `others`: results of other runs of the section, for a run-to-run table."""
+    text = md_path.read_text()
+    body = control(res)
+    if others:
+        runs = sorted([res, *others], key=lambda r: r["date"])
+        a = body.index("### What the figures say")
+        body = body[:a] + control_runs(runs) + "\n\n" + body[a:]
+    section = CONTROL_HEAD + "\n\n" + body + "\n\n"
+    if CONTROL_HEAD in text:
+        a = text.index(CONTROL_HEAD)
+        b = text.index("\n## ", a + len(CONTROL_HEAD)) + 1
+        text = text[:a] + section + text[b:]
+    else:
+        a = text.index("## Goals\n")
+        text = text[:a] + section + text[a:]
+    md_path.write_text(text)
+
+
+if __name__ == "__main__":
+    # python3 bench/report.py --merge-control target/bench/results.json BENCHMARKS.md [OTHER-RUN.json ...]
+    import json
+    import sys
+
+    if len(sys.argv) < 4 or sys.argv[1] != "--merge-control":
+        sys.exit("usage: report.py --merge-control RESULTS.json BENCHMARKS.md [OTHER-RUN.json ...]")
+    load = lambda f: json.loads(Path(f).read_text())
+    merge_control(load(sys.argv[2]), Path(sys.argv[3]), [load(f) for f in sys.argv[4:]])
