@@ -572,3 +572,28 @@ fn out_of_descriptors_the_init_gives_up_control_once_and_runs_on() {
     init.stop_expecting(0);
     assert_eq!(init.stderr().matches("running without control").count(), 1);
 }
+
+/// An `events` client that shuts its reading side down (`shutdown(SHUT_RD)`)
+/// and stays connected: the init's sends to it fail with EPIPE however
+/// writable its socket is. That must not make the init spin on a count of
+/// lost events it can never deliver: over a second it sleeps.
+#[test]
+fn an_events_client_that_stops_reading_for_good_does_not_make_the_init_spin() {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let init = Setup::new("events-shut-rd").all_standins().start();
+    init.wait_started(&SLOTS);
+    let mut events = connect(&init.control);
+    events.write_all(b"events").unwrap();
+    let mut ok = [0u8; 16];
+    assert_eq!(events.read(&mut ok).unwrap(), 3, "the answer to `events`");
+    // SAFETY: shutdown on the connection's open descriptor.
+    assert_eq!(unsafe { libc::shutdown(events.as_raw_fd(), libc::SHUT_RD) }, 0);
+    // An event it cannot take.
+    let answer = init.client(&["signal", "egress", "WINCH"]);
+    assert_eq!(answer.code, Some(0), "{answer:?}");
+    let (_, cpu) = init.idle_second();
+    assert_eq!(init.client(&["health"]).code, Some(0));
+    init.stop();
+    assert!(cpu < 50_000_000, "the init used {cpu} ns of CPU over an idle second");
+}
