@@ -597,3 +597,34 @@ fn an_events_client_that_stops_reading_for_good_does_not_make_the_init_spin() {
     init.stop();
     assert!(cpu < 50_000_000, "the init used {cpu} ns of CPU over an idle second");
 }
+
+/// A `signal` request for a slot that is starting is answered at once:
+/// refused, with the reason, and not sent later behind the answer's back
+/// (on control-land it was held for the exec, and its client got a bare
+/// `no` and exit 1 with nothing said, while the signal went out after).
+/// The init is stopped while two clients queue their requests: it takes
+/// one a wake, so the restart starts egress and the signal is served in
+/// the next wake, before egress's exec is read.
+#[test]
+fn a_signal_for_a_starting_slot_is_refused_with_its_reason() {
+    let init = Setup::new("signal-starting").all_standins().start();
+    init.wait_started(&SLOTS);
+    let egress = pid_of(&init, "egress");
+    kill(&init, "egress");
+    init.wait_stderr(&format!("egress exited pid={egress} signal=SIGKILL"));
+    init.signal(libc::SIGSTOP);
+    let mut restart = connect(&init.control);
+    restart.write_all(b"restart egress").unwrap();
+    let mut signal = connect(&init.control);
+    signal.write_all(b"signal egress WINCH").unwrap();
+    init.signal(libc::SIGCONT);
+    let restarted = read_all(&mut restart).unwrap();
+    assert_eq!(restarted, "ok\nsidecar-init: restarting egress, which was down, (sidecar-init restart)\n");
+    let answer = read_all(&mut signal).unwrap();
+    assert_eq!(answer, "no\nsidecar-init: SIGWINCH not forwarded: egress is not running\n");
+    init.wait_starts("egress", 2);
+    // A request after it is answered: by then any held signal went out.
+    assert_eq!(init.client(&["status"]).code, Some(0));
+    init.assert_stderr_lacks("SIGWINCH forwarded");
+    init.stop_expecting(0);
+}
