@@ -572,3 +572,59 @@ fn out_of_descriptors_the_init_gives_up_control_once_and_runs_on() {
     init.stop_expecting(0);
     assert_eq!(init.stderr().matches("running without control").count(), 1);
 }
+
+/// An `events` client that shuts its reading side down (`shutdown(SHUT_RD)`)
+/// and stays connected: the init's sends to it fail with EPIPE however
+/// writable its socket is. That must not make the init spin on a count of
+/// lost events it can never deliver: over a second it sleeps.
+#[test]
+fn an_events_client_that_stops_reading_for_good_does_not_make_the_init_spin() {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let init = Setup::new("events-shut-rd").all_standins().start();
+    init.wait_started(&SLOTS);
+    let mut events = connect(&init.control);
+    events.write_all(b"events").unwrap();
+    let mut ok = [0u8; 16];
+    assert_eq!(events.read(&mut ok).unwrap(), 3, "the answer to `events`");
+    // SAFETY: shutdown on the connection's open descriptor.
+    assert_eq!(unsafe { libc::shutdown(events.as_raw_fd(), libc::SHUT_RD) }, 0);
+    // An event it cannot take.
+    let answer = init.client(&["signal", "egress", "WINCH"]);
+    assert_eq!(answer.code, Some(0), "{answer:?}");
+    let (_, cpu) = init.idle_second();
+    assert_eq!(init.client(&["health"]).code, Some(0));
+    init.stop();
+    assert!(cpu < 50_000_000, "the init used {cpu} ns of CPU over an idle second");
+}
+
+/// A `signal` request for a slot that is starting is answered at once:
+/// refused, with the reason, and not sent later behind the answer's back
+/// (on control-land it was held for the exec, and its client got a bare
+/// `no` and exit 1 with nothing said, while the signal went out after).
+/// The init is stopped while two clients queue their requests: it takes
+/// one a wake, so the restart starts egress and the signal is served in
+/// the next wake, before egress's exec is read.
+#[test]
+fn a_signal_for_a_starting_slot_is_refused_with_its_reason() {
+    let init = Setup::new("signal-starting").all_standins().start();
+    init.wait_started(&SLOTS);
+    let egress = pid_of(&init, "egress");
+    kill(&init, "egress");
+    init.wait_stderr(&format!("egress exited pid={egress} signal=SIGKILL"));
+    init.signal(libc::SIGSTOP);
+    let mut restart = connect(&init.control);
+    restart.write_all(b"restart egress").unwrap();
+    let mut signal = connect(&init.control);
+    signal.write_all(b"signal egress WINCH").unwrap();
+    init.signal(libc::SIGCONT);
+    let restarted = read_all(&mut restart).unwrap();
+    assert_eq!(restarted, "ok\nsidecar-init: restarting egress, which was down, (sidecar-init restart)\n");
+    let answer = read_all(&mut signal).unwrap();
+    assert_eq!(answer, "no\nsidecar-init: SIGWINCH not forwarded: egress is not running\n");
+    init.wait_starts("egress", 2);
+    // A request after it is answered: by then any held signal went out.
+    assert_eq!(init.client(&["status"]).code, Some(0));
+    init.assert_stderr_lacks("SIGWINCH forwarded");
+    init.stop_expecting(0);
+}

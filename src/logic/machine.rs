@@ -617,7 +617,7 @@ impl Machine {
             }
             Event::Deadline => self.on_deadline(now),
             Event::Requested { slot, sig: REQUESTED } => self.restart(slot, REQUESTED, now),
-            Event::Requested { slot, sig } => self.forward(slot, sig),
+            Event::Requested { slot, sig } => self.forward(slot, sig, false),
         }
         self.start_queued();
     }
@@ -627,7 +627,7 @@ impl Machine {
             Route::Reap => self.push(Action::Reap),
             Route::Shutdown => self.shut_down(sig, now),
             Route::Restart(slot) => self.restart(slot, sig, now),
-            Route::Forward(slot) => self.forward(slot, sig),
+            Route::Forward(slot) => self.forward(slot, sig, true),
             Route::Ignore => {
                 let bit = bit(sig);
                 if bit == 0 || self.ignored_logged & bit == 0 {
@@ -699,7 +699,10 @@ impl Machine {
         }
     }
 
-    fn forward(&mut self, slot: Slot, sig: i32) {
+    /// `hold`: a signal of the container's (SIGHUP); a `signal` request
+    /// (any of 64 signals, held each, would make one exec send them all, past
+    /// the action queue) is refused for a starting slot, with its answer.
+    fn forward(&mut self, slot: Slot, sig: i32, hold: bool) {
         let state = self.record_mut(slot);
         match state.process {
             Process::Up(run) if run.execed => self.send(slot, Some(run.pid), sig),
@@ -707,7 +710,7 @@ impl Machine {
             // would meet its default action (a SIGHUP kills). Held for the
             // exec instead, so that a reload sent while the daemon starts
             // (at the container's start, or during its restart) is not lost.
-            Process::Up(_) | Process::Queued | Process::Spawning => state.held |= bit(sig),
+            Process::Up(_) | Process::Queued | Process::Spawning if hold => state.held |= bit(sig),
             _ => self.send(slot, None, sig),
         }
     }

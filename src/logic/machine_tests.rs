@@ -775,3 +775,23 @@ fn the_bundle_goes_running_stopping_sweeping() {
     }
     assert_eq!(harness.machine.bundle(), Bundle::Sweeping);
 }
+
+#[test]
+fn a_signal_request_for_a_starting_slot_is_refused_not_held() {
+    let mut m = Machine::new(PerSlot::from_fn(|_| true), GRACE, Role::Pid1);
+    m.start();
+    let _ = answer(&mut m, Event::Spawned { slot: Slot::Egress, pid: 10 }, 0);
+    // Egress starting, the others queued: every signal a client may name,
+    // refused at once (it has its answer) rather than held: held, egress's
+    // exec sent them all, 129 actions for one event, past the action queue
+    // (66 lost, the next slot's Spawn among them).
+    for slot in Slot::ALL {
+        for sig in 1..=64 {
+            let out = answer(&mut m, Event::Requested { slot, sig }, 0);
+            assert_eq!(out.as_slice(), [Action::Log(Note::NotForwarded { slot, sig })], "{slot:?} {sig}");
+        }
+    }
+    let out = answer(&mut m, Event::Execed { slot: Slot::Egress }, 1);
+    assert!(!effects(&out).iter().any(|a| matches!(a, Action::SignalProcess { .. })), "{out:?}");
+    assert!(out.contains(&Action::Spawn(Slot::Pipelock)), "{out:?}");
+}

@@ -157,8 +157,11 @@ pub fn peer_uid(fd: Fd) -> Option<u32> {
 
 /// One `send`, one message (taken whole or not at all), that never raises
 /// SIGPIPE (and never blocks on the init's non-blocking sockets): whether
-/// it was taken. Why not matters to no caller: a message not taken is
-/// dropped.
+/// it was taken, or failed for good (EPIPE: a peer that shut its reading
+/// side down, however writable its socket polls): `false` only for a full
+/// socket, which may take it later. Either way a message not taken is
+/// dropped; an `events` client is owed a count only for a full socket (a
+/// count it can never take would keep the wait polling it, spinning).
 pub fn send(fd: Fd, bytes: &[u8]) -> bool {
     loop {
         // SAFETY: `bytes` is valid for its length; no address (a NULL one).
@@ -173,9 +176,9 @@ pub fn send(fd: Fd, bytes: &[u8]) -> bool {
             )
         };
         return match result(ret) {
-            Ok(_) => true,
+            Err(libc::EAGAIN) => false,
             Err(libc::EINTR) => continue,
-            Err(_) => false,
+            _ => true,
         };
     }
 }
