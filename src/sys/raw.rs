@@ -86,6 +86,19 @@ mod x86_64 {
         ret
     }
 
+    /// # Safety
+    /// `nr` and its arguments must make a system call that is sound here.
+    #[inline(always)]
+    pub unsafe fn syscall6(nr: i64, a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> Ret {
+        let ret: Ret;
+        // SAFETY: the caller's contract; `syscall` clobbers rcx and r11 only.
+        unsafe {
+            asm!("syscall", inlateout("rax") nr as Ret => ret, in("rdi") a, in("rsi") b, in("rdx") c, in("r10") d,
+                 in("r8") e, in("r9") f, lateout("rcx") _, lateout("r11") _, options(nostack))
+        };
+        ret
+    }
+
     /// Ends the process (`exit_group`): the init's exit once `run` returns.
     pub fn exit_group(code: i32) -> ! {
         // SAFETY: exit_group takes an integer and does not return.
@@ -148,6 +161,19 @@ mod aarch64 {
         unsafe {
             asm!("svc 0", in("x8") nr, inlateout("x0") a as Ret => ret, in("x1") b, in("x2") c, in("x3") d,
                  in("x4") e, options(nostack))
+        };
+        ret
+    }
+
+    /// # Safety
+    /// `nr` and its arguments must make a system call that is sound here.
+    #[inline(always)]
+    pub unsafe fn syscall6(nr: i64, a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> Ret {
+        let ret: Ret;
+        // SAFETY: the caller's contract; `svc 0` changes x0 only.
+        unsafe {
+            asm!("svc 0", in("x8") nr, inlateout("x0") a as Ret => ret, in("x1") b, in("x2") c, in("x3") d,
+                 in("x4") e, in("x5") f, options(nostack))
         };
         ret
     }

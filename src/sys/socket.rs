@@ -17,7 +17,7 @@ use rustix::fd::AsRawFd;
 
 use super::bytes::copy;
 use super::fds::Fd;
-use super::raw::{result, syscall2, syscall3, syscall4, syscall5, Ret};
+use super::raw::{result, syscall2, syscall3, syscall4, syscall5, syscall6, Ret};
 
 /// Connections the kernel holds for the init before it accepts them.
 const BACKLOG: usize = 32;
@@ -164,14 +164,19 @@ pub fn peer_uid(fd: Fd) -> Option<u32> {
 /// count it can never take would keep the wait polling it, spinning).
 pub fn send(fd: Fd, bytes: &[u8]) -> bool {
     loop {
-        // SAFETY: `bytes` is valid for its length; no address (a NULL one).
+        // SAFETY: `bytes` is valid for its length; no address (a NULL one,
+        // of length 0). All six arguments are set: the kernel ignores the
+        // length without an address, but qemu-user refuses a negative one
+        // (EINVAL), and a five-argument call left it to whatever the
+        // register held.
         let ret = unsafe {
-            syscall5(
+            syscall6(
                 libc::SYS_sendto,
                 fd.as_raw_fd() as usize,
                 bytes.as_ptr() as usize,
                 bytes.len(),
                 libc::MSG_NOSIGNAL as usize,
+                0,
                 0,
             )
         };
