@@ -171,8 +171,8 @@ pub enum Note {
     },
     Forwarded {
         slot: Slot,
-        pid: Pid,
         sig: i32,
+        pid: Pid,
     },
     NotForwarded {
         slot: Slot,

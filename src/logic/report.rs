@@ -174,6 +174,7 @@ fn named_signal(note: &Note) -> Option<i32> {
         | Note::Restarting { sig, .. }
         | Note::RestartCoalesced { sig, .. }
         | Note::RestartSkipped { sig, .. }
+        | Note::Forwarded { sig, .. }
         | Note::NotForwarded { sig, .. }
         | Note::IgnoredSignal { sig }
         | Note::Sweeping { sig } => Some(sig),
@@ -268,8 +269,8 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
             v.signed[0] = grace_ms.into();
             "essential %t is down; shutting down; grace %p ms\nshutdown%J%i"
         }
-        Note::Forwarded { pid, sig, .. } => {
-            v.signed = [pid.into(), sig.into()];
+        Note::Forwarded { pid, .. } => {
+            v.signed[0] = pid.into();
             "%g forwarded to %s pid=%p\nforwarded%J%p,\"signal\":%c"
         }
         Note::NotForwarded { .. } => "%g not forwarded: %s is not running",
