@@ -141,14 +141,14 @@ fn name(slot: Slot) -> Option<&'static [u8]> {
 }
 
 /// The slot a note names as `%s` (and its event as its slot): every note's
-/// slot but [`Note::EssentialDown`]'s (its event's slot is null) and
-/// [`Note::CannotStart`]'s (its slot lies elsewhere in the note, which would
-/// cost a table of offsets here; its arm reads it). A function of its own:
+/// slot but [`Note::EssentialDown`]'s (its event's slot is null). Each lies
+/// at the same place in its note, so this is one load. A function of its own:
 /// inlined, the optimiser copies it back into every arm of [`note`].
 #[inline(never)]
 fn named_slot(note: &Note) -> Option<Slot> {
     match *note {
         Note::Started { slot, .. }
+        | Note::CannotStart { slot, .. }
         | Note::Died { slot, .. }
         | Note::Restarting { slot, .. }
         | Note::RestartCoalesced { slot, .. }
@@ -164,8 +164,7 @@ fn named_slot(note: &Note) -> Option<Slot> {
 }
 
 /// The signal a note names as `%g` (`signed[1]`), as [`named_slot`]: not
-/// [`Note::Forwarded`]'s (elsewhere in the note) nor a death's (in its
-/// [`Ended`]); their arms read them.
+/// a death's (in its [`Ended`]); its arm reads it.
 #[inline(never)]
 fn named_signal(note: &Note) -> Option<i32> {
     match *note {
@@ -200,7 +199,6 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
             "%s started pid=%p\nstarted%J%p"
         }
         Note::CannotStart { slot, errno, code } => {
-            v.text[0] = name(slot);
             // What failed, rendered first with the note's values (before they
             // take the errno and code): a negative errno is the uid/gid
             // switch's (sys::spawn), not the exec's.
@@ -702,7 +700,7 @@ mod tests {
         for slot in Slot::ALL {
             let mut notes = vec![
                 Note::Started { slot, pid },
-                Note::CannotStart { slot, errno: i32::MIN, code: u8::MAX },
+                Note::CannotStart { slot, errno: i32::MIN, code: u8::MAX.into() },
                 Note::Died { slot, pid, ended: Ended::Exited(i32::MIN) },
                 Note::Died { slot, pid, ended: Ended::Signaled(sig) },
                 Note::Died { slot, pid, ended: Ended::Signaled(libc::SIGSTKFLT) },
