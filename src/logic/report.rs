@@ -67,12 +67,16 @@ struct Values<'a> {
 fn render<'t>(line: &mut Line, template: &'t [u8], values: &Values) -> &'t [u8] {
     let mut rest = template;
     loop {
-        let at = rest.iter().position(|&b| b == b'%' || b == b'\n').unwrap_or(rest.len());
+        let at = rest.iter().position(|&b| b == b'%' || b == b'\n' || b >= 0x80).unwrap_or(rest.len());
         let (text, code) = rest.split_at_checked(at).unwrap_or((rest, &[]));
         line.text(text);
         let Some((&mark, code)) = code.split_first() else { break };
         if mark == b'\n' {
             return code;
+        }
+        // The next template's marker (NOTES): this one ends.
+        if mark >= 0x80 {
+            break;
         }
         let Some((&code, after)) = code.split_first() else { break };
         put(line, code, values);
@@ -122,16 +126,16 @@ pub fn slot_names(line: &mut Line) {
 /// A line of the init's: `PREFIX`, `template` with `values`, the newline.
 fn line(template: &str, values: &Values) -> Line {
     let mut line = Line::new();
-    let _ = own_line(&mut line, template, values);
+    let _ = own_line(&mut line, template.as_bytes(), values);
     line
 }
 
 /// [`line`], after what `line` holds; returns the event template that
 /// follows a note's newline, if any.
 #[inline(never)]
-fn own_line<'t>(line: &mut Line, template: &'t str, values: &Values) -> &'t [u8] {
+fn own_line<'t>(line: &mut Line, template: &'t [u8], values: &Values) -> &'t [u8] {
     line.str(PREFIX);
-    let event = render(line, template.as_bytes(), values);
+    let event = render(line, template, values);
     line.end();
     event
 }
@@ -181,6 +185,70 @@ fn named_signal(note: &Note) -> Option<i32> {
     }
 }
 
+/// Every note's template, each after its marker byte: `0x80 |` the place
+/// of its note among [`Note`]'s variants (declaration order), and for the
+/// three notes with a second template, that one's at [`SIGNALED`],
+/// [`WAS_DOWN`] and [`NOT_SELECTED`]. A note's event template follows its
+/// newline, if it has one. Templates are ASCII, so no marker is taken for
+/// text, and [`render`] stops at the next marker. One packed text instead
+/// of a template per arm of [`note`]: its match only sets the values.
+const NOTES: &[u8] = b"\
+    \x80%s started pid=%p\nstarted%J%p\
+    \x81%s cannot %t: %r (errno %p); code=%c\nexited%Jnull,\"code\":%c\
+    \x82%s exited pid=%p code=%c\nexited%J%p,\"code\":%c\
+    \x94%s exited pid=%p signal=%g\nexited%J%p,\"signal\":%c\
+    \x83shutting down (%g); grace %p ms\nshutdown%J%i,\"signal\":%c\
+    \x84%g changes nothing: already shutting down\
+    \x85restarting %s pid=%p (%g)\nrestart_requested%J%p\
+    \x95restarting %s, which was down, (%g)\nrestart_requested%J%i\
+    \x86%s restart already pending (%g)\
+    \x87%s restart skipped: shutting down (%g)\
+    \x96%s restart skipped: %s is not selected (%g)\
+    \x88pending %s restart dropped: shutting down\
+    \x89%s restarting in %p ms (quick deaths in a row: %c)\nrestarting%J%i,\"delay_ms\":%p\
+    \x8a%s failed: %p quick deaths in a row; not restarting\nfailed%J%i\
+    \x8bessential %t is down; shutting down; grace %p ms\nshutdown%J%i\
+    \x8c%g forwarded to %s pid=%p\nforwarded%J%p,\"signal\":%c\
+    \x8d%g not forwarded: %s is not running\
+    \x8e%s pid=%p outlived the grace; SIGKILL to its group\
+    \x8fignoring %g\
+    \x90every daemon has exited\
+    \x91%g to every process left in the container\
+    \x92exiting code=%p\nexit%J%i,\"code\":%p\
+    \x93internal error: the action queue was full; %p actions lost";
+
+/// The second templates' places in [`NOTES`]: a death by a signal, a
+/// restart of a slot that was down, a restart skipped for a slot not selected.
+const SIGNALED: u8 = 20;
+const WAS_DOWN: u8 = 21;
+const NOT_SELECTED: u8 = 22;
+
+/// A note's place among [`Note`]'s variants: its template's in [`NOTES`].
+fn place(note: &Note) -> u8 {
+    match note {
+        Note::Started { .. } => 0,
+        Note::CannotStart { .. } => 1,
+        Note::Died { .. } => 2,
+        Note::ShuttingDown { .. } => 3,
+        Note::AlreadyShuttingDown { .. } => 4,
+        Note::Restarting { .. } => 5,
+        Note::RestartCoalesced { .. } => 6,
+        Note::RestartSkipped { .. } => 7,
+        Note::RestartDropped { .. } => 8,
+        Note::RestartScheduled { .. } => 9,
+        Note::Failed { .. } => 10,
+        Note::EssentialDown { .. } => 11,
+        Note::Forwarded { .. } => 12,
+        Note::NotForwarded { .. } => 13,
+        Note::GraceExpired { .. } => 14,
+        Note::IgnoredSignal { .. } => 15,
+        Note::AllDown => 16,
+        Note::Sweeping { .. } => 17,
+        Note::Exiting { .. } => 18,
+        Note::ActionsLost { .. } => 19,
+    }
+}
+
 /// One note as a whole line, newline included.
 #[inline(never)]
 pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>) -> Line {
@@ -193,10 +261,10 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
     if let Some(sig) = named_signal(note) {
         v.signed[1] = sig.into();
     }
-    let template = match *note {
-        Note::Started { pid, .. } => {
+    let mut template = place(note);
+    match *note {
+        Note::Started { pid, .. } | Note::Forwarded { pid, .. } | Note::GraceExpired { pid, .. } => {
             v.signed[0] = pid.into();
-            "%s started pid=%p\nstarted%J%p"
         }
         Note::CannotStart { slot, errno, code } => {
             // What failed, rendered first with the note's values (before they
@@ -215,79 +283,50 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
             };
             render(&mut who, what, &v);
             v.text[1] = Some(who.as_bytes());
-            // The error text quoted too, for the same reason.
+            // The error text quoted too, for the same reason; as an event:
+            // its code, and no process.
             v.quote[1] = Some(context.error_text(errno));
             v.signed = [errno.into(), code.into()];
-            // As an event: its code, and no process.
-            "%s cannot %t: %r (errno %p); code=%c\nexited%Jnull,\"code\":%c"
         }
         Note::Died { pid, ended, .. } => {
             v.signed[0] = pid.into();
             let (Ended::Exited(number) | Ended::Signaled(number)) = ended;
             v.signed[1] = number.into();
-            match ended {
-                Ended::Exited(_) => "%s exited pid=%p code=%c\nexited%J%p,\"code\":%c",
-                Ended::Signaled(_) => "%s exited pid=%p signal=%g\nexited%J%p,\"signal\":%c",
+            if let Ended::Signaled(_) = ended {
+                template = SIGNALED;
             }
         }
-        Note::ShuttingDown { grace_ms, .. } => {
+        Note::ShuttingDown { grace_ms, .. } | Note::EssentialDown { grace_ms, .. } => {
             v.signed[0] = grace_ms.into();
-            "shutting down (%g); grace %p ms\nshutdown%J%i,\"signal\":%c"
-        }
-        Note::AlreadyShuttingDown { .. } => "%g changes nothing: already shutting down",
-        Note::Restarting { slot, pid, .. } => match pid {
-            Some(pid) => {
-                v.signed[0] = pid.into();
-                "restarting %s pid=%p (%g)\nrestart_requested%J%p"
+            // `%t`: the event's slot is null.
+            if let Note::EssentialDown { slot, .. } = *note {
+                v.text[1] = name(slot);
             }
+        }
+        Note::Restarting { slot, pid, .. } => match pid {
+            Some(pid) => v.signed[0] = pid.into(),
             None => {
                 v.id = context.last_pid(slot);
-                "restarting %s, which was down, (%g)\nrestart_requested%J%i"
+                template = WAS_DOWN;
             }
         },
-        Note::RestartCoalesced { .. } => "%s restart already pending (%g)",
-        Note::RestartSkipped { why, .. } => match why {
-            Skip::ShuttingDown => "%s restart skipped: shutting down (%g)",
-            Skip::NotSelected => "%s restart skipped: %s is not selected (%g)",
-        },
-        Note::RestartDropped { .. } => "pending %s restart dropped: shutting down",
+        Note::RestartSkipped { why: Skip::NotSelected, .. } => template = NOT_SELECTED,
         Note::RestartScheduled { slot, delay_ms, deaths } => {
             v.signed = [delay_ms.into(), deaths.into()];
             v.id = context.last_pid(slot);
-            "%s restarting in %p ms (quick deaths in a row: %c)\nrestarting%J%i,\"delay_ms\":%p"
         }
         Note::Failed { slot, deaths } => {
             v.id = context.last_pid(slot);
             v.signed[0] = deaths.into();
-            "%s failed: %p quick deaths in a row; not restarting\nfailed%J%i"
         }
-        Note::EssentialDown { slot, grace_ms } => {
-            // `%t`: the event's slot is null.
-            v.text[1] = name(slot);
-            v.signed[0] = grace_ms.into();
-            "essential %t is down; shutting down; grace %p ms\nshutdown%J%i"
-        }
-        Note::Forwarded { pid, .. } => {
-            v.signed[0] = pid.into();
-            "%g forwarded to %s pid=%p\nforwarded%J%p,\"signal\":%c"
-        }
-        Note::NotForwarded { .. } => "%g not forwarded: %s is not running",
-        Note::GraceExpired { pid, .. } => {
-            v.signed[0] = pid.into();
-            "%s pid=%p outlived the grace; SIGKILL to its group"
-        }
-        Note::IgnoredSignal { .. } => "ignoring %g",
-        Note::AllDown => "every daemon has exited",
-        Note::Sweeping { .. } => "%g to every process left in the container",
-        Note::Exiting { code } => {
-            v.signed[0] = code.into();
-            "exiting code=%p\nexit%J%i,\"code\":%p"
-        }
-        Note::ActionsLost { count } => {
-            v.signed[0] = count.into();
-            "internal error: the action queue was full; %p actions lost"
-        }
-    };
+        Note::Exiting { code } => v.signed[0] = code.into(),
+        Note::ActionsLost { count } => v.signed[0] = count.into(),
+        _ => {}
+    }
+    // The template after its marker (always there: a test renders every note).
+    let marker = 0x80 | template;
+    let at = NOTES.iter().position(|&b| b == marker).unwrap_or_default();
+    let template = NOTES.get(at.wrapping_add(1)..).unwrap_or_default();
     // The note's line; the event's template follows its newline, if it is one.
     let mut line = Line::new();
     let json = own_line(&mut line, template, &v);
@@ -459,7 +498,7 @@ pub fn exit_with_lost_lines(code: u8, lost: u64, mid_line: bool) -> Line {
         line.str("\n");
     }
     let v = Values { signed: [code.into(), lost as i64], ..Values::default() };
-    own_line(&mut line, "exiting code=%p; %n lines of output dropped: not taken by the exit deadline", &v);
+    own_line(&mut line, b"exiting code=%p; %n lines of output dropped: not taken by the exit deadline", &v);
     line
 }
 
