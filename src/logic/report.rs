@@ -188,10 +188,11 @@ fn named_signal(note: &Note) -> Option<i32> {
 /// Every note's template, each after its marker byte: `0x80 |` the place
 /// of its note among [`Note`]'s variants (declaration order), and for the
 /// three notes with a second template, that one's at [`SIGNALED`],
-/// [`WAS_DOWN`] and [`NOT_SELECTED`]. A note's event template follows its
-/// newline, if it has one. Templates are ASCII, so no marker is taken for
-/// text, and [`render`] stops at the next marker. One packed text instead
-/// of a template per arm of [`note`]: its match only sets the values.
+/// [`WAS_DOWN`] and [`NOT_SELECTED`]; then the troubles' (from
+/// [`TROUBLES`]). A note's event template follows its newline, if it has
+/// one. Templates are ASCII, so no marker is taken for text, and [`render`]
+/// stops at the next marker. One packed text instead of a template per arm
+/// of [`note`] and [`trouble`]: their matches only set the values.
 const NOTES: &[u8] = b"\
     \x80%s started pid=%p\nstarted%J%p\
     \x81%s cannot %t: %r (errno %p); code=%c\nexited%Jnull,\"code\":%c\
@@ -215,13 +216,32 @@ const NOTES: &[u8] = b"\
     \x90every daemon has exited\
     \x91%g to every process left in the container\
     \x92exiting code=%p\nexit%J%i,\"code\":%p\
-    \x93internal error: the action queue was full; %p actions lost";
+    \x93internal error: the action queue was full; %p actions lost\
+    \x97%s output goes out unprefixed: no log pipes%e\
+    \x98cannot reopen %s non-blocking; writing only what poll allows%e\
+    \x99%s is gone; its lines are dropped%e\
+    \x9areading a log pipe failed; output may stall%e\
+    \x9bpoll failed; looking at every log pipe each 100 ms%e\
+    \x9cignoring %g sent by another process\
+    \x9dno spawn report pipe: a failed exec exits 127%e\
+    \x9ecannot listen on the control socket; running without control%e";
 
 /// The second templates' places in [`NOTES`]: a death by a signal, a
 /// restart of a slot that was down, a restart skipped for a slot not selected.
 const SIGNALED: u8 = 20;
 const WAS_DOWN: u8 = 21;
 const NOT_SELECTED: u8 = 22;
+/// The troubles' places in [`NOTES`]: from here on, in [`Trouble`]'s order.
+const TROUBLES: u8 = 23;
+
+/// The template at `place` in [`NOTES`], up to its end (the next marker or
+/// the text's): always there, a test renders every note and trouble.
+#[inline(never)]
+fn packed(place: u8) -> &'static [u8] {
+    let marker = 0x80 | place;
+    let at = NOTES.iter().position(|&b| b == marker).unwrap_or_default();
+    NOTES.get(at.wrapping_add(1)..).unwrap_or_default()
+}
 
 /// A note's place among [`Note`]'s variants: its template's in [`NOTES`].
 fn place(note: &Note) -> u8 {
@@ -323,10 +343,7 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
         Note::ActionsLost { count } => v.signed[0] = count.into(),
         _ => {}
     }
-    // The template after its marker (always there: a test renders every note).
-    let marker = 0x80 | template;
-    let at = NOTES.iter().position(|&b| b == marker).unwrap_or_default();
-    let template = NOTES.get(at.wrapping_add(1)..).unwrap_or_default();
+    let template = packed(template);
     // The note's line; the event's template follows its newline, if it is one.
     let mut line = Line::new();
     let json = own_line(&mut line, template, &v);
@@ -447,34 +464,36 @@ pub fn usage_error(argument: &[u8]) -> Line {
 /// A trouble of the init's, logged once.
 pub fn trouble(trouble: &Trouble, context: &impl Context) -> Line {
     let mut v = Values::default();
-    let (template, errno) = match *trouble {
+    let (place, errno) = match *trouble {
         Trouble::Unprefixed { slot, errno } => {
             v.text[0] = name(slot);
-            ("%s output goes out unprefixed: no log pipes%e", errno)
+            (0, errno)
         }
         Trouble::SharedOutput { sink, errno } => {
             v.text[0] = Some(sink_name(sink));
-            ("cannot reopen %s non-blocking; writing only what poll allows%e", errno)
+            (1, errno)
         }
         Trouble::OutputGone { sink, errno } => {
             v.text[0] = Some(sink_name(sink));
-            ("%s is gone; its lines are dropped%e", errno)
+            (2, errno)
         }
-        Trouble::ReadFailed { errno } => ("reading a log pipe failed; output may stall%e", errno),
+        Trouble::ReadFailed { errno } => (3, errno),
         Trouble::PollFailed { errno } => {
             const _: () = assert!(DEGRADED_WAKE_MS == 100, "the template says 100 ms");
-            ("poll failed; looking at every log pipe each 100 ms%e", errno)
+            (4, errno)
         }
-        Trouble::NoReport { errno } => ("no spawn report pipe: a failed exec exits 127%e", errno),
-        Trouble::NoControl { errno } => ("cannot listen on the control socket; running without control%e", errno),
         Trouble::SentFault { sig } => {
             v.signed[1] = sig.into();
-            ("ignoring %g sent by another process", 0)
+            (5, 0)
         }
+        Trouble::NoReport { errno } => (6, errno),
+        Trouble::NoControl { errno } => (7, errno),
     };
     v.quote[1] = Some(context.error_text(errno));
     v.signed[0] = errno.into();
-    line(template, &v)
+    let mut line = Line::new();
+    let _ = own_line(&mut line, packed(TROUBLES.wrapping_add(place)), &v);
+    line
 }
 
 fn sink_name(sink: SinkId) -> &'static [u8] {
