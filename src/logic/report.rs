@@ -4,7 +4,7 @@
 //! goes) and the values it names: one small renderer instead of a call per
 //! piece of text at every note, which keeps the binary small.
 
-use super::config::{ConfigError, Problem, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS, VAR_PREFIX};
+use super::config::{ConfigError, Problem, DEFAULT_GRACE_MS, MAX_GRACE_MS, VAR_PREFIX};
 use super::line::Line;
 use super::machine::{Ended, Note, Pid, Skip, REQUESTED};
 use super::privilege::User;
@@ -424,10 +424,10 @@ pub enum Startup<'a> {
 pub fn startup(what: Startup) -> Line {
     let mut v = Values::default();
     let template = match what {
+        // The variable's name written out: no call to build it.
         Startup::NothingSelected { value } => {
-            v.text[0] = Some(DAEMONS_VAR.as_bytes());
             v.quote[0] = Some(value);
-            "no daemon selected (%s='%q'); nothing to run, exiting"
+            "no daemon selected (CLAUDE_BOTTLE_SIDECAR_DAEMONS='%q'); nothing to run, exiting"
         }
         Startup::NoSignalFd => "cannot open a signalfd; exiting",
         Startup::NoMemory => "no memory for output buffers; exiting",
