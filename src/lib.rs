@@ -83,7 +83,7 @@ pub unsafe fn run(argv: Strings, envp: Strings) -> c_int {
         return USAGE_ERROR;
     }
     if !config.any_selected() {
-        let value = environ.var(config::Variable::Daemons.short_name()).unwrap_or(b"");
+        let value = environ.variable(config::Variable::Daemons).unwrap_or(b"");
         write_all(STDERR, report::startup(Startup::NothingSelected { value }).as_bytes());
         return 0;
     }

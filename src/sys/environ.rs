@@ -47,6 +47,13 @@ impl Environ {
         self.lookup(&[VAR_PREFIX, kind, rest, "="])
     }
 
+    /// The value of `variable` ([`Environ::var`] by its short name, made
+    /// here: its callers pass two bytes, not the name's four words).
+    #[inline(never)]
+    pub fn variable(&self, variable: Variable) -> Option<&'static [u8]> {
+        self.var(variable.short_name())
+    }
+
     /// What follows `parts` (a name in pieces, then `=`) in the first entry
     /// that begins with them: one copy for every lookup (inlined, each cost
     /// bytes). Not `strip_prefix`: its `split_at` stays a function of its
@@ -85,7 +92,7 @@ pub fn per_slot(environ: Environ) -> Option<[Strings; 4]> {
     let mut lists: [&[u8]; 4] = [b""; 4];
     let mut any_private = false;
     for (list, &slot) in lists.iter_mut().zip(&Slot::ALL) {
-        *list = environ.var(Variable::Private(slot).short_name()).unwrap_or_default();
+        *list = environ.variable(Variable::Private(slot)).unwrap_or_default();
         any_private |= !list.is_empty();
     }
     if !any_private {
