@@ -274,9 +274,12 @@ fn place(note: &Note) -> u8 {
 pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>) -> Line {
     let mut who = Line::new();
     let mut v = Values::default();
-    // The slot's name, read once here instead of in each arm.
+    // The slot's name, read once here instead of in each arm, and its
+    // last pid (`%i`), which only the events of a restart of a slot that
+    // was down, a scheduled restart and a failure name.
     if let Some(slot) = named_slot(note) {
         v.text[0] = name(slot);
+        v.id = context.last_pid(slot);
     }
     if let Some(sig) = named_signal(note) {
         v.signed[1] = sig.into();
@@ -323,22 +326,13 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
                 v.text[1] = name(slot);
             }
         }
-        Note::Restarting { slot, pid, .. } => match pid {
+        Note::Restarting { pid, .. } => match pid {
             Some(pid) => v.signed[0] = pid.into(),
-            None => {
-                v.id = context.last_pid(slot);
-                template = WAS_DOWN;
-            }
+            None => template = WAS_DOWN,
         },
         Note::RestartSkipped { why: Skip::NotSelected, .. } => template = NOT_SELECTED,
-        Note::RestartScheduled { slot, delay_ms, deaths } => {
-            v.signed = [delay_ms.into(), deaths.into()];
-            v.id = context.last_pid(slot);
-        }
-        Note::Failed { slot, deaths } => {
-            v.id = context.last_pid(slot);
-            v.signed[0] = deaths.into();
-        }
+        Note::RestartScheduled { delay_ms, deaths, .. } => v.signed = [delay_ms.into(), deaths.into()],
+        Note::Failed { deaths, .. } => v.signed[0] = deaths.into(),
         Note::Exiting { code } => v.signed[0] = code.into(),
         Note::ActionsLost { count } => v.signed[0] = count.into(),
         _ => {}
