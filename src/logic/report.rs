@@ -621,6 +621,37 @@ mod tests {
     }
 
     #[test]
+    fn every_trouble_has_its_own_template() {
+        // The templates are packed by the troubles' order (TROUBLES): each
+        // one's line, checked whole.
+        let e = "(No such file or directory, errno";
+        for (t, expected) in [
+            (
+                Trouble::Unprefixed { slot: Slot::GitGate, errno: 24 },
+                format!("git-gate output goes out unprefixed: no log pipes {e} 24)"),
+            ),
+            (
+                Trouble::SharedOutput { sink: SinkId::Stdout, errno: 11 },
+                format!("cannot reopen stdout non-blocking; writing only what poll allows {e} 11)"),
+            ),
+            (
+                Trouble::OutputGone { sink: SinkId::Stderr, errno: 32 },
+                format!("stderr is gone; its lines are dropped {e} 32)"),
+            ),
+            (Trouble::ReadFailed { errno: 5 }, format!("reading a log pipe failed; output may stall {e} 5)")),
+            (Trouble::PollFailed { errno: 4 }, format!("poll failed; looking at every log pipe each 100 ms {e} 4)")),
+            (Trouble::SentFault { sig: 11 }, "ignoring SIGSEGV sent by another process".to_string()),
+            (Trouble::NoReport { errno: 24 }, format!("no spawn report pipe: a failed exec exits 127 {e} 24)")),
+            (
+                Trouble::NoControl { errno: 98 },
+                format!("cannot listen on the control socket; running without control {e} 98)"),
+            ),
+        ] {
+            assert_eq!(text(trouble(&t, &Fake)), format!("{PREFIX}{expected}\n"));
+        }
+    }
+
+    #[test]
     fn real_time_signals_use_dockers_names() {
         assert_eq!(text(note(&Note::IgnoredSignal { sig: 36 }, &Fake, None)), "sidecar-init: ignoring SIGRTMIN+2\n");
         assert_eq!(text(note(&Note::IgnoredSignal { sig: 34 }, &Fake, None)), "sidecar-init: ignoring SIGRTMIN\n");
