@@ -20,7 +20,7 @@ pub const NO_ANSWER: c_int = 3;
 #[inline(never)]
 pub fn run(request: &[u8], environ: &Environ) -> c_int {
     let mut addr = ControlAddr::new();
-    let value = environ.var(Variable::Control.short_name());
+    let value = environ.var(Variable::Control);
     if config::parse_control(value, &mut addr).is_none() {
         write_all(STDERR, report::config_error(&config::control_error(value)).as_bytes());
         return USAGE_ERROR;

@@ -78,12 +78,12 @@ pub unsafe fn run(argv: Strings, envp: Strings) -> c_int {
     let faults_caught = signals::catch_sent_faults();
 
     let mut config = config::Config::default();
-    if let Err(error) = config::parse_into(|name| environ.var(name), &mut config) {
+    if let Err(error) = config::parse_into(|variable| environ.var(variable), &mut config) {
         write_all(STDERR, report::config_error(&error).as_bytes());
         return USAGE_ERROR;
     }
     if !config.any_selected() {
-        let value = environ.get(config::DAEMONS_VAR).unwrap_or(b"");
+        let value = environ.var(config::Variable::Daemons).unwrap_or(b"");
         write_all(STDERR, report::startup(Startup::NothingSelected { value }).as_bytes());
         return 0;
     }

@@ -135,16 +135,16 @@ pub struct ConfigError<'a> {
 #[cfg(test)]
 pub fn parse<'a>(env: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, ConfigError<'a>> {
     let mut config = Config::default();
-    parse_into(|[a, b]| env(&format!("{VAR_PREFIX}{a}{b}")), &mut config)?;
+    parse_into(|variable| env(&variable.name()), &mut config)?;
     Ok(config)
 }
 
 /// [`parse`] into the caller's `Config`: PID 1 keeps one copy on its stack
 /// instead of moving kilobytes of commands around (each move touches pages).
-/// `env` is asked for names without [`VAR_PREFIX`], in two pieces
-/// ([`Variable::short_name`]).
+/// `env` is asked for variables (their names made by the environment's
+/// lookup, [`Variable::short_name`]: one place).
 #[inline(never)]
-pub fn parse_into<'a>(env: impl Fn([&str; 2]) -> Option<&'a [u8]>, config: &mut Config) -> Result<(), ConfigError<'a>> {
+pub fn parse_into<'a>(env: impl Fn(Variable) -> Option<&'a [u8]>, config: &mut Config) -> Result<(), ConfigError<'a>> {
     let mut reader = Reader::new(env);
     read(&mut reader, config).ok_or_else(|| reader.error())
 }
@@ -162,14 +162,14 @@ pub(super) struct Reader<'a, F> {
     why: WordsError,
 }
 
-impl<'a, F: Fn([&str; 2]) -> Option<&'a [u8]>> Reader<'a, F> {
+impl<'a, F: Fn(Variable) -> Option<&'a [u8]>> Reader<'a, F> {
     pub(super) fn new(env: F) -> Self {
         Reader { env, variable: Variable::Daemons, value: b"", bad: b"", why: WordsError::NoWords }
     }
 
     #[inline(never)]
     pub(super) fn get(&mut self, variable: Variable) -> Option<&'a [u8]> {
-        let value = (self.env)(variable.short_name());
+        let value = (self.env)(variable);
         self.variable = variable;
         self.value = value.unwrap_or_default();
         value
@@ -223,7 +223,7 @@ impl<'a, F: Fn([&str; 2]) -> Option<&'a [u8]>> Reader<'a, F> {
 }
 
 /// Every variable, in SPEC's order; `None` at the first bad one.
-fn read<'a>(r: &mut Reader<'a, impl Fn([&str; 2]) -> Option<&'a [u8]>>, config: &mut Config) -> Option<()> {
+fn read<'a>(r: &mut Reader<'a, impl Fn(Variable) -> Option<&'a [u8]>>, config: &mut Config) -> Option<()> {
     let selected = match r.get(Variable::Daemons) {
         None => PerSlot::from_fn(|_| true),
         Some(value) => r.slots(value)?,

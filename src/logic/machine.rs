@@ -125,7 +125,11 @@ pub enum Note {
     CannotStart {
         slot: Slot,
         errno: i32,
-        code: u8,
+        /// The run's exit code (126 or 127). Wider than a code needs: as a
+        /// `u8` the compiler put it before `slot`, and the slot of every
+        /// other note that has one is read from the byte after the tag
+        /// (`report::named_slot`).
+        code: u16,
     },
     Died {
         slot: Slot,
@@ -169,10 +173,13 @@ pub enum Note {
         slot: Slot,
         grace_ms: u32,
     },
+    /// `sig` before `pid`: the compiler keeps the order of equal fields,
+    /// and so `sig` lies where the other notes' signal does
+    /// (`report::named_signal` reads it for all of them).
     Forwarded {
         slot: Slot,
-        pid: Pid,
         sig: i32,
+        pid: Pid,
     },
     NotForwarded {
         slot: Slot,
@@ -610,7 +617,7 @@ impl Machine {
             Event::SpawnFailed { slot, errno } => {
                 if self.record(slot).process.starting() {
                     let code = start_failure_code(errno);
-                    self.push(Action::Log(Note::CannotStart { slot, errno, code }));
+                    self.push(Action::Log(Note::CannotStart { slot, errno, code: code.into() }));
                     // A run that could not start counts as a quick death.
                     self.on_run_ended(slot, code, now, now);
                 }

@@ -734,7 +734,7 @@ impl World {
                 _ => self.check(actions.is_empty(), || format!("an orphan's death must be quiet: {actions:?}")),
             },
             Event::SpawnFailed { slot, errno } => {
-                let note = Note::CannotStart { slot, errno, code: model_start_code(errno) };
+                let note = Note::CannotStart { slot, errno, code: model_start_code(errno).into() };
                 self.check(notes.first() == Some(&note), || format!("no {note:?} first in {notes:?}"));
             }
             Event::Spawned { slot, pid } => {

@@ -26,7 +26,7 @@ pub struct User {
 /// bad one is the error. Empty means the default: as the init, nothing private.
 #[inline(never)]
 pub(super) fn read<'a>(
-    r: &mut Reader<'a, impl Fn([&str; 2]) -> Option<&'a [u8]>>,
+    r: &mut Reader<'a, impl Fn(Variable) -> Option<&'a [u8]>>,
     users: &mut [Option<User>; 4],
 ) -> Option<()> {
     for (&slot, out) in Slot::ALL.iter().zip(users.iter_mut()) {
@@ -50,7 +50,7 @@ pub fn parse_into<'a>(
     env: impl Fn(&str) -> Option<&'a [u8]>,
     users: &mut [Option<User>; 4],
 ) -> Result<(), ConfigError<'a>> {
-    let mut reader = Reader::new(|[a, b]: [&str; 2]| env(&format!("{}{a}{b}", super::config::VAR_PREFIX)));
+    let mut reader = Reader::new(|variable: Variable| env(&variable.name()));
     read(&mut reader, users).ok_or_else(|| reader.error())
 }
 

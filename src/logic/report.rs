@@ -4,7 +4,7 @@
 //! goes) and the values it names: one small renderer instead of a call per
 //! piece of text at every note, which keeps the binary small.
 
-use super::config::{ConfigError, Problem, DAEMONS_VAR, DEFAULT_GRACE_MS, MAX_GRACE_MS, VAR_PREFIX};
+use super::config::{ConfigError, Problem, DEFAULT_GRACE_MS, MAX_GRACE_MS, VAR_PREFIX};
 use super::line::Line;
 use super::machine::{Ended, Note, Pid, Skip, REQUESTED};
 use super::privilege::User;
@@ -67,12 +67,16 @@ struct Values<'a> {
 fn render<'t>(line: &mut Line, template: &'t [u8], values: &Values) -> &'t [u8] {
     let mut rest = template;
     loop {
-        let at = rest.iter().position(|&b| b == b'%' || b == b'\n').unwrap_or(rest.len());
+        let at = rest.iter().position(|&b| b == b'%' || b == b'\n' || b >= 0x80).unwrap_or(rest.len());
         let (text, code) = rest.split_at_checked(at).unwrap_or((rest, &[]));
         line.text(text);
         let Some((&mark, code)) = code.split_first() else { break };
         if mark == b'\n' {
             return code;
+        }
+        // The next template's marker (NOTES): this one ends.
+        if mark >= 0x80 {
+            break;
         }
         let Some((&code, after)) = code.split_first() else { break };
         put(line, code, values);
@@ -122,16 +126,16 @@ pub fn slot_names(line: &mut Line) {
 /// A line of the init's: `PREFIX`, `template` with `values`, the newline.
 fn line(template: &str, values: &Values) -> Line {
     let mut line = Line::new();
-    let _ = own_line(&mut line, template, values);
+    let _ = own_line(&mut line, template.as_bytes(), values);
     line
 }
 
 /// [`line`], after what `line` holds; returns the event template that
 /// follows a note's newline, if any.
 #[inline(never)]
-fn own_line<'t>(line: &mut Line, template: &'t str, values: &Values) -> &'t [u8] {
+fn own_line<'t>(line: &mut Line, template: &'t [u8], values: &Values) -> &'t [u8] {
     line.str(PREFIX);
-    let event = render(line, template.as_bytes(), values);
+    let event = render(line, template, values);
     line.end();
     event
 }
@@ -141,14 +145,14 @@ fn name(slot: Slot) -> Option<&'static [u8]> {
 }
 
 /// The slot a note names as `%s` (and its event as its slot): every note's
-/// slot but [`Note::EssentialDown`]'s (its event's slot is null) and
-/// [`Note::CannotStart`]'s (its slot lies elsewhere in the note, which would
-/// cost a table of offsets here; its arm reads it). A function of its own:
+/// slot but [`Note::EssentialDown`]'s (its event's slot is null). Each lies
+/// at the same place in its note, so this is one load. A function of its own:
 /// inlined, the optimiser copies it back into every arm of [`note`].
 #[inline(never)]
 fn named_slot(note: &Note) -> Option<Slot> {
     match *note {
         Note::Started { slot, .. }
+        | Note::CannotStart { slot, .. }
         | Note::Died { slot, .. }
         | Note::Restarting { slot, .. }
         | Note::RestartCoalesced { slot, .. }
@@ -164,8 +168,7 @@ fn named_slot(note: &Note) -> Option<Slot> {
 }
 
 /// The signal a note names as `%g` (`signed[1]`), as [`named_slot`]: not
-/// [`Note::Forwarded`]'s (elsewhere in the note) nor a death's (in its
-/// [`Ended`]); their arms read them.
+/// a death's (in its [`Ended`]); its arm reads it.
 #[inline(never)]
 fn named_signal(note: &Note) -> Option<i32> {
     match *note {
@@ -174,10 +177,95 @@ fn named_signal(note: &Note) -> Option<i32> {
         | Note::Restarting { sig, .. }
         | Note::RestartCoalesced { sig, .. }
         | Note::RestartSkipped { sig, .. }
+        | Note::Forwarded { sig, .. }
         | Note::NotForwarded { sig, .. }
         | Note::IgnoredSignal { sig }
         | Note::Sweeping { sig } => Some(sig),
         _ => None,
+    }
+}
+
+/// Every note's template, each after its marker byte: `0x80 |` the place
+/// of its note among [`Note`]'s variants (declaration order), and for the
+/// three notes with a second template, that one's at [`SIGNALED`],
+/// [`WAS_DOWN`] and [`NOT_SELECTED`]; then the troubles' (from
+/// [`TROUBLES`]). A note's event template follows its newline, if it has
+/// one. Templates are ASCII, so no marker is taken for text, and [`render`]
+/// stops at the next marker. One packed text instead of a template per arm
+/// of [`note`] and [`trouble`]: their matches only set the values.
+const NOTES: &[u8] = b"\
+    \x80%s started pid=%p\nstarted%J%p\
+    \x81%s cannot %t: %r (errno %p); code=%c\nexited%Jnull,\"code\":%c\
+    \x82%s exited pid=%p code=%c\nexited%J%p,\"code\":%c\
+    \x94%s exited pid=%p signal=%g\nexited%J%p,\"signal\":%c\
+    \x83shutting down (%g); grace %p ms\nshutdown%J%i,\"signal\":%c\
+    \x84%g changes nothing: already shutting down\
+    \x85restarting %s pid=%p (%g)\nrestart_requested%J%p\
+    \x95restarting %s, which was down, (%g)\nrestart_requested%J%i\
+    \x86%s restart already pending (%g)\
+    \x87%s restart skipped: shutting down (%g)\
+    \x96%s restart skipped: %s is not selected (%g)\
+    \x88pending %s restart dropped: shutting down\
+    \x89%s restarting in %p ms (quick deaths in a row: %c)\nrestarting%J%i,\"delay_ms\":%p\
+    \x8a%s failed: %p quick deaths in a row; not restarting\nfailed%J%i\
+    \x8bessential %t is down; shutting down; grace %p ms\nshutdown%J%i\
+    \x8c%g forwarded to %s pid=%p\nforwarded%J%p,\"signal\":%c\
+    \x8d%g not forwarded: %s is not running\
+    \x8e%s pid=%p outlived the grace; SIGKILL to its group\
+    \x8fignoring %g\
+    \x90every daemon has exited\
+    \x91%g to every process left in the container\
+    \x92exiting code=%p\nexit%J%i,\"code\":%p\
+    \x93internal error: the action queue was full; %p actions lost\
+    \x97%s output goes out unprefixed: no log pipes%e\
+    \x98cannot reopen %s non-blocking; writing only what poll allows%e\
+    \x99%s is gone; its lines are dropped%e\
+    \x9areading a log pipe failed; output may stall%e\
+    \x9bpoll failed; looking at every log pipe each 100 ms%e\
+    \x9cignoring %g sent by another process\
+    \x9dno spawn report pipe: a failed exec exits 127%e\
+    \x9ecannot listen on the control socket; running without control%e";
+
+/// The second templates' places in [`NOTES`]: a death by a signal, a
+/// restart of a slot that was down, a restart skipped for a slot not selected.
+const SIGNALED: u8 = 20;
+const WAS_DOWN: u8 = 21;
+const NOT_SELECTED: u8 = 22;
+/// The troubles' places in [`NOTES`]: from here on, in [`Trouble`]'s order.
+const TROUBLES: u8 = 23;
+
+/// The template at `place` in [`NOTES`], up to its end (the next marker or
+/// the text's): always there, a test renders every note and trouble.
+#[inline(never)]
+fn packed(place: u8) -> &'static [u8] {
+    let marker = 0x80 | place;
+    let at = NOTES.iter().position(|&b| b == marker).unwrap_or_default();
+    NOTES.get(at.wrapping_add(1)..).unwrap_or_default()
+}
+
+/// A note's place among [`Note`]'s variants: its template's in [`NOTES`].
+fn place(note: &Note) -> u8 {
+    match note {
+        Note::Started { .. } => 0,
+        Note::CannotStart { .. } => 1,
+        Note::Died { .. } => 2,
+        Note::ShuttingDown { .. } => 3,
+        Note::AlreadyShuttingDown { .. } => 4,
+        Note::Restarting { .. } => 5,
+        Note::RestartCoalesced { .. } => 6,
+        Note::RestartSkipped { .. } => 7,
+        Note::RestartDropped { .. } => 8,
+        Note::RestartScheduled { .. } => 9,
+        Note::Failed { .. } => 10,
+        Note::EssentialDown { .. } => 11,
+        Note::Forwarded { .. } => 12,
+        Note::NotForwarded { .. } => 13,
+        Note::GraceExpired { .. } => 14,
+        Note::IgnoredSignal { .. } => 15,
+        Note::AllDown => 16,
+        Note::Sweeping { .. } => 17,
+        Note::Exiting { .. } => 18,
+        Note::ActionsLost { .. } => 19,
     }
 }
 
@@ -186,20 +274,22 @@ fn named_signal(note: &Note) -> Option<i32> {
 pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>) -> Line {
     let mut who = Line::new();
     let mut v = Values::default();
-    // The slot's name, read once here instead of in each arm.
+    // The slot's name, read once here instead of in each arm, and its
+    // last pid (`%i`), which only the events of a restart of a slot that
+    // was down, a scheduled restart and a failure name.
     if let Some(slot) = named_slot(note) {
         v.text[0] = name(slot);
+        v.id = context.last_pid(slot);
     }
     if let Some(sig) = named_signal(note) {
         v.signed[1] = sig.into();
     }
-    let template = match *note {
-        Note::Started { pid, .. } => {
+    let mut template = place(note);
+    match *note {
+        Note::Started { pid, .. } | Note::Forwarded { pid, .. } | Note::GraceExpired { pid, .. } => {
             v.signed[0] = pid.into();
-            "%s started pid=%p\nstarted%J%p"
         }
         Note::CannotStart { slot, errno, code } => {
-            v.text[0] = name(slot);
             // What failed, rendered first with the note's values (before they
             // take the errno and code): a negative errno is the uid/gid
             // switch's (sys::spawn), not the exec's.
@@ -216,79 +306,38 @@ pub fn note(note: &Note, context: &impl Context, event: Option<(&mut Line, u64)>
             };
             render(&mut who, what, &v);
             v.text[1] = Some(who.as_bytes());
-            // The error text quoted too, for the same reason.
+            // The error text quoted too, for the same reason; as an event:
+            // its code, and no process.
             v.quote[1] = Some(context.error_text(errno));
             v.signed = [errno.into(), code.into()];
-            // As an event: its code, and no process.
-            "%s cannot %t: %r (errno %p); code=%c\nexited%Jnull,\"code\":%c"
         }
         Note::Died { pid, ended, .. } => {
             v.signed[0] = pid.into();
             let (Ended::Exited(number) | Ended::Signaled(number)) = ended;
             v.signed[1] = number.into();
-            match ended {
-                Ended::Exited(_) => "%s exited pid=%p code=%c\nexited%J%p,\"code\":%c",
-                Ended::Signaled(_) => "%s exited pid=%p signal=%g\nexited%J%p,\"signal\":%c",
+            if let Ended::Signaled(_) = ended {
+                template = SIGNALED;
             }
         }
-        Note::ShuttingDown { grace_ms, .. } => {
+        Note::ShuttingDown { grace_ms, .. } | Note::EssentialDown { grace_ms, .. } => {
             v.signed[0] = grace_ms.into();
-            "shutting down (%g); grace %p ms\nshutdown%J%i,\"signal\":%c"
-        }
-        Note::AlreadyShuttingDown { .. } => "%g changes nothing: already shutting down",
-        Note::Restarting { slot, pid, .. } => match pid {
-            Some(pid) => {
-                v.signed[0] = pid.into();
-                "restarting %s pid=%p (%g)\nrestart_requested%J%p"
-            }
-            None => {
-                v.id = context.last_pid(slot);
-                "restarting %s, which was down, (%g)\nrestart_requested%J%i"
-            }
-        },
-        Note::RestartCoalesced { .. } => "%s restart already pending (%g)",
-        Note::RestartSkipped { why, .. } => match why {
-            Skip::ShuttingDown => "%s restart skipped: shutting down (%g)",
-            Skip::NotSelected => "%s restart skipped: %s is not selected (%g)",
-        },
-        Note::RestartDropped { .. } => "pending %s restart dropped: shutting down",
-        Note::RestartScheduled { slot, delay_ms, deaths } => {
-            v.signed = [delay_ms.into(), deaths.into()];
-            v.id = context.last_pid(slot);
-            "%s restarting in %p ms (quick deaths in a row: %c)\nrestarting%J%i,\"delay_ms\":%p"
-        }
-        Note::Failed { slot, deaths } => {
-            v.id = context.last_pid(slot);
-            v.signed[0] = deaths.into();
-            "%s failed: %p quick deaths in a row; not restarting\nfailed%J%i"
-        }
-        Note::EssentialDown { slot, grace_ms } => {
             // `%t`: the event's slot is null.
-            v.text[1] = name(slot);
-            v.signed[0] = grace_ms.into();
-            "essential %t is down; shutting down; grace %p ms\nshutdown%J%i"
+            if let Note::EssentialDown { slot, .. } = *note {
+                v.text[1] = name(slot);
+            }
         }
-        Note::Forwarded { pid, sig, .. } => {
-            v.signed = [pid.into(), sig.into()];
-            "%g forwarded to %s pid=%p\nforwarded%J%p,\"signal\":%c"
-        }
-        Note::NotForwarded { .. } => "%g not forwarded: %s is not running",
-        Note::GraceExpired { pid, .. } => {
-            v.signed[0] = pid.into();
-            "%s pid=%p outlived the grace; SIGKILL to its group"
-        }
-        Note::IgnoredSignal { .. } => "ignoring %g",
-        Note::AllDown => "every daemon has exited",
-        Note::Sweeping { .. } => "%g to every process left in the container",
-        Note::Exiting { code } => {
-            v.signed[0] = code.into();
-            "exiting code=%p\nexit%J%i,\"code\":%p"
-        }
-        Note::ActionsLost { count } => {
-            v.signed[0] = count.into();
-            "internal error: the action queue was full; %p actions lost"
-        }
-    };
+        Note::Restarting { pid, .. } => match pid {
+            Some(pid) => v.signed[0] = pid.into(),
+            None => template = WAS_DOWN,
+        },
+        Note::RestartSkipped { why: Skip::NotSelected, .. } => template = NOT_SELECTED,
+        Note::RestartScheduled { delay_ms, deaths, .. } => v.signed = [delay_ms.into(), deaths.into()],
+        Note::Failed { deaths, .. } => v.signed[0] = deaths.into(),
+        Note::Exiting { code } => v.signed[0] = code.into(),
+        Note::ActionsLost { count } => v.signed[0] = count.into(),
+        _ => {}
+    }
+    let template = packed(template);
     // The note's line; the event's template follows its newline, if it is one.
     let mut line = Line::new();
     let json = own_line(&mut line, template, &v);
@@ -369,10 +418,10 @@ pub enum Startup<'a> {
 pub fn startup(what: Startup) -> Line {
     let mut v = Values::default();
     let template = match what {
+        // The variable's name written out: no call to build it.
         Startup::NothingSelected { value } => {
-            v.text[0] = Some(DAEMONS_VAR.as_bytes());
             v.quote[0] = Some(value);
-            "no daemon selected (%s='%q'); nothing to run, exiting"
+            "no daemon selected (CLAUDE_BOTTLE_SIDECAR_DAEMONS='%q'); nothing to run, exiting"
         }
         Startup::NoSignalFd => "cannot open a signalfd; exiting",
         Startup::NoMemory => "no memory for output buffers; exiting",
@@ -409,34 +458,36 @@ pub fn usage_error(argument: &[u8]) -> Line {
 /// A trouble of the init's, logged once.
 pub fn trouble(trouble: &Trouble, context: &impl Context) -> Line {
     let mut v = Values::default();
-    let (template, errno) = match *trouble {
+    let (place, errno) = match *trouble {
         Trouble::Unprefixed { slot, errno } => {
             v.text[0] = name(slot);
-            ("%s output goes out unprefixed: no log pipes%e", errno)
+            (0, errno)
         }
         Trouble::SharedOutput { sink, errno } => {
             v.text[0] = Some(sink_name(sink));
-            ("cannot reopen %s non-blocking; writing only what poll allows%e", errno)
+            (1, errno)
         }
         Trouble::OutputGone { sink, errno } => {
             v.text[0] = Some(sink_name(sink));
-            ("%s is gone; its lines are dropped%e", errno)
+            (2, errno)
         }
-        Trouble::ReadFailed { errno } => ("reading a log pipe failed; output may stall%e", errno),
+        Trouble::ReadFailed { errno } => (3, errno),
         Trouble::PollFailed { errno } => {
             const _: () = assert!(DEGRADED_WAKE_MS == 100, "the template says 100 ms");
-            ("poll failed; looking at every log pipe each 100 ms%e", errno)
+            (4, errno)
         }
-        Trouble::NoReport { errno } => ("no spawn report pipe: a failed exec exits 127%e", errno),
-        Trouble::NoControl { errno } => ("cannot listen on the control socket; running without control%e", errno),
         Trouble::SentFault { sig } => {
             v.signed[1] = sig.into();
-            ("ignoring %g sent by another process", 0)
+            (5, 0)
         }
+        Trouble::NoReport { errno } => (6, errno),
+        Trouble::NoControl { errno } => (7, errno),
     };
     v.quote[1] = Some(context.error_text(errno));
     v.signed[0] = errno.into();
-    line(template, &v)
+    let mut line = Line::new();
+    let _ = own_line(&mut line, packed(TROUBLES.wrapping_add(place)), &v);
+    line
 }
 
 fn sink_name(sink: SinkId) -> &'static [u8] {
@@ -460,7 +511,7 @@ pub fn exit_with_lost_lines(code: u8, lost: u64, mid_line: bool) -> Line {
         line.str("\n");
     }
     let v = Values { signed: [code.into(), lost as i64], ..Values::default() };
-    own_line(&mut line, "exiting code=%p; %n lines of output dropped: not taken by the exit deadline", &v);
+    own_line(&mut line, b"exiting code=%p; %n lines of output dropped: not taken by the exit deadline", &v);
     line
 }
 
@@ -567,6 +618,37 @@ mod tests {
             text(trouble(&Trouble::SentFault { sig: 11 }, &Fake)),
             "sidecar-init: ignoring SIGSEGV sent by another process\n"
         );
+    }
+
+    #[test]
+    fn every_trouble_has_its_own_template() {
+        // The templates are packed by the troubles' order (TROUBLES): each
+        // one's line, checked whole.
+        let e = "(No such file or directory, errno";
+        for (t, expected) in [
+            (
+                Trouble::Unprefixed { slot: Slot::GitGate, errno: 24 },
+                format!("git-gate output goes out unprefixed: no log pipes {e} 24)"),
+            ),
+            (
+                Trouble::SharedOutput { sink: SinkId::Stdout, errno: 11 },
+                format!("cannot reopen stdout non-blocking; writing only what poll allows {e} 11)"),
+            ),
+            (
+                Trouble::OutputGone { sink: SinkId::Stderr, errno: 32 },
+                format!("stderr is gone; its lines are dropped {e} 32)"),
+            ),
+            (Trouble::ReadFailed { errno: 5 }, format!("reading a log pipe failed; output may stall {e} 5)")),
+            (Trouble::PollFailed { errno: 4 }, format!("poll failed; looking at every log pipe each 100 ms {e} 4)")),
+            (Trouble::SentFault { sig: 11 }, "ignoring SIGSEGV sent by another process".to_string()),
+            (Trouble::NoReport { errno: 24 }, format!("no spawn report pipe: a failed exec exits 127 {e} 24)")),
+            (
+                Trouble::NoControl { errno: 98 },
+                format!("cannot listen on the control socket; running without control {e} 98)"),
+            ),
+        ] {
+            assert_eq!(text(trouble(&t, &Fake)), format!("{PREFIX}{expected}\n"));
+        }
     }
 
     #[test]
@@ -701,7 +783,7 @@ mod tests {
         for slot in Slot::ALL {
             let mut notes = vec![
                 Note::Started { slot, pid },
-                Note::CannotStart { slot, errno: i32::MIN, code: u8::MAX },
+                Note::CannotStart { slot, errno: i32::MIN, code: u8::MAX.into() },
                 Note::Died { slot, pid, ended: Ended::Exited(i32::MIN) },
                 Note::Died { slot, pid, ended: Ended::Signaled(sig) },
                 Note::Died { slot, pid, ended: Ended::Signaled(libc::SIGSTKFLT) },

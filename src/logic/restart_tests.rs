@@ -257,7 +257,7 @@ fn a_program_that_cannot_start_is_a_quick_death() {
     assert_eq!(
         notes(&out),
         [
-            Note::CannotStart { slot: Slot::Egress, errno: libc::ENOENT, code: NOT_FOUND },
+            Note::CannotStart { slot: Slot::Egress, errno: libc::ENOENT, code: NOT_FOUND.into() },
             Note::RestartScheduled { slot: Slot::Egress, delay_ms: 200, deaths: 2 }
         ]
     );

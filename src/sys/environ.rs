@@ -41,9 +41,12 @@ impl Environ {
         self.lookup(&[name, "", "", "="])
     }
 
-    /// The value of the configuration variable whose name after
-    /// [`VAR_PREFIX`] is `name`, in its two pieces; first occurrence wins.
-    pub fn var(&self, [kind, rest]: [&str; 2]) -> Option<&'static [u8]> {
+    /// The value of a configuration variable, its name (after
+    /// [`VAR_PREFIX`], in two pieces) made here: its callers pass two
+    /// bytes, not the name's four words. First occurrence wins.
+    #[inline(never)]
+    pub fn var(&self, variable: Variable) -> Option<&'static [u8]> {
+        let [kind, rest] = variable.short_name();
         self.lookup(&[VAR_PREFIX, kind, rest, "="])
     }
 
@@ -85,7 +88,7 @@ pub fn per_slot(environ: Environ) -> Option<[Strings; 4]> {
     let mut lists: [&[u8]; 4] = [b""; 4];
     let mut any_private = false;
     for (list, &slot) in lists.iter_mut().zip(&Slot::ALL) {
-        *list = environ.var(Variable::Private(slot).short_name()).unwrap_or_default();
+        *list = environ.var(Variable::Private(slot)).unwrap_or_default();
         any_private |= !list.is_empty();
     }
     if !any_private {

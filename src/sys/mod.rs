@@ -17,8 +17,12 @@ pub mod wait;
 /// The description of the errors a spawn or a pipe can meet; musl's whole
 /// strerror table would cost 2 KiB of the size budget.
 pub fn error_text(errno: i32) -> &'static [u8] {
+    const ENFILE: u8 = libc::ENFILE as u8;
+    const EMFILE: u8 = libc::EMFILE as u8;
     // The error's marker byte, then its text up to the next marker.
     let found = match u8::try_from(errno) {
+        // ENFILE says what EMFILE says: its text is kept once, as EMFILE's.
+        Ok(ENFILE) => bytes::find(ERRORS, EMFILE | 0x80),
         Ok(errno @ 1..0x80) => bytes::find(ERRORS, errno | 0x80),
         _ => None,
     };
@@ -43,7 +47,6 @@ const ERRORS: &[u8] = b"\
     \x8cOut of memory\
     \x8bResource temporarily unavailable\
     \x98Too many open files\
-    \x97Too many open files\
     \x81Operation not permitted\
     \x85Input/output error\
     \x96Invalid argument\
