@@ -234,6 +234,33 @@ const NOT_SELECTED: u8 = 22;
 /// The troubles' places in [`NOTES`]: from here on, in [`Trouble`]'s order.
 const TROUBLES: u8 = 23;
 
+// [`NOTES`] checked at build time (no code in the binary): it opens with a
+// marker; every byte above 0x7f is a marker, and each of the 31 (the notes',
+// the second templates', the 8 troubles') is there once, so a non-ASCII
+// character in a template (which `render` would take for the template's
+// end) or a marker typed twice or left out (which `packed` would answer
+// with another template) fails the build; no template ends in `%` (the
+// next marker would be read as its code).
+const _: () = {
+    let mut rest = NOTES;
+    let mut seen: u32 = 0;
+    let mut before = 0x80;
+    while let [byte, after @ ..] = rest {
+        if *byte >= 0x80 {
+            let bit = 1u32 << (*byte & 0x1f);
+            assert!(*byte < 0x80 | (TROUBLES + 8) && seen & bit == 0, "NOTES: a marker twice or out of range");
+            assert!(before != b'%', "NOTES: a template ends in %");
+            seen |= bit;
+        } else {
+            assert!(before != 0x80 || seen != 0, "NOTES: text before the first marker");
+        }
+        before = *byte;
+        rest = after;
+    }
+    assert!(before != b'%', "NOTES: the last template ends in %");
+    assert!(seen == u32::MAX >> (32 - (TROUBLES + 8)), "NOTES: a marker is missing");
+};
+
 /// The template at `place` in [`NOTES`], up to its end (the next marker or
 /// the text's): always there, a test renders every note and trouble.
 #[inline(never)]
