@@ -648,6 +648,20 @@ mod tests {
     }
 
     #[test]
+    fn the_variables_written_out_in_templates_are_the_configurations() {
+        // DAEMONS' and CONTROL's names are written in their templates, not
+        // built: they must stay the names the configuration reads.
+        assert_eq!(
+            text(startup(Startup::NothingSelected { value: b" , " })),
+            format!("{PREFIX}no daemon selected ({}=' , '); nothing to run, exiting\n", Variable::Daemons.name())
+        );
+        assert_eq!(
+            text(no_answer(b"", 0, b"")),
+            format!("{PREFIX}control is off ({}=off)\n", Variable::Control.name())
+        );
+    }
+
+    #[test]
     fn every_trouble_has_its_own_template() {
         // The templates are packed by the troubles' order (TROUBLES): each
         // one's line, checked whole.
