@@ -90,7 +90,8 @@ impl<'a> Shell<'a> {
                 self.control.remove(&self.config.control);
                 return code;
             }
-            // A request the machine did not decide (it had exited) is refused.
+            // A request no note answered is refused rather than left without
+            // a verdict (every request's note answers it today: a safety net).
             if let Some(at) = self.asking.take() {
                 self.control.answer(at, b"no\n");
             }
