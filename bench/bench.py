@@ -625,15 +625,36 @@ def fig_autorestart(inits, runs, lifetimes_ms):
 
 
 def fig_idle(inits, windows, seconds):
-    """All inits at once, each with its idle daemons; count PID 1's context switches."""
+    """All inits at once, each with its idle daemons; count PID 1's context switches.
+    sidecar-init also has an idle `events` client attached for the whole window
+    (SPEC's footprint: four idle daemons, a control socket and an idle `events`
+    client): `sidecar-init events` run outside the namespace against the init's
+    own control name (an abstract socket, shared network namespace), its output
+    to a file; it must still be running at the window's end, and once PID 1 is
+    stopped it must have had the shutdown's events, so it was subscribed all along."""
     nss = [Ns(init, idle_daemons(init)) for init in inits]
     out = {i.key: {"ctxt": [], "rss_kib": [], "helpers_ctxt": [], "helpers_rss_kib": [], "helpers": 0} for i in inits}
+    clients = {}  # init key -> (Popen, output path)
     try:
         for ns in nss:
             ns.wait_starts(len(idle_daemons(ns.init)))
-        time.sleep(1.0)
+        for ns in nss:
+            if isinstance(ns.init, SidecarInit):
+                path = ns.run_dir / "events.out"
+                env = {"PATH": ns.env["PATH"], "CLAUDE_BOTTLE_SIDECAR_CONTROL": ns.env["CLAUDE_BOTTLE_SIDECAR_CONTROL"]}
+                with open(path, "wb") as f:
+                    p = subprocess.Popen(
+                        [str(ns.init.path), "events"], env=env, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT
+                    )
+                clients[ns.init.key] = (p, path)
+        time.sleep(1.0)  # settling, the events client's connect and `ok` included
+        for key, (p, _) in clients.items():
+            if p.poll() is not None:
+                raise RuntimeError(f"{key}: the idle events client exited before the window (code {p.returncode})")
+            out[key]["events_client"] = {"pid": p.pid}
         for w in range(windows):
             before = {ns.init.key: (ctxt(ns.pid), {p: ctxt(p) for p in ns.helpers()}) for ns in nss}
+            cbefore = {k: ctxt(p.pid) for k, (p, _) in clients.items()}
             time.sleep(seconds)
             for ns in nss:
                 c0, h0 = before[ns.init.key]
@@ -644,12 +665,37 @@ def fig_idle(inits, windows, seconds):
                 r["helpers_ctxt"].append(sum(h1[p] - h0.get(p, 0) for p in h1))
                 r["helpers_rss_kib"].append(sum(rss_kib(p) or 0 for p in h1))
                 r["helpers"] = len(h1)
+            for k, (p, _) in clients.items():
+                ec = out[k]["events_client"]
+                ec.setdefault("alive_at_window_end", []).append(p.poll() is None)
+                c1 = ctxt(p.pid)
+                ec.setdefault("ctxt", []).append(c1 - cbefore[k] if c1 is not None and cbefore[k] is not None else None)
+                try:
+                    ec["wchan"] = open(f"/proc/{p.pid}/wchan").read().strip()
+                except OSError:
+                    ec["wchan"] = None
             log(f"idle window {w + 1}/{windows} done")
     finally:
         for ns in nss:
             ns.stop()
+        for k, (p, path) in clients.items():
+            try:
+                code = p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                code = p.wait()
+            if k in out and "events_client" in out[k]:
+                text = path.read_text(errors="replace")
+                ec = out[k]["events_client"]
+                ec["exit_code"] = code
+                # what it had before the stop: nothing; the stop's own events show it was still subscribed
+                ec["events_before_stop"] = sum(1 for l in text.splitlines() if '"shutdown"' not in l and '"exit' not in l)
+                ec["saw_shutdown"] = '"event":"shutdown"' in text
+                ec["saw_exit"] = '"event":"exit"' in text
     for k, r in out.items():
         log(f"idle {k}: {r['ctxt']} switches, RSS {r['rss_kib']} KiB, helpers {r['helpers']}: {r['helpers_rss_kib']} KiB")
+        if "events_client" in r:
+            log(f"idle {k}: events client {r['events_client']}")
     return out
 
 
