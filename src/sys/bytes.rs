@@ -80,13 +80,19 @@ pub fn prefix_lines(to: &mut [u8], from: &[u8], prefix: &Prefix, max: usize) -> 
             // first one, which is all this looks at).
             let x = u64::from_le(word) ^ 0x0a0a_0a0a_0a0a_0a0a;
             let hit = x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080;
-            let step =
-                if hit == 0 { WORD } else { (hit.trailing_zeros() / 8) as usize }.wrapping_add(usize::from(hit != 0));
-            at = at.wrapping_add(step);
-            out = out.wrapping_add(step);
             if hit != 0 {
+                // Up to and with the newline.
+                let step = (hit.trailing_zeros() / 8).wrapping_add(1) as usize;
+                at = at.wrapping_add(step);
+                out = out.wrapping_add(step);
                 break;
             }
+            // Its own adds of a constant, not a step shared with the
+            // newline's path: at opt-level "z" a shared step was loaded
+            // through the stack (`push 8; pop`) on every word, which cost
+            // the relay half again its CPU per byte.
+            at = at.wrapping_add(WORD);
+            out = out.wrapping_add(WORD);
         }
         // The newline itself does not count against `max`.
         if at.wrapping_sub(taken) > max.wrapping_add(1) {
