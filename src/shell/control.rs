@@ -11,7 +11,7 @@
 //! socket is full loses the event and is owed a count (`logic::control::deliver`).
 
 use crate::logic::control::{deliver, parse_request, Request, REQUEST_BYTES};
-use crate::sys::fds::{read, Fd, Read};
+use crate::sys::fds::{self, read, Fd, Read};
 use crate::sys::socket::{self, send};
 
 use super::logs::WATCHED;
@@ -31,7 +31,6 @@ pub struct Control {
     /// 0 for a place that takes no events; for an `events` client, 1 and
     /// how many events it lost since it last took one. (Zeros: no tag to
     /// set in each place.)
-    /// took one.
     events: [u64; WATCHED],
     /// A listener was made: a socket file to remove at exit.
     bound: bool,
@@ -95,7 +94,7 @@ impl Control {
             // Out of descriptors or memory: the listener would stay ready
             // and the wait spin, so the init goes on without control.
             Err(errno) => {
-                socket::close(listener);
+                fds::close(listener);
                 self.fds[LISTENER] = None;
                 self.failed = Some(errno);
                 return None;
@@ -108,7 +107,7 @@ impl Control {
         let place = place.or_else(|| (LISTENER + 1..WATCHED).find(|&at| self.events.get(at) == Some(&0)));
         let served = socket::peer_uid(fd).is_some_and(|uid| uid == 0 || uid == self.uid);
         let Some(at) = place.filter(|_| served) else {
-            socket::close(fd);
+            fds::close(fd);
             return None;
         };
         self.close(at);
@@ -158,7 +157,7 @@ impl Control {
 
     fn close(&mut self, at: usize) {
         if let Some(fd) = self.fds.get_mut(at).and_then(Option::take) {
-            socket::close(fd);
+            fds::close(fd);
         }
         if let Some(events) = self.events.get_mut(at) {
             *events = 0;

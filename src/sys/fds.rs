@@ -53,7 +53,8 @@ pub fn same(a: BorrowedFd<'_>, b: BorrowedFd<'_>) -> bool {
 }
 
 /// Closes `fd`, one of the few descriptors that do not live as long as the
-/// init (a spawn's report); nothing may use it afterwards.
+/// init (a spawn's report, a control client, a listener given up); nothing
+/// may use it afterwards.
 pub fn close(fd: Fd) {
     // SAFETY: the caller gives up `fd`; close's error leaves it closed all the same.
     unsafe { io::close(fd.as_raw_fd()) };

@@ -16,7 +16,7 @@ use core::mem::{size_of, MaybeUninit};
 use rustix::fd::AsRawFd;
 
 use super::bytes::copy;
-use super::fds::Fd;
+use super::fds::{close, Fd};
 use super::raw::{result, syscall2, syscall3, syscall4, syscall5, syscall6, Ret};
 
 /// Connections the kernel holds for the init before it accepts them.
@@ -186,12 +186,6 @@ pub fn send(fd: Fd, bytes: &[u8]) -> bool {
             _ => true,
         };
     }
-}
-
-/// Closes a client's descriptor; it must not be used again.
-pub fn close(fd: Fd) {
-    // SAFETY: the caller drops every copy of `fd` (see its contract).
-    unsafe { rustix::io::close(fd.as_raw_fd()) };
 }
 
 /// The client subcommands' blocking connection to the init at `addr`.
